@@ -1,0 +1,45 @@
+"""``gazezoom bench NAME``: speed measurements printed as medians and ratios taken in one run.
+
+Each benchmark lives in its own module (``gazezoom/bench/<name>.py``) with ``add_arguments(parser)`` and
+``run(args) -> int``; register it in :data:`BENCHMARKS`. Timings on shared machines are noisy, so every benchmark
+measures its reference in the same run and reports ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import statistics
+import time
+from typing import Callable
+
+__all__ = ["BENCHMARKS", "median_ms", "add_arguments", "run"]
+
+#: name → (module path, one-line help)
+BENCHMARKS: dict[str, tuple[str, str]] = {
+    "sampler": ("gazezoom.bench.sampler", "grid + warp for two eye regions of a 1280x720 frame: dense vs separable vs crop"),
+}
+
+
+def median_ms(fn: Callable[[], object], *, repeat: int = 50, warmup: int = 5) -> float:
+    """Median wall time of ``fn()`` in milliseconds over ``repeat`` calls after ``warmup`` calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="bench", metavar="NAME", required=True)
+    for name, (module, help_) in BENCHMARKS.items():
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.set_defaults(_bench_module=module)
+        importlib.import_module(module).add_arguments(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    return int(importlib.import_module(args._bench_module).run(args) or 0)

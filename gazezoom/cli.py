@@ -1,0 +1,65 @@
+"""The ``gazezoom`` command line.
+
+Sub-commands are registered by name in :data:`COMMANDS` (name → module path, one-line help). A command module
+defines ``add_arguments(parser)`` and ``run(args) -> int``; it is imported only when that command runs, so
+``gazezoom --help`` stays instant and headless.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from . import __version__
+from .errors import GazezoomError
+
+__all__ = ["COMMANDS", "build_parser", "main"]
+
+#: name → (module path, one-line help). Add a line here to add a command.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "bench": ("gazezoom.bench", "measure speed of a stage (sampler, frontend, model, pipeline …) in one run"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gazezoom",
+        description="Webcam gaze tracking with a saliency-based zooming sampler (Learning to Zoom, ECCV 2018).",
+    )
+    parser.add_argument("--version", action="version", version=f"gazezoom {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.set_defaults(_module=module)
+        # Only the chosen command's module is imported (argparse needs its arguments to parse).
+        if len(sys.argv) > 1 and name in sys.argv[1:2]:
+            importlib.import_module(module).add_arguments(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser()  # placeholder for the type checker
+    saved = sys.argv
+    sys.argv = [saved[0] if saved else "gazezoom", *argv]
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+    finally:
+        sys.argv = saved
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(importlib.import_module(args._module).run(args) or 0)
+    except GazezoomError as err:
+        print(f"gazezoom {args.command}: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print(f"gazezoom {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -173,7 +173,8 @@ def saliency_grid(
     uv = attraction(saliency, fwhm=fwhm, padding_mode=padding_mode, separable=separable)
     grid = (2.0 * uv - 1.0).clamp(-1.0, 1.0)  # (B, 2, g, g)
     grid = F.interpolate(grid, size=(H, W), mode="bilinear", align_corners=False)  # (B, 2, H, W)
-    return grid.permute(0, 2, 3, 1)  # (B, H, W, 2)
+    # Interpolating values in [-1, 1] stays inside mathematically; the second clamp removes float rounding (1 ulp).
+    return grid.clamp(-1.0, 1.0).permute(0, 2, 3, 1)  # (B, H, W, 2)
 
 
 def uniform_grid(

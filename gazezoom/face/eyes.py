@@ -1,0 +1,134 @@
+"""Eyes: landmark indices, openness and blinks, and the eye regions of the data normalisation.
+
+Normalisation after Zhang, Sugano & Bulling (ETRA 2018, "Revisiting data normalization for appearance-based gaze
+estimation"): a virtual camera looks at the eye centre ``c`` from a fixed distance with the head's roll removed.
+Here it is expressed, as in ``docs/architecture.md``, as one homography per eye,
+
+    region_to_frame = K @ [ (W_mm / 2) x_n | (H_mm / 2) y_n | c ]
+
+which maps region coordinates ``(u, v) ∈ [-1, 1]²`` on the ``REGION_MM`` rectangle through ``c`` (perpendicular to
+the normalised camera's axis ``z_n = c / |c|``) to frame pixels. Sampling the frame through it is exactly
+the normalised camera's image up to a scale (the fixed distance only sets the patch resolution, which the sampler
+chooses), so the pixels that reach the gaze network are read once, from the original frame. Right eyes are
+mirrored (first column negated) so every patch shows a left eye, nasal corner on the patch's left.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import InputValueError, ShapeError
+from ..geometry import REGION_MM
+
+__all__ = [
+    "EYE_LANDMARKS",
+    "eye_aspect_ratio",
+    "openness_from_ear",
+    "BlinkHysteresis",
+    "normalising_rotation",
+    "region_to_frame",
+    "normalised_to_camera",
+    "frame_to_region",
+]
+
+#: MediaPipe face-mesh indices per subject side: corners, iris centre, and the upper/lower lid pairs for the eye
+#: aspect ratio. The subject's right eye (33/133, iris 468) appears on the image's left in an unmirrored frame.
+EYE_LANDMARKS: dict[str, dict] = {
+    "left": {"outer": 263, "inner": 362, "iris": 473, "lids": ((386, 374), (385, 380), (387, 373))},
+    "right": {"outer": 33, "inner": 133, "iris": 468, "lids": ((159, 145), (158, 153), (160, 144))},
+}
+
+#: Eye aspect ratio of a wide-open and of a closed eye (MediaPipe mesh, measured on ../shared/media: open 0.29–0.39,
+#: closed 0.05–0.08 in single_face.mp4's blink).
+EAR_OPEN, EAR_CLOSED = 0.30, 0.06
+
+
+def eye_aspect_ratio(landmarks_px: np.ndarray, side: str) -> float:
+    """Mean lid distance over corner distance (Soukupová & Čech 2016, on MediaPipe's points); ``(478, 2|3)`` in."""
+    ids = EYE_LANDMARKS[side]
+    P = landmarks_px[:, :2]
+    width = np.linalg.norm(P[ids["outer"]] - P[ids["inner"]])
+    if width <= 1e-9:
+        return 0.0
+    up, lo = np.array(ids["lids"]).T
+    return float(np.linalg.norm(P[up] - P[lo], axis=1).mean() / width)
+
+
+def openness_from_ear(ear: float) -> float:
+    """Eye aspect ratio → openness in [0, 1] (0 closed, 1 open), linear between ``EAR_CLOSED`` and ``EAR_OPEN``."""
+    return float(np.clip((ear - EAR_CLOSED) / (EAR_OPEN - EAR_CLOSED), 0.0, 1.0))
+
+
+class BlinkHysteresis:
+    """Blink state of one eye with hysteresis: closed below ``close_below``, open again only above ``open_above``.
+
+    >>> h = BlinkHysteresis()
+    >>> [h.update(o) for o in (0.9, 0.2, 0.35, 0.5)]
+    [False, True, True, False]
+    """
+
+    def __init__(self, close_below: float = 0.25, open_above: float = 0.45):
+        if not 0.0 <= close_below < open_above <= 1.0:
+            raise InputValueError(f"need 0 <= close_below < open_above <= 1, got {close_below}, {open_above}")
+        self.close_below, self.open_above = close_below, open_above
+        self.closed = False
+
+    def update(self, openness: float) -> bool:
+        if self.closed and openness > self.open_above:
+            self.closed = False
+        elif not self.closed and openness < self.close_below:
+            self.closed = True
+        return self.closed
+
+
+def normalising_rotation(center_mm: np.ndarray, head_R: np.ndarray) -> np.ndarray:
+    """``R_norm (3, 3)``, rows ``(x_n, y_n, z_n)``: ``z_n`` toward the eye centre, ``x_n`` the head's x axis made
+    orthogonal to it (roll removed), ``y_n = z_n × x_n``.
+
+    >>> np.allclose(normalising_rotation(np.array([0., 0., 600.]), np.eye(3)), np.eye(3))
+    True
+    """
+    c = np.asarray(center_mm, float).reshape(3)
+    z = c / np.linalg.norm(c)
+    hx = np.asarray(head_R, float)[:, 0]
+    x = hx - (hx @ z) * z
+    n = np.linalg.norm(x)
+    if n < 1e-6:
+        raise InputValueError("head x axis is parallel to the viewing direction; no normalisation exists")
+    x /= n
+    y = np.cross(z, x)
+    return np.stack([x, y, z])
+
+
+def region_to_frame(K: np.ndarray, R_norm: np.ndarray, center_mm: np.ndarray, side: str) -> np.ndarray:
+    """The region → frame homography ``(3, 3)`` (architecture.md), mirrored for right eyes; normalised so
+    ``H[2, 2] = 1``."""
+    h_mm, w_mm = REGION_MM
+    Hm = np.asarray(K, float) @ np.stack([(w_mm / 2) * R_norm[0], (h_mm / 2) * R_norm[1], np.asarray(center_mm, float)], 1)
+    if side == "right":
+        Hm[:, 0] *= -1.0
+    elif side != "left":
+        raise InputValueError(f"side must be 'left' or 'right', got {side!r}")
+    return Hm / Hm[2, 2]
+
+
+def frame_to_region(H: np.ndarray, points_px: np.ndarray) -> np.ndarray:
+    """Frame pixels ``(N, 2)`` → region coordinates ``(N, 2)`` through the inverse of ``H (3, 3)``."""
+    pts = np.asarray(points_px, float)
+    if pts.ndim != 2 or pts.shape[1] != 2:
+        raise ShapeError("points_px", "(N, 2)", pts.shape)
+    q = np.linalg.solve(H, np.concatenate([pts, np.ones((len(pts), 1))], 1).T).T
+    return q[:, :2] / q[:, 2:]
+
+
+def normalised_to_camera(g_n: np.ndarray, R_norm: np.ndarray, side: str) -> np.ndarray:
+    """Gaze predicted on a (possibly mirrored) patch ``g_n (..., 3)`` → camera space ``(..., 3)``.
+
+    Right-eye patches are mirrored, so their x component is negated first; then ``R_norm.T`` rotates back.
+    """
+    g = np.array(g_n, float, copy=True)
+    if g.shape[-1] != 3:
+        raise ShapeError("g_n", "(..., 3)", g.shape)
+    if side == "right":
+        g[..., 0] *= -1.0
+    return g @ np.asarray(R_norm, float)

@@ -1,0 +1,125 @@
+"""``Pipeline.process(frame) -> FrameResult``: the one per-frame path of the GUI, the video CLI, benchmarks and tests.
+
+    front-end (landmarks → tracked faces → head pose, blinks, eye regions)
+      → gaze (``gaze.predict(frame_bgr, face) -> GazeResult``; held during blinks)
+      → calibration (``calibration(result) -> ScreenPoint | None``)
+
+Stages are chosen by name from registries (landmarker backends in :mod:`gazezoom.face.landmarker`) or passed as
+objects. Frames are BGR uint8 ``(H, W, 3)`` as OpenCV delivers them (``color="rgb"`` for RGB input), gray
+``(H, W)`` or BGRA ``(H, W, 4)``, any size. A frame without a face gives ``FrameResult(face=None)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import Callable, Protocol
+
+import numpy as np
+
+from .errors import InputValueError
+from .face.camera import Camera, load_camera
+from .face.frontend import FrontEnd
+from .results import Face, FrameResult, GazeResult, ScreenPoint
+
+__all__ = ["Pipeline", "GazeStage", "DEFAULT_FPS"]
+
+#: Frame rate assumed for timestamps when ``process`` is called without ``time_s``.
+DEFAULT_FPS = 30.0
+
+
+class GazeStage(Protocol):
+    def predict(self, frame_bgr: np.ndarray, face: Face) -> GazeResult: ...
+
+
+class Pipeline:
+    """Per-frame processing of one stream (``mode="video"``) or of unrelated stills (``mode="image"``).
+
+    Args:
+        landmarker: landmarker backend name (``gazezoom.face.landmarker.LANDMARKERS``).
+        camera: :class:`Camera`, a camera file path (JSON / OpenCV YAML), or None for a default from the frame size.
+        mode: ``"video"`` or ``"image"``.
+        gaze: an object with ``predict(frame_bgr, face) -> GazeResult`` (e.g. ``gazezoom.models.predictor.
+            GazePredictor``), or None for front-end only.
+        calibration: a callable ``(FrameResult) -> ScreenPoint | None`` mapping gaze to the screen, or None.
+        color: channel order of 3/4-channel frames, ``"bgr"`` (default) or ``"rgb"``.
+        **frontend_options: passed to :class:`FrontEnd` (``num_faces``, ``min_detection_confidence``,
+            ``model_path``, ``blink_thresholds`` …).
+
+    Use as a context manager or call :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        landmarker: str = "mediapipe",
+        camera: Camera | str | Path | None = None,
+        mode: str = "video",
+        gaze: GazeStage | None = None,
+        calibration: Callable[[FrameResult], ScreenPoint | None] | None = None,
+        color: str = "bgr",
+        **frontend_options,
+    ):
+        if gaze is not None and not callable(getattr(gaze, "predict", None)):
+            raise InputValueError(f"gaze must have predict(frame_bgr, face) -> GazeResult, got {type(gaze).__name__}")
+        if calibration is not None and not callable(calibration):
+            raise InputValueError(f"calibration must be callable (FrameResult) -> ScreenPoint | None, got {type(calibration).__name__}")
+        if isinstance(camera, (str, Path)):
+            camera = load_camera(camera)
+        self.frontend = FrontEnd(landmarker, camera=camera, mode=mode, color=color, **frontend_options)
+        self.mode, self.color, self.gaze, self.calibration = mode, color, gaze, calibration
+        self._index = 0
+        self._last_gaze: tuple[int, GazeResult] | None = None  # (track id, last good gaze)
+
+    def process(self, frame: np.ndarray, time_s: float | None = None) -> FrameResult:
+        """One frame → :class:`FrameResult`. ``time_s``: the frame's time (seconds, increasing in video mode);
+        None = ``index / DEFAULT_FPS``. ``timings_ms`` has "landmarks", "mediapipe", "frontend", "gaze",
+        "calibration" (when run) and "total"."""
+        t0 = time.perf_counter()
+        index = self._index
+        self._index += 1
+        if time_s is None:
+            time_s = index / DEFAULT_FPS
+        face, others, timings = self.frontend.process(frame, time_s)
+        gaze = None
+        if face is not None and self.gaze is not None:
+            gaze = self._gaze(frame, face, timings)
+        else:
+            self._last_gaze = None
+        result = FrameResult(index, float(time_s), tuple(frame.shape[:2]), face, others, gaze, None, timings)
+        if gaze is not None and self.calibration is not None:
+            t1 = time.perf_counter()
+            screen = self.calibration(result)
+            timings["calibration"] = (time.perf_counter() - t1) * 1e3
+            result = dataclasses.replace(result, screen=screen)
+        timings["total"] = (time.perf_counter() - t0) * 1e3
+        return result
+
+    def _gaze(self, frame: np.ndarray, face: Face, timings: dict) -> GazeResult:
+        """Predict, or during a blink of the same tracked face hold the last good gaze (``held=True``)."""
+        last = self._last_gaze
+        if face.blink and last is not None and last[0] == face.track_id:
+            return dataclasses.replace(last[1], held=True)
+        t1 = time.perf_counter()
+        gaze = self.gaze.predict(self._bgr(frame), face)
+        timings["gaze"] = (time.perf_counter() - t1) * 1e3
+        if not face.blink:
+            self._last_gaze = (face.track_id, gaze)
+        return gaze
+
+    def _bgr(self, frame: np.ndarray) -> np.ndarray:
+        """The frame as BGR uint8 ``(H, W, 3)`` for the gaze stage (no copy for BGR input)."""
+        if frame.ndim == 3 and frame.shape[2] == 3 and self.color == "bgr":
+            return frame
+        from .face.landmarker import to_rgb
+
+        return np.ascontiguousarray(to_rgb(frame, self.color)[:, :, ::-1])
+
+    def close(self) -> None:
+        self.frontend.close()
+
+    def __enter__(self) -> "Pipeline":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

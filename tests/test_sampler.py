@@ -351,3 +351,12 @@ def test_bad_inputs_raise_typed_errors():
         sample_regions(torch.rand(2, 3, 20, 20), torch.eye(3).expand(3, 3, 3), (4, 4))
     with pytest.raises(InputValueError, match="grid_size"):
         SaliencySampler(grid_size=1)
+
+
+def test_cached_kernels_built_in_inference_mode_serve_training():
+    sal = _rand_saliency(1, g=13, peaky=1.0)
+    with torch.inference_mode():
+        saliency_grid(sal, (8, 8), fwhm=5.5)
+    s = sal.clone().requires_grad_(True)
+    saliency_grid(s, (8, 8), fwhm=5.5).sum().backward()
+    assert s.grad is not None

@@ -20,6 +20,7 @@ once, with no intermediate crop.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Sequence
 
@@ -107,6 +108,31 @@ def padded_coordinates(g: int, *, device=None, dtype=torch.float32) -> torch.Ten
     return (torch.arange(3 * g - 2, device=device, dtype=dtype) - (g - 1)) / (g - 1)
 
 
+def _band(kernel: torch.Tensor, g: int) -> torch.Tensor:
+    """``(g, 3g-2)`` matrix whose row i holds ``kernel (2g-1,)`` at columns i … i+2g-2 (a valid correlation)."""
+    n = 3 * g - 2
+    cols = torch.arange(n, device=kernel.device).view(1, n) - torch.arange(g, device=kernel.device).view(g, 1)
+    inside = (cols >= 0) & (cols < kernel.shape[0])
+    return torch.where(inside, kernel[cols.clamp(0, kernel.shape[0] - 1)], kernel.new_zeros(()))
+
+
+@functools.lru_cache(maxsize=32)
+def _kernels(g: int, fwhm: float, device: torch.device, dtype: torch.dtype):
+    """Fixed tensors of the attraction for one (g, fwhm, device, dtype), built once (vectorised, no grad).
+
+    Σ S·k·x / Σ S·k = x_centre + Σ S·k·(x − x_centre) / Σ S·k: the offset form is the same formula, but its
+    numerator is small, so float32 rounding stays ~1e-7 instead of the ~1e-6 of summing coordinates up to 2.
+    Returns ``k (2g-1,)``, ``kr = k · offset (2g-1,)``, their band matrices ``(g, 3g-2)`` and the cell centres ``(g,)``.
+    """
+    p = g - 1
+    # Built outside inference mode so a cache filled under torch.inference_mode() still serves training.
+    with torch.inference_mode(False), torch.no_grad():
+        k = gaussian_kernel1d(g, fwhm, device=device, dtype=dtype)
+        kr = k * torch.arange(-p, p + 1, device=device, dtype=dtype) / p
+        centre = torch.arange(g, device=device, dtype=dtype) / p
+        return k, kr, _band(k, g), _band(kr, g), centre
+
+
 def attraction(
     saliency: torch.Tensor, *, fwhm: float = 13.0, padding_mode: str = "replicate", separable: bool = True
 ) -> torch.Tensor:
@@ -123,26 +149,21 @@ def attraction(
     g = _check_saliency(saliency)
     if padding_mode not in PADDING_MODES:
         raise InputValueError(f"padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}")
-    B = saliency.shape[0]
     p = g - 1
-    dev, dt = saliency.device, saliency.dtype
-    k = gaussian_kernel1d(g, fwhm, device=dev, dtype=dt)
-    # Σ S·k·x / Σ S·k = x_centre + Σ S·k·(x − x_centre) / Σ S·k: the offset form is the same formula, but its
-    # numerator is small, so float32 rounding stays ~1e-7 instead of the ~1e-6 of summing coordinates up to 2.
-    kr = k * torch.arange(-p, p + 1, device=dev, dtype=dt) / p  # kernel times the offset in image units
+    k, kr, Mk, Mr, centre = _kernels(g, float(fwhm), saliency.device, saliency.dtype)
     s = F.pad(saliency, (p, p, p, p), mode=padding_mode)  # (B, 1, 3g-2, 3g-2)
     if separable:
-        # Vertical pass with [k, k·r], then horizontal pass: 2 + 3 one-dimensional correlations.
-        tv = F.conv2d(s, torch.stack([k, kr]).view(2, 1, -1, 1))  # (B, 2, g, 3g-2)
-        t0, t1 = tv[:, :1], tv[:, 1:]
-        den = F.conv2d(t0, k.view(1, 1, 1, -1))  # (B, 1, g, g)
-        num_x = F.conv2d(t0, kr.view(1, 1, 1, -1))
-        num_y = F.conv2d(t1, k.view(1, 1, 1, -1))
+        # The 1-D correlations as products with banded (Toeplitz) matrices: rows of Mk hold k, rows of Mr hold k·r
+        # at the cell's offset. A vertical then a horizontal pass; on a 91×91 field two tiny matmuls.
+        tv = torch.cat([Mk, Mr], 0) @ s  # (B, 1, 2g, 3g-2)
+        t0, t1 = tv[..., :g, :], tv[..., g:, :]
+        den = t0 @ Mk.T  # (B, 1, g, g)
+        num_x = t0 @ Mr.T
+        num_y = t1 @ Mk.T
     else:
         kernels = torch.stack([k[:, None] * k[None, :], k[:, None] * kr[None, :], kr[:, None] * k[None, :]])
         out = F.conv2d(s, kernels.unsqueeze(1))  # (B, 3, g, g): den, num_x, num_y
         den, num_x, num_y = out[:, :1], out[:, 1:2], out[:, 2:]
-    centre = torch.arange(g, device=dev, dtype=dt) / p  # image coordinate of each output cell
     u = centre.view(1, 1, 1, g) + num_x / den
     v = centre.view(1, 1, g, 1) + num_y / den
     return torch.cat([u, v], 1)  # (B, 2, g, g)
@@ -321,6 +342,10 @@ def sample_regions(
         batch_index = torch.zeros(N, dtype=torch.long, device=frame.device)
     if batch_index.shape != (N,):
         raise ShapeError("batch_index", f"({N},)", batch_index.shape)
+    if B == 1:
+        if not torch.jit.is_tracing() and bool((batch_index != 0).any()):
+            raise InputValueError(f"batch_index must be 0 for a single frame, got {batch_index.tolist()}")
+        return warp(frame, g.reshape(1, -1, W, 2)).view(C, N, H, W).transpose(0, 1)
     # All regions of one frame are sampled in one grid_sample call by stacking their grids along the height.
     out = frame.new_empty(N, C, H, W)
     for b in torch.unique(batch_index).tolist():

@@ -1,0 +1,94 @@
+"""``gazezoom bench sampler``: the sampler on two eye regions of a 1280×720 frame, all variants in one run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from . import median_ms
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--repeat", type=int, default=100, help="timed calls per measurement (median reported)")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: leave torch's default)")
+    p.add_argument("--patch", default="24x40", help="patch size HxW (default 24x40)")
+    p.add_argument("--grid-size", type=int, default=31, help="saliency grid cells per side (default 31)")
+    p.add_argument("--landmarker", action="store_true",
+                   help="also time one MediaPipe face-landmark call on a real 1280x720 frame (needs gazezoom.face)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+
+
+def _landmarker_ms(repeat: int) -> float | None:
+    from pathlib import Path
+
+    import cv2
+
+    from ..face import create_landmarker  # noqa: PLC0415  (MediaPipe stays behind this import)
+
+    video = Path(__file__).resolve().parents[2].parent / "shared" / "media" / "single_face.mp4"
+    cap = cv2.VideoCapture(str(video))
+    ok, frame = cap.read()
+    cap.release()
+    if not ok:
+        return None
+    frame = cv2.resize(frame, (1280, 720))
+    with create_landmarker("mediapipe", mode="image") as lm:
+        return median_ms(lambda: lm.detect(frame), repeat=max(10, repeat // 5), warmup=3)
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from ..sampler import SaliencySampler, attraction, quads_to_regions, sample_regions, saliency_grid
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    h, w = (int(v) for v in args.patch.lower().split("x"))
+    g = args.grid_size
+    torch.manual_seed(0)
+    frame = torch.rand(1, 3, 720, 1280)
+    # Two eye regions about 110x66 px, slightly rotated (head roll), as the front-end produces at 720p.
+    quads = torch.tensor(
+        [[[540.0, 300.0], [650.0, 308.0], [645.0, 374.0], [535.0, 366.0]],
+         [[700.0, 310.0], [810.0, 318.0], [805.0, 384.0], [695.0, 376.0]]]
+    )
+    regions = quads_to_regions(quads)
+    sal = torch.softmax(torch.randn(2, g * g) * 2, 1).view(2, 1, g, g)
+    sampler = SaliencySampler(out_size=(h, w), low_size=(h, w)).eval()
+    torch.nn.init.normal_(sampler.saliency_net[-1].weight, std=0.5)
+
+    def grid_warp(separable: bool):
+        def f():
+            grid = saliency_grid(sal, (h, w), separable=separable)
+            return sample_regions(frame, regions, (h, w), grid=grid)
+        return f
+
+    r = args.repeat
+    res: dict[str, float] = {}
+    with torch.inference_mode():
+        res["attraction_dense_ms"] = median_ms(lambda: attraction(sal, separable=False), repeat=r)
+        res["attraction_separable_ms"] = median_ms(lambda: attraction(sal, separable=True), repeat=r)
+        res["grid_warp_dense_ms"] = median_ms(grid_warp(False), repeat=r)
+        res["grid_warp_separable_ms"] = median_ms(grid_warp(True), repeat=r)
+        res["full_sampler_ms"] = median_ms(lambda: sampler.forward_regions(frame, regions), repeat=r)
+        res["crop_resize_ms"] = median_ms(lambda: sample_regions(frame, regions, (h, w)), repeat=r)
+    if args.landmarker:
+        res["landmarker_ms"] = _landmarker_ms(r)
+    ratios = {
+        "dense/separable attraction": res["attraction_dense_ms"] / res["attraction_separable_ms"],
+        "dense/separable grid+warp": res["grid_warp_dense_ms"] / res["grid_warp_separable_ms"],
+        "full sampler / crop-resize": res["full_sampler_ms"] / res["crop_resize_ms"],
+    }
+    if res.get("landmarker_ms"):
+        ratios["full sampler / landmarker"] = res["full_sampler_ms"] / res["landmarker_ms"]
+    info = {"patch": [h, w], "grid_size": g, "regions": 2, "frame": [720, 1280], "threads": torch.get_num_threads()}
+    if args.json:
+        print(json.dumps({**info, "median_ms": res, "ratios": ratios}))
+        return 0
+    print(f"sampler benchmark: 2 eye regions of a 1280x720 frame -> 2 patches {h}x{w}, g={g}, "
+          f"{info['threads']} threads, median of {r}")
+    for k, v in res.items():
+        print(f"  {k:28s} {v:8.3f} ms" if v is not None else f"  {k:28s}      n/a")
+    for k, v in ratios.items():
+        print(f"  ratio {k:30s} {v:6.2f}")
+    return 0

@@ -1,0 +1,64 @@
+"""Features → screen point with a fitted calibration: the model plus a drift offset, optionally smoothed.
+
+>>> from gazezoom.calibration.simulate import SimulatedUser
+>>> from gazezoom.calibration.regressors import create_regressor
+>>> sim = SimulatedUser(seed=0)
+>>> X, y, _ = sim.fixations([[200, 200], [1700, 200], [960, 540], [200, 900], [1700, 900]], dwell_s=0.8)
+>>> mapper = ScreenMapper(create_regressor("geometric", sim.screen).fit(X, y), sim.screen)
+>>> p = mapper.map_result(sim.frame(30.0, [960, 540]))
+>>> bool(np.hypot(p.raw_x_px - 960, p.raw_y_px - 540) < 300)
+True
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import InputValueError, ShapeError
+from ..results import ScreenPoint
+from .features import features_from_result
+from .regressors import CalibrationModel
+from .screen import ScreenGeometry
+
+__all__ = ["ScreenMapper"]
+
+
+class ScreenMapper:
+    """A fitted :class:`CalibrationModel`, its screen, and an additive drift offset in pixels.
+
+    ``filter`` (a :class:`gazezoom.filters.PointFilter`) smooths the points of :meth:`map_result`; raw values are
+    kept in ``ScreenPoint.raw_*``.
+    """
+
+    def __init__(self, model: CalibrationModel, screen: ScreenGeometry, offset_px=(0.0, 0.0), filter=None):
+        self.model = model
+        self.screen = screen
+        self.offset_px = _offset(offset_px)
+        self.filter = filter
+
+    def map_features(self, X: np.ndarray) -> np.ndarray:
+        """``(N, 19)`` features → ``(N, 2)`` screen px, drift offset applied, not smoothed."""
+        return self.model.predict(X) + self.offset_px
+
+    def map_result(self, result) -> ScreenPoint | None:
+        """A ``FrameResult`` → :class:`ScreenPoint`, or None without a usable face/gaze (the filter keeps its state)."""
+        f = features_from_result(result)
+        if f is None:
+            return None
+        raw = self.map_features(f[None])[0]
+        if not np.all(np.isfinite(raw)):
+            return None
+        smooth = self.filter(float(result.time_s), raw) if self.filter is not None else raw
+        return ScreenPoint(x_px=float(smooth[0]), y_px=float(smooth[1]), raw_x_px=float(raw[0]), raw_y_px=float(raw[1]))
+
+    def set_offset(self, offset_px) -> None:
+        self.offset_px = _offset(offset_px)
+
+
+def _offset(v) -> np.ndarray:
+    a = np.asarray(v, dtype=np.float64)
+    if a.shape != (2,):
+        raise ShapeError("drift offset", "(2,) pixels", a.shape)
+    if not np.all(np.isfinite(a)):
+        raise InputValueError(f"drift offset must be finite, got {a.tolist()}")
+    return a

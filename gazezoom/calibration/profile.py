@@ -1,0 +1,305 @@
+"""Calibration profiles: ``<profiles>/<user>.json``, versioned, strictly validated, written atomically.
+
+A profile is plain JSON (never pickle): the schema name and version, the user, the screen geometry, the regressor
+and its parameters, the drift offset, the identity of the gaze model it was fitted with, the feature layout
+version, the validation summary, and created/updated times (ISO 8601, UTC). Example::
+
+    {"schema": "gazezoom-calibration-profile", "version": 1, "user": "alice",
+     "created": "2026-11-26T20:00:00+00:00", "updated": "2026-11-26T20:00:00+00:00",
+     "gaze_model": "gaze_sampler@3f2a9c01", "features": 1,
+     "screen": {"width_px": 1920, ...}, "regressor": {"name": "ridge", "params": {...}},
+     "offset_px": [0.0, 0.0], "validation": {"error_deg": 1.4, ...}}
+
+Loading checks every field and raises :class:`ProfileError` with the file and the field on any problem: bad JSON,
+duplicate or unknown keys, a foreign schema or version, wrong types, NaN, a regressor not in the registry, or a
+gaze model other than the one in use (``on_mismatch="warn"`` turns that one into a warning).
+
+Where profiles live: ``--profiles DIR`` beats the ``GAZEZOOM_PROFILES`` environment variable beats
+``calibration/`` in the repository (or in the current directory when gazezoom is installed elsewhere).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import GazezoomError, ProfileError
+from .features import FEATURE_VERSION
+from .mapping import ScreenMapper
+from .regressors import REGRESSORS, CalibrationModel
+from .screen import ScreenGeometry
+
+__all__ = ["SCHEMA", "SCHEMA_VERSION", "Profile", "GazeModelMismatchWarning", "profiles_dir", "profile_path",
+           "save_profile", "load_profile", "list_profiles", "delete_profile", "check_user", "ProfileInfo", "new_profile",
+           "profile_from_json"]
+
+SCHEMA = "gazezoom-calibration-profile"
+SCHEMA_VERSION = 1
+MAX_BYTES = 2_000_000
+ENV_VAR = "GAZEZOOM_PROFILES"
+_USER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_KEYS = {"schema", "version", "user", "created", "updated", "gaze_model", "features", "screen", "regressor",
+         "offset_px", "validation"}
+
+
+class GazeModelMismatchWarning(UserWarning):
+    """A profile fitted with another gaze model was loaded with ``on_mismatch="warn"``."""
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+@dataclass(frozen=True, eq=False)
+class Profile:
+    """A user's fitted calibration. ``model`` is fitted; ``offset_px`` is the drift offset."""
+
+    user: str
+    screen: ScreenGeometry
+    model: CalibrationModel
+    gaze_model: str
+    offset_px: tuple[float, float] = (0.0, 0.0)
+    validation: dict | None = None
+    created: str = field(default_factory=_now)
+    updated: str = field(default_factory=_now)
+
+    def mapper(self, filter=None) -> ScreenMapper:
+        """A :class:`ScreenMapper` for this profile (``filter`` from ``gazezoom.filters`` optional)."""
+        return ScreenMapper(self.model, self.screen, self.offset_px, filter=filter)
+
+    def to_dict(self) -> dict:
+        return {
+            "schema": SCHEMA,
+            "version": SCHEMA_VERSION,
+            "user": self.user,
+            "created": self.created,
+            "updated": self.updated,
+            "gaze_model": self.gaze_model,
+            "features": FEATURE_VERSION,
+            "screen": self.screen.to_dict(),
+            "regressor": {"name": self.model.name, "params": self.model.get_params()},
+            "offset_px": [float(v) for v in self.offset_px],
+            "validation": self.validation,
+        }
+
+    def replace(self, **changes) -> "Profile":
+        """A copy with ``changes`` and a fresh ``updated`` time (e.g. ``offset_px`` after recentring)."""
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        d.update(changes)
+        d["updated"] = _now()
+        return Profile(**d)
+
+
+def check_user(user: str) -> str:
+    """A user name is 1–64 letters, digits, ``_``, ``-``, ``.``, not starting with ``.`` (it names a file)."""
+    if not isinstance(user, str) or not _USER_RE.match(user):
+        raise ProfileError(
+            f"invalid user name {user!r}: use 1-64 letters, digits, '_', '-' or '.', starting with a letter or digit"
+        )
+    return user
+
+
+def profiles_dir(directory: str | os.PathLike | None = None) -> Path:
+    """Where profiles live: ``directory``, else ``$GAZEZOOM_PROFILES``, else ``calibration/`` of the repository."""
+    if directory:
+        return Path(directory)
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env)
+    repo = Path(__file__).resolve().parents[2]
+    if (repo / "pyproject.toml").is_file():
+        return repo / "calibration"
+    return Path.cwd() / "calibration"
+
+
+def profile_path(user: str, directory=None) -> Path:
+    return profiles_dir(directory) / f"{check_user(user)}.json"
+
+
+def save_profile(profile: Profile, directory=None) -> Path:
+    """Write ``<dir>/<user>.json`` atomically: a temporary file in the same folder, fsync, then ``os.replace``.
+
+    An interrupted write leaves the previous profile untouched (and no temporary file behind).
+    """
+    path = profile_path(profile.user, directory)
+    text = json.dumps(profile.to_dict(), indent=2, allow_nan=False) + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{profile.user}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+def load_profile(user_or_path: str | os.PathLike, directory=None, *, gaze_model: str | None = None,
+                 on_mismatch: str = "error") -> Profile:
+    """Load and validate a profile by user name (in ``directory``) or by path.
+
+    ``gaze_model``: the identity of the gaze model in use; a profile fitted with another raises
+    :class:`ProfileError` (``on_mismatch="error"``) or warns (``"warn"``). None skips the check.
+    """
+    if on_mismatch not in ("error", "warn"):
+        raise ProfileError(f"on_mismatch must be 'error' or 'warn', got {on_mismatch!r}")
+    p = Path(user_or_path)
+    if p.suffix == ".json" or os.sep in str(user_or_path):
+        path = p
+    else:
+        path = profile_path(str(user_or_path), directory)
+    if not path.is_file():
+        raise ProfileError(f"no calibration profile at {path}; run `gazezoom calibrate --user {p.stem}` first")
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise ProfileError(f"cannot read profile {path}: {err}") from None
+    if len(raw) > MAX_BYTES:
+        raise ProfileError(f"profile {path} is {len(raw)} bytes, more than a profile can be ({MAX_BYTES}); not loaded")
+    profile = profile_from_json(raw, str(path))
+    if gaze_model is not None and profile.gaze_model != gaze_model:
+        msg = (f"profile {path} was fitted with gaze model {profile.gaze_model!r}, but {gaze_model!r} is in use; "
+               f"recalibrate, or refit from a recording with `gazezoom calibrate --user {profile.user} --replay FOLDER`")
+        if on_mismatch == "error":
+            raise ProfileError(msg)
+        warnings.warn(msg, GazeModelMismatchWarning, stacklevel=2)
+    return profile
+
+
+def profile_from_json(raw: bytes | str, where: str = "profile") -> Profile:
+    """Parse and validate profile JSON text; every problem is a :class:`ProfileError` naming ``where``."""
+    def bad(msg: str) -> ProfileError:
+        return ProfileError(f"{where}: {msg}; fix the file or delete it and recalibrate")
+
+    def pairs(items):
+        keys = [k for k, _ in items]
+        dup = {k for k in keys if keys.count(k) > 1}
+        if dup:
+            raise bad(f"duplicate keys {sorted(dup)}")
+        return dict(items)
+
+    def no_constant(name):
+        raise bad(f"{name} is not allowed in a profile")
+
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        d = json.loads(text, object_pairs_hook=pairs, parse_constant=no_constant)
+    except UnicodeDecodeError:
+        raise bad("not UTF-8 text (is this a profile?)") from None
+    except json.JSONDecodeError as err:
+        raise bad(f"not valid JSON (truncated or hand-edited?): {err.msg} at line {err.lineno} column {err.colno}") from None
+    except RecursionError:
+        raise bad("nested too deeply") from None
+    if not isinstance(d, dict):
+        raise bad(f"expected a JSON object, got {type(d).__name__}")
+    if d.get("schema") != SCHEMA:
+        raise bad(f"not a gazezoom calibration profile (schema {d.get('schema')!r}, expected {SCHEMA!r})")
+    version = d.get("version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise bad(f"'version' must be an integer, got {version!r}")
+    if version != SCHEMA_VERSION:
+        newer = version > SCHEMA_VERSION
+        raise bad(f"profile format version {version} {'is newer than' if newer else 'differs from'} the version this "
+                  f"gazezoom reads ({SCHEMA_VERSION}){'; update gazezoom' if newer else ''}")
+    missing = _KEYS - set(d)
+    extra = set(d) - _KEYS
+    if missing:
+        raise bad(f"missing fields {sorted(missing)}")
+    if extra:
+        raise bad(f"unknown fields {sorted(extra)}")
+    user = d["user"]
+    try:
+        check_user(user)
+    except ProfileError as err:
+        raise bad(str(err)) from None
+    for k in ("created", "updated"):
+        if not isinstance(d[k], str):
+            raise bad(f"{k!r} must be an ISO 8601 time string")
+        try:
+            datetime.fromisoformat(d[k])
+        except ValueError:
+            raise bad(f"{k!r} is not an ISO 8601 time: {d[k]!r}") from None
+    if not isinstance(d["gaze_model"], str) or not d["gaze_model"]:
+        raise bad("'gaze_model' must be a non-empty string like 'gaze_sampler@<sha256 prefix>'")
+    if d["features"] != FEATURE_VERSION or isinstance(d["features"], bool):
+        raise bad(f"feature layout version {d['features']!r} is not the one in use ({FEATURE_VERSION}); recalibrate")
+    try:
+        screen = ScreenGeometry.from_dict(d["screen"])
+    except (GazezoomError, TypeError) as err:
+        raise bad(f"screen: {err}") from None
+    reg = d["regressor"]
+    if not isinstance(reg, dict) or set(reg) != {"name", "params"}:
+        raise bad("'regressor' must be an object with exactly 'name' and 'params'")
+    if not isinstance(reg["name"], str) or reg["name"] not in REGRESSORS:
+        raise bad(f"unknown regressor {reg['name']!r}; known: {', '.join(REGRESSORS.names())}")
+    try:
+        model = REGRESSORS.get(reg["name"]).from_params(reg["params"], screen=screen)
+    except (GazezoomError, TypeError) as err:
+        raise bad(f"regressor {reg['name']!r}: {err}") from None
+    off = d["offset_px"]
+    if (not isinstance(off, list) or len(off) != 2
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in off)):
+        raise bad(f"'offset_px' must be two finite numbers, got {off!r}")
+    if d["validation"] is not None and not isinstance(d["validation"], dict):
+        raise bad("'validation' must be an object or null")
+    return Profile(user=user, screen=screen, model=model, gaze_model=d["gaze_model"],
+                   offset_px=(float(off[0]), float(off[1])), validation=d["validation"],
+                   created=d["created"], updated=d["updated"])
+
+
+@dataclass(frozen=True)
+class ProfileInfo:
+    """One row of ``gazezoom profile list``: a loadable profile, or the reason it is not."""
+
+    user: str
+    path: Path
+    profile: Profile | None
+    error: str | None
+
+
+def list_profiles(directory=None) -> list[ProfileInfo]:
+    """Every ``*.json`` in the profiles folder, loaded (malformed files are listed with their error)."""
+    d = profiles_dir(directory)
+    if not d.is_dir():
+        return []
+    out = []
+    for path in sorted(d.glob("*.json")):
+        try:
+            out.append(ProfileInfo(path.stem, path, load_profile(path), None))
+        except ProfileError as err:
+            out.append(ProfileInfo(path.stem, path, None, str(err)))
+    return out
+
+
+def delete_profile(user: str, directory=None) -> Path:
+    """Delete ``<dir>/<user>.json``; a missing profile is a :class:`ProfileError`."""
+    path = profile_path(user, directory)
+    if not path.is_file():
+        raise ProfileError(f"no profile for user {user!r} in {path.parent}")
+    path.unlink()
+    return path
+
+
+def new_profile(user: str, model: CalibrationModel, screen: ScreenGeometry, gaze_model: str,
+                validation: dict | None = None, previous: Profile | None = None) -> Profile:
+    """A profile for a fresh fit; keeps ``created`` from ``previous`` (recalibration of the same user)."""
+    check_user(user)
+    now = _now()
+    return Profile(user=user, screen=screen, model=model, gaze_model=gaze_model, offset_px=(0.0, 0.0),
+                   validation=validation, created=previous.created if previous else now, updated=now)
+

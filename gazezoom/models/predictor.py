@@ -1,0 +1,201 @@
+"""``GazePredictor``: the numpy-facing side of the gaze model (segment-anything ``predictor.py`` style).
+
+The ``nn.Module`` knows tensors only; the predictor owns colour order (BGR frames in, RGB to the network), device,
+cropping the frame to the eyes, un-mirroring right eyes, rotating back to camera space and fusing the two eyes.
+
+>>> GazePredictor().predict_regions(None, None)
+Traceback (most recent call last):
+...
+gazezoom.errors.StateError: GazePredictor has no weights loaded; create it with GazePredictor.from_weights("weights", variant="sampler") or call .load(path) first
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from ..errors import InputValueError, ShapeError, StateError
+from ..face.eyes import normalised_to_camera
+from ..geometry import pitchyaw_to_vector, vector_to_pitchyaw
+from ..results import EyeGaze, EyeRegion, Face, GazeResult
+from ..sampler import sample_regions
+from .checkpoint import load_weights, weights_path
+from .variants import GazeNet
+
+__all__ = ["GazePredictor", "RegionGaze", "fuse_eyes"]
+
+
+@dataclass(frozen=True, eq=False)
+class RegionGaze:
+    """Per-region output of :meth:`GazePredictor.predict_regions` (N regions).
+
+    ``pitchyaw (N, 2)`` radians as predicted on the patch (a right eye's patch is mirrored, so its yaw is mirrored
+    too); ``patch``/``uniform_patch (N, h, w, 3)`` uint8 BGR; ``saliency (N, g, g)`` or None; ``grid_px
+    (N, gh, gw, 2)`` a subsampled view of the sampling grid in frame pixels.
+    """
+
+    pitchyaw: np.ndarray
+    patch: np.ndarray | None = None
+    uniform_patch: np.ndarray | None = None
+    saliency: np.ndarray | None = None
+    grid_px: np.ndarray | None = None
+
+
+def _frame_tensor(frame: np.ndarray) -> np.ndarray:
+    """BGR ``(H, W, 3)``, BGRA ``(H, W, 4)`` or gray ``(H, W)`` uint8 → RGB ``(H, W, 3)`` uint8 (a view when possible)."""
+    if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8:
+        raise InputValueError(f"frame must be a uint8 numpy array (OpenCV BGR), got {type(frame).__name__} "
+                              f"{getattr(frame, 'dtype', '')}")
+    if frame.ndim == 2:
+        return np.repeat(frame[..., None], 3, axis=2)
+    if frame.ndim == 3 and frame.shape[2] in (3, 4):
+        return frame[..., 2::-1]
+    raise ShapeError("frame", "(H, W), (H, W, 3) BGR or (H, W, 4) BGRA", frame.shape)
+
+
+def _apply_h(H: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """``H (N, 3, 3)``, ``pts (N, ..., 2)`` → ``(N, ..., 2)``."""
+    q = np.einsum("nij,n...j->n...i", H, np.concatenate([pts, np.ones_like(pts[..., :1])], -1))
+    return q[..., :2] / q[..., 2:]
+
+
+def _to_bgr_u8(x: torch.Tensor) -> np.ndarray:
+    """``(N, 3, h, w)`` RGB [0, 1] → ``(N, h, w, 3)`` uint8 BGR."""
+    return (x.clamp(0, 1) * 255 + 0.5).to(torch.uint8).permute(0, 2, 3, 1).flip(-1).cpu().numpy()
+
+
+def fuse_eyes(vectors: np.ndarray, openness: np.ndarray) -> np.ndarray:
+    """Openness-weighted mean of unit gaze vectors ``(E, 3)`` → unit ``(3,)``.
+
+    Weights are clipped to ``[0.05, 1]`` so two closed eyes still give a (low-confidence) average.
+
+    >>> fuse_eyes(np.array([[0., 0., -1.], [0., 0., -1.]]), np.array([1., 0.])).tolist()
+    [0.0, 0.0, -1.0]
+    """
+    w = np.clip(np.asarray(openness, float), 0.05, 1.0)[:, None]
+    v = (np.asarray(vectors, float) * w).sum(0)
+    return v / np.linalg.norm(v)
+
+
+class GazePredictor:
+    """Predicts gaze for eye regions of full-resolution frames with a trained :class:`GazeNet`.
+
+    Build it with :meth:`from_weights`; :meth:`predict` takes a BGR frame and a :class:`~gazezoom.results.Face`
+    and returns a :class:`~gazezoom.results.GazeResult`.
+    """
+
+    def __init__(self, model: GazeNet | None = None, device: str | torch.device = "cpu"):
+        self.device = torch.device(device)
+        self.model: GazeNet | None = None
+        if model is not None:
+            self.model = model.to(self.device).eval()
+
+    @classmethod
+    def from_weights(
+        cls, path_or_dir: str | Path = "weights", variant: str = "sampler", device: str | torch.device = "cpu"
+    ) -> "GazePredictor":
+        """Load ``path_or_dir`` (a weights file, or a folder holding ``gaze_<variant>.safetensors``)."""
+        p = Path(path_or_dir)
+        path = weights_path(p, variant) if p.is_dir() else p
+        return cls(load_weights(path, variant=variant if p.is_dir() else None, device=device), device)
+
+    def load(self, path: str | Path, variant: str | None = None) -> "GazePredictor":
+        self.model = load_weights(path, variant=variant, device=self.device)
+        return self
+
+    @property
+    def is_loaded(self) -> bool:
+        return self.model is not None
+
+    @property
+    def variant(self) -> str:
+        return self._model().config.variant
+
+    def _model(self) -> GazeNet:
+        if self.model is None:
+            raise StateError(
+                'GazePredictor has no weights loaded; create it with GazePredictor.from_weights("weights", '
+                'variant="sampler") or call .load(path) first'
+            )
+        return self.model
+
+    @torch.inference_mode()
+    def predict_regions(
+        self, frame_bgr: np.ndarray, region_to_frame: np.ndarray | Sequence[EyeRegion], *, display: bool = True
+    ) -> RegionGaze:
+        """Gaze of ``N`` eye regions of one frame.
+
+        ``region_to_frame``: ``(N, 3, 3)`` region → frame homographies, or a sequence of ``EyeRegion``.
+        ``display=False`` skips the uint8 patches and grid (the fast path for benchmarks).
+        """
+        model = self._model()
+        cfg = model.config
+        if not isinstance(region_to_frame, np.ndarray):
+            region_to_frame = np.stack([np.asarray(r.region_to_frame, float) for r in region_to_frame])
+        H = np.asarray(region_to_frame, np.float64)
+        if H.ndim != 3 or H.shape[1:] != (3, 3) or len(H) == 0:
+            raise ShapeError("region_to_frame", "(N, 3, 3) with N >= 1", H.shape)
+        rgb = _frame_tensor(frame_bgr)
+        # Read only the part of the frame the regions cover: the corners bound every grid point of the region.
+        corners = _apply_h(H, np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])[None].repeat(len(H), 0))
+        hf, wf = rgb.shape[:2]
+        x0, y0 = np.clip(np.floor(corners.reshape(-1, 2).min(0)).astype(int) - 2, 0, [wf - 1, hf - 1])
+        x1, y1 = np.clip(np.ceil(corners.reshape(-1, 2).max(0)).astype(int) + 3, [x0 + 1, y0 + 1], [wf, hf])
+        crop = torch.from_numpy(np.ascontiguousarray(rgb[y0:y1, x0:x1])).to(self.device)
+        crop = crop.permute(2, 0, 1)[None].float().div_(255.0)  # (1, 3, h, w) RGB [0, 1]
+        shift = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0], [0.0, 0.0, 1.0]])
+        Hc = torch.from_numpy(shift @ H).float().to(self.device)  # (N, 3, 3) region → crop pixels
+
+        saliency = None
+        if hasattr(model.front, "sampler"):
+            out = model.front.sampler.forward_regions(crop, Hc)  # zoomed patches read from full resolution
+            patch, grid, saliency = out.patch, out.grid, out.saliency
+            pitchyaw = model.head(patch, grid)
+        else:
+            region = sample_regions(crop, Hc, cfg.region_size)  # (N, 3, *region_size), as in training
+            o = model(region)
+            patch, grid, pitchyaw = o.patch, o.grid, o.pitchyaw
+        if not display:
+            return RegionGaze(pitchyaw.float().cpu().numpy().astype(np.float64))
+        uniform = sample_regions(crop, Hc, cfg.patch)
+        step = max(1, grid.shape[1] // 8)
+        g = grid[:, ::step, ::step].double().cpu().numpy()  # (N, gh, gw, 2) region units
+        return RegionGaze(
+            pitchyaw=pitchyaw.float().cpu().numpy().astype(np.float64),
+            patch=_to_bgr_u8(patch),
+            uniform_patch=_to_bgr_u8(uniform),
+            saliency=None if saliency is None else saliency[:, 0].float().cpu().numpy(),
+            grid_px=_apply_h(H, g),
+        )
+
+    def predict(self, frame_bgr: np.ndarray, face: Face, *, display: bool = True) -> GazeResult:
+        """Both eyes of ``face`` in one batched call, un-mirrored, rotated to camera space and fused."""
+        eyes = tuple(face.eyes)
+        if len(eyes) != 2:
+            raise InputValueError(f"face must have two eye regions (left, right), got {len(eyes)}")
+        r = self.predict_regions(frame_bgr, eyes, display=display)
+        gazes, vecs = [], []
+        for i, eye in enumerate(eyes):
+            py = r.pitchyaw[i].copy()
+            if eye.side == "right":
+                py[1] = -py[1]  # the patch was mirrored; its yaw is mirrored back
+            v = normalised_to_camera(pitchyaw_to_vector(py), eye.R_norm, "left")  # already un-mirrored above
+            vecs.append(v)
+            gazes.append(
+                EyeGaze(
+                    side=eye.side,
+                    pitchyaw_norm=py,
+                    vector_cam=v,
+                    patch=None if r.patch is None else r.patch[i],
+                    uniform_patch=None if r.uniform_patch is None else r.uniform_patch[i],
+                    saliency=None if r.saliency is None else r.saliency[i],
+                    grid_px=None if r.grid_px is None else r.grid_px[i],
+                )
+            )
+        v = fuse_eyes(np.stack(vecs), np.array([e.openness for e in eyes]))
+        origin = np.mean([np.asarray(e.center_mm, float) for e in eyes], 0)
+        return GazeResult(eyes=tuple(gazes), vector_cam=v, pitchyaw=vector_to_pitchyaw(v), origin_mm=origin)

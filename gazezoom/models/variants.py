@@ -1,0 +1,243 @@
+"""Gaze model variants: one task network behind different ways of turning the eye region into a small patch.
+
+Every variant reads the same normalised eye region (``region_size``, by default 4P = 96 x 160, RGB in [0, 1]) and
+feeds a patch to the same :class:`~gazezoom.models.nets.TaskNet`:
+
+==================  ==========================================================================================
+``sampler@P``       the saliency sampler (Learning to Zoom): saliency from a pooled low-res view → zoomed P patch
+``uniform@P``       area downsampling of the whole region to P (the baseline the sampler must beat)
+``uniform@2P``      area downsampling to 2P (reference)
+``uniform@4P``      the region at full resolution, 4P (reference: what zooming tries to approach)
+``center_crop@P``   a fixed zoom: the central ``crop_frac`` of the region, area-downsampled to P
+==================  ==========================================================================================
+
+>>> import torch
+>>> cfg = ModelConfig(variant="uniform@2P")
+>>> cfg.input_size
+(48, 80)
+>>> out = build_model(cfg)(torch.rand(2, 3, 96, 160))
+>>> out.pitchyaw.shape, out.patch.shape, out.grid.shape
+(torch.Size([2, 2]), torch.Size([2, 3, 48, 80]), torch.Size([2, 48, 80, 2]))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from typing import Callable, NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import InputValueError, ShapeError
+from ..registry import Registry
+from ..sampler import SaliencySampler, random_degrade, uniform_grid
+from .nets import SaliencyNet, TaskNet
+
+__all__ = [
+    "ModelConfig",
+    "GazeOutput",
+    "GazeNet",
+    "VARIANTS",
+    "VARIANT_ALIASES",
+    "resolve_variant",
+    "variant_slug",
+    "build_model",
+]
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything needed to rebuild a variant and feed it correctly. Travels with the weights (JSON sidecar).
+
+    Sizes are ``(height, width)`` in pixels. ``patch`` is P; ``region_size`` is the normalised eye region the model
+    reads (the renderer's ``out_size``); ``low_size`` is the pooled view the saliency net sees.
+    """
+
+    variant: str = "sampler@P"
+    patch: tuple[int, int] = (24, 40)
+    region_size: tuple[int, int] = (96, 160)
+    low_size: tuple[int, int] = (24, 40)
+    grid_size: int = 31
+    fwhm: float = 13.0
+    padding_mode: str = "replicate"
+    crop_frac: float = 0.5
+    mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    std: tuple[float, float, float] = (0.25, 0.25, 0.25)
+    task_width: int = 16
+    saliency_width: int = 16
+
+    def __post_init__(self):
+        for name in ("patch", "region_size", "low_size"):
+            v = tuple(int(x) for x in getattr(self, name))
+            if len(v) != 2 or min(v) < 4:
+                raise InputValueError(f"ModelConfig.{name} must be (height, width) with both >= 4, got {v}")
+            object.__setattr__(self, name, v)
+        object.__setattr__(self, "mean", tuple(float(x) for x in self.mean))
+        object.__setattr__(self, "std", tuple(float(x) for x in self.std))
+        object.__setattr__(self, "variant", resolve_variant(self.variant))
+        if not 0.0 < self.crop_frac <= 1.0:
+            raise InputValueError(f"ModelConfig.crop_frac must be in (0, 1], got {self.crop_frac}")
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """Size of the patch the task network sees for this variant."""
+        return _SPECS.get(self.variant).input_size(self)
+
+    def to_dict(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise InputValueError(f"unknown ModelConfig keys {sorted(unknown)}; known: {sorted(names)}")
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+
+class GazeOutput(NamedTuple):
+    """``pitchyaw (B, 2)`` radians; ``patch (B, 3, h, w)`` what the task net saw (RGB [0, 1], before degradation);
+    ``grid (B, h, w, 2)`` where each patch pixel was read, region units; ``saliency (B, 1, g, g)`` or None."""
+
+    pitchyaw: torch.Tensor
+    patch: torch.Tensor
+    grid: torch.Tensor
+    saliency: torch.Tensor | None
+
+
+class _VariantSpec(NamedTuple):
+    input_size: Callable[[ModelConfig], tuple[int, int]]
+    front: Callable[[ModelConfig], nn.Module]
+
+
+class _Resample(nn.Module):
+    """Area (adaptive average pool) resampling of the central ``extent`` of the region to ``out_size``."""
+
+    def __init__(self, out_size: tuple[int, int], extent: float = 1.0):
+        super().__init__()
+        self.out_size, self.extent = tuple(out_size), float(extent)
+        self.register_buffer("grid", uniform_grid(self.out_size) * self.extent, persistent=False)  # (1, h, w, 2)
+
+    def forward(self, region: torch.Tensor):
+        x = region
+        if self.extent < 1.0:
+            H, W = region.shape[-2:]
+            ch, cw = max(1, round(H * self.extent)), max(1, round(W * self.extent))
+            y0, x0 = (H - ch) // 2, (W - cw) // 2
+            x = region[..., y0 : y0 + ch, x0 : x0 + cw]
+        if tuple(x.shape[-2:]) != self.out_size:
+            x = F.adaptive_avg_pool2d(x, self.out_size)
+        return x, self.grid.expand(region.shape[0], -1, -1, -1), None
+
+
+class _Zoom(nn.Module):
+    """The Learning-to-Zoom sampler on the whole region (gazezoom.sampler.SaliencySampler)."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.sampler = SaliencySampler(
+            SaliencyNet(cfg.saliency_width, cfg.mean, cfg.std),
+            grid_size=cfg.grid_size,
+            out_size=cfg.patch,
+            low_size=cfg.low_size,
+            fwhm=cfg.fwhm,
+            padding_mode=cfg.padding_mode,
+            degrade=0.0,  # GazeNet degrades every variant's patch the same way (see GazeNet.forward)
+        )
+
+    def forward(self, region: torch.Tensor):
+        # The grid comes from a softmax and a wide Gaussian; keep it in float32 even under mixed precision.
+        with torch.autocast(region.device.type, enabled=False):
+            out = self.sampler(region.float())
+        return out.patch, out.grid, out.saliency
+
+
+VARIANTS: Registry[_VariantSpec] = Registry("gaze model variant")
+_SPECS = VARIANTS
+
+
+def _scaled(k: int) -> Callable[[ModelConfig], tuple[int, int]]:
+    return lambda c: (c.patch[0] * k, c.patch[1] * k)
+
+
+VARIANTS.register("sampler@P", _VariantSpec(_scaled(1), _Zoom))
+VARIANTS.register("uniform@P", _VariantSpec(_scaled(1), lambda c: _Resample(c.patch)))
+VARIANTS.register("uniform@2P", _VariantSpec(_scaled(2), lambda c: _Resample(_scaled(2)(c))))
+VARIANTS.register("uniform@4P", _VariantSpec(_scaled(4), lambda c: _Resample(_scaled(4)(c))))
+VARIANTS.register("center_crop@P", _VariantSpec(_scaled(1), lambda c: _Resample(c.patch, c.crop_frac)))
+
+#: Short names accepted wherever a variant is named.
+VARIANT_ALIASES = {"sampler": "sampler@P", "uniform": "uniform@P", "center_crop": "center_crop@P"}
+
+
+def resolve_variant(name: str) -> str:
+    """Canonical variant name; aliases (``"sampler"``) and file slugs (``"uniform_2P"``) are accepted.
+
+    >>> resolve_variant("sampler"), resolve_variant("uniform_2P")
+    ('sampler@P', 'uniform@2P')
+    """
+    name = VARIANT_ALIASES.get(name, name)
+    if name not in VARIANTS:
+        for v in VARIANTS:
+            if variant_slug(v) == name:
+                return v
+        VARIANTS.get(name)  # raises UnknownNameError listing the valid names
+    return name
+
+
+def variant_slug(name: str) -> str:
+    """File-name form of a variant: ``"uniform@2P"`` → ``"uniform_2P"``."""
+    return name.replace("@", "_")
+
+
+class GazeNet(nn.Module):
+    """Region → patch (variant-specific front) → :class:`TaskNet` → gaze. See the module docstring.
+
+    ``forward(region (B, 3, H, W) RGB [0, 1], degrade=False, generator=None) -> GazeOutput``. With
+    ``degrade=True`` the patch the task net sees is average-pooled to a random lower resolution and resized back
+    (:func:`gazezoom.sampler.random_degrade`, the paper's early-training trick), for every variant alike.
+    """
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.config = cfg
+        self.front = VARIANTS.get(cfg.variant).front(cfg)
+        self.task = TaskNet(in_ch=5, width=cfg.task_width)
+        self.register_buffer("mean", torch.tensor(cfg.mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(cfg.std).view(1, 3, 1, 1), persistent=False)
+
+    def head(self, patch: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+        """Task network on a patch ``(B, 3, h, w)`` RGB [0, 1] read at ``grid (B, h, w, 2)`` (region units)."""
+        if patch.ndim != 4 or patch.shape[1] != 3:
+            raise ShapeError("patch", "(B, 3, h, w)", patch.shape)
+        if grid.shape != (patch.shape[0], *patch.shape[2:], 2):
+            raise ShapeError("grid", f"({patch.shape[0]}, {patch.shape[2]}, {patch.shape[3]}, 2)", grid.shape)
+        x = torch.cat([(patch - self.mean) / self.std, grid.permute(0, 3, 1, 2).to(patch.dtype)], 1)  # (B, 5, h, w)
+        return self.task(x)
+
+    def forward(
+        self, region: torch.Tensor, degrade: bool = False, generator: torch.Generator | None = None
+    ) -> GazeOutput:
+        H, W = self.config.region_size
+        if region.ndim != 4 or region.shape[1] != 3 or tuple(region.shape[2:]) != (H, W):
+            raise ShapeError("eye region", f"(B, 3, {H}, {W})", region.shape)
+        patch, grid, saliency = self.front(region)
+        seen = random_degrade(patch, generator=generator) if degrade else patch
+        return GazeOutput(self.head(seen, grid), patch, grid, saliency)
+
+    def saliency_parameters(self) -> list[nn.Parameter]:
+        """Parameters of the saliency network (trained at a lower learning rate, as in the paper)."""
+        return [p for n, p in self.named_parameters() if n.startswith("front.")]
+
+
+def build_model(cfg: ModelConfig | str) -> GazeNet:
+    """Build a fresh (untrained) variant from a config or a variant name with default settings."""
+    if isinstance(cfg, str):
+        cfg = ModelConfig(variant=cfg)
+    return GazeNet(cfg)

@@ -19,6 +19,8 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 #: name → (module path, one-line help). Add a line here to add a command.
 COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("gazezoom.bench", "measure speed of a stage (sampler, frontend, model, pipeline …) in one run"),
+    "train": ("gazezoom.train", "train the gaze model variants on synthetic eyes (weights, sidecars, logs, plots)"),
+    "inspect": ("gazezoom.inspect", "debug picture of one frame: landmarks, eye regions, head pose, normalised eye patches"),
 }
 
 

@@ -40,7 +40,7 @@ from .screen import ScreenGeometry
 
 __all__ = ["SCHEMA", "SCHEMA_VERSION", "Profile", "GazeModelMismatchWarning", "profiles_dir", "profile_path",
            "save_profile", "load_profile", "list_profiles", "delete_profile", "check_user", "ProfileInfo", "new_profile",
-           "profile_from_json"]
+           "profile_from_json", "gaze_model_identity", "save_outcome"]
 
 SCHEMA = "gazezoom-calibration-profile"
 SCHEMA_VERSION = 1
@@ -303,3 +303,48 @@ def new_profile(user: str, model: CalibrationModel, screen: ScreenGeometry, gaze
     return Profile(user=user, screen=screen, model=model, gaze_model=gaze_model, offset_px=(0.0, 0.0),
                    validation=validation, created=previous.created if previous else now, updated=now)
 
+
+
+def gaze_model_identity(weights_file: str | os.PathLike) -> str:
+    """``"<weights stem>@<sha256 prefix>"``, e.g. ``"gaze_sampler_P@3f2a9c01d4e5"``: what a profile records as
+    ``gaze_model``. Any change of the weights (retraining) changes it."""
+    import hashlib
+
+    p = Path(weights_file)
+    h = hashlib.sha256()
+    try:
+        with open(p, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    except OSError as err:
+        raise ProfileError(f"cannot hash gaze weights {p} for the profile's model identity: {err}") from None
+    return f"{p.stem}@{h.hexdigest()[:12]}"
+
+
+def save_outcome(user: str, outcome, screen: ScreenGeometry, gaze_model: str, directory=None, *,
+                 report_png: str | os.PathLike | None = None, max_error_deg: float | None = None) -> tuple[Path, Path | None]:
+    """Save a calibration outcome as ``user``'s profile (and its validation picture); returns both paths.
+
+    With ``max_error_deg`` a worse validation raises :class:`PoorFitError` and nothing is written. A previous
+    profile of the user keeps its ``created`` time; a malformed previous profile is replaced.
+    """
+    check_user(user)
+    report = outcome.report
+    if max_error_deg is not None:
+        if report is None:
+            raise ProfileError("no validation targets had usable frames, so the accuracy is unknown; "
+                               "recalibrate with validation targets or drop --max-error-deg")
+        report.check(max_error_deg)
+    previous = None
+    try:
+        previous = load_profile(user, directory)
+    except ProfileError:
+        pass
+    profile = new_profile(user, outcome.model, screen, gaze_model,
+                          report.to_dict() if report is not None else None, previous)
+    png = None
+    if report_png is not None and report is not None:
+        from .report import plot_report
+
+        png = plot_report(report, screen, report_png)
+    return save_profile(profile, directory), png

@@ -20,6 +20,8 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("gazezoom.bench", "measure speed of a stage (sampler, frontend, model, pipeline …) in one run"),
     "train": ("gazezoom.train", "train the gaze model variants on synthetic eyes (weights, sidecars, logs, plots)"),
+    "calibrate": ("gazezoom.calibrate_cli", "calibrate a user (live window or --replay FOLDER), validate, save the profile"),
+    "profile": ("gazezoom.profile_cli", "list, show or delete calibration profiles"),
     "eval": ("gazezoom.evaluate", "held-out synthetic evaluation: sampler vs uniform vs crop, by eye size"),
     "inspect": ("gazezoom.inspect", "debug picture of one frame: landmarks, eye regions, head pose, normalised eye patches"),
 }

@@ -96,7 +96,7 @@ def normalising_rotation(center_mm: np.ndarray, head_R: np.ndarray) -> np.ndarra
     if n < 1e-6:
         raise InputValueError("head x axis is parallel to the viewing direction; no normalisation exists")
     x /= n
-    y = np.cross(z, x)
+    y = np.array([z[1] * x[2] - z[2] * x[1], z[2] * x[0] - z[0] * x[2], z[0] * x[1] - z[1] * x[0]])  # z × x
     return np.stack([x, y, z])
 
 

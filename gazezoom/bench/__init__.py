@@ -17,6 +17,7 @@ __all__ = ["BENCHMARKS", "median_ms", "add_arguments", "run"]
 
 #: name → (module path, one-line help)
 BENCHMARKS: dict[str, tuple[str, str]] = {
+    "calibration": ("gazezoom.bench.calibration", "calibration regressors on a simulated user: validation error (same seat, head moved 10 cm) and fit time"),
     "frontend": ("gazezoom.bench.frontend", "face front-end per frame at 640x360 and 1280x720: MediaPipe alone vs whole front-end, share that is ours"),
     "sampler": ("gazezoom.bench.sampler", "grid + warp for two eye regions of a 1280x720 frame: dense vs separable vs crop"),
 }

@@ -28,7 +28,7 @@ from ..results import EyeGaze, EyeRegion, Face, FrameResult, GazeResult, HeadPos
 from .features import features_from_result, rvec_to_rotation
 from .screen import ScreenGeometry
 
-__all__ = ["SimulatedUser", "SimConfig"]
+__all__ = ["SimulatedUser", "SimConfig", "simulated_session", "compare_regressors"]
 
 _EYE_HALF_IPD_MM = 31.5
 _CORNER_HALF_MM = 14.0
@@ -170,3 +170,59 @@ def _rot_pitchyaw(py: np.ndarray) -> np.ndarray:
     Rx = np.array([[1, 0, 0], [0, np.cos(p), np.sin(p)], [0, -np.sin(p), np.cos(p)]])
     Ry = np.array([[np.cos(y), 0, np.sin(y)], [0, 1, 0], [-np.sin(y), 0, np.cos(y)]])
     return Ry @ Rx
+
+
+def simulated_session(seed: int = 0, *, layout: str = "9", n_validation: int = 5, head_shift_mm=(100.0, 0.0, 0.0),
+                      config: SimConfig | None = None, screen: ScreenGeometry | None = None) -> dict:
+    """Synthetic calibration session: fixations on the layout's targets, then the validation targets twice —
+    once from the calibration seat and once with the head moved by ``head_shift_mm``.
+
+    Returns arrays ``X, y`` (calibration), ``Xv, yv, idv`` (validation, same seat), ``Xm, ym, idm`` (validation,
+    head moved) and the :class:`SimulatedUser` (``sim``).
+    """
+    from .targets import CALIBRATION, make_targets
+
+    sim = SimulatedUser(screen, config, seed=seed)
+    targets = make_targets(sim.screen, layout, n_validation, seed=seed)
+    cal = np.array([[t.x_px, t.y_px] for t in targets if t.role == CALIBRATION])
+    val = np.array([[t.x_px, t.y_px] for t in targets if t.role != CALIBRATION])
+    X, y, _ = sim.fixations(cal)
+    t1 = len(cal) * 1.5 + 1.0
+    Xv, yv, idv = sim.fixations(val, t0=t1)
+    Xm, ym, idm = sim.fixations(val, t0=t1 + len(val) * 1.5 + 1.0, head_shift_mm=head_shift_mm)
+    return dict(sim=sim, X=X, y=y, Xv=Xv, yv=yv, idv=idv, Xm=Xm, ym=ym, idm=idm)
+
+
+def compare_regressors(seeds=(0, 1, 2), *, head_shift_mm=(100.0, 0.0, 0.0), layout: str = "9",
+                       names=None) -> list[dict]:
+    """Validation error (degrees, px, cm) of every regressor on simulated sessions, same seat and head moved,
+    plus the oracle (the geometric model with the simulator's true parameters: the noise floor). Synthetic.
+
+    Returns one row per regressor with means over ``seeds``.
+    """
+    from .features import COLUMNS
+    from .regressors import REGRESSORS, GeometricModel, create_regressor
+    from .report import accuracy_report
+
+    names = list(names or REGRESSORS.names())
+    acc: dict[str, list] = {n: [] for n in names + ["oracle"]}
+    for seed in seeds:
+        s = simulated_session(seed, layout=layout, head_shift_mm=head_shift_mm)
+        sim = s["sim"]
+        for n in names + ["oracle"]:
+            if n == "oracle":
+                m = GeometricModel.from_params(sim.true_params(), sim.screen)
+            else:
+                m = create_regressor(n, sim.screen).fit(s["X"], s["y"])
+            row = []
+            for Xk, yk, ik in (("Xv", "yv", "idv"), ("Xm", "ym", "idm")):
+                X = s[Xk]
+                r = accuracy_report(m.predict(X), s[yk], s[ik], X[:, COLUMNS["origin"]], sim.screen, n)
+                row += [r.error_deg, r.error_px, r.error_cm]
+            acc[n].append(row)
+    out = []
+    for n, rows in acc.items():
+        a = np.mean(np.array(rows), axis=0)
+        out.append(dict(regressor=n, static_deg=a[0], static_px=a[1], static_cm=a[2],
+                        moved_deg=a[3], moved_px=a[4], moved_cm=a[5]))
+    return out

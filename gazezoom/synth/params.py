@@ -1,0 +1,326 @@
+"""Scene parameters of the synthetic eye renderer: the :class:`RenderParams` dataclass and its sampler.
+
+Every random draw happens here, on a CPU ``torch.Generator`` seeded from ``(seed, split)``, so a set is the same
+on every device; :meth:`EyeRenderer.render` is a pure function of the parameters.
+
+Units: millimetres in the *head frame* (origin at the eye centre = midpoint of the two eye corners, x towards the
+temporal corner = image right, y down, z away from the camera), radians for angles, linear RGB in [0, 1] for
+colours. The head frame equals the normalised camera frame when the head residual rotation is zero.
+
+Train/test separation: the two splits draw from disjoint random streams (the split is mixed into the seed), and
+the colour and lighting parameters ``iris_tone``, ``skin_tone``, ``light_temp`` and ``light_azimuth`` come from
+interleaved, disjoint sub-ranges (:data:`TEST_BANDS`), so the held-out set shows iris colours, skin tones and
+lighting never drawn for training while covering the same overall range.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..errors import InputValueError
+
+__all__ = [
+    "RenderParams",
+    "sample_params",
+    "SPLITS",
+    "KAPPA_MEAN",
+    "GAZE_RANGE_DEG",
+    "HEAD_RANGE_DEG",
+    "EYE_WIDTH_PX_RANGE",
+    "IRIS_TEX",
+    "SCLERA_TEX",
+    "SKIN_TEX",
+    "mix_seed",
+]
+
+SPLITS = ("train", "test")
+#: Population-mean angle kappa (pitch, yaw) in radians, added to the optical axis in the head frame to give the
+#: visual axis. The visual axis lies ~5° nasal (the left eye's nasal side is the image's left, i.e. +yaw) and
+#: ~1.5° above the optical axis (Guestrin & Eizenman 2006). The gaze label is optical axis + KAPPA_MEAN.
+KAPPA_MEAN = (math.radians(1.5), math.radians(5.0))
+KAPPA_STD = (math.radians(1.0), math.radians(1.5))
+#: (pitch, yaw) ranges in degrees of the gaze label relative to the normalised camera.
+GAZE_RANGE_DEG = ((-30.0, 25.0), (-35.0, 35.0))
+#: (pitch, yaw) half-ranges in degrees of the head residual rotation.
+HEAD_RANGE_DEG = (10.0, 15.0)
+EYE_WIDTH_PX_RANGE = (15.0, 200.0)
+#: texture sizes (channels, height, width): polar iris (radius × angle), eyeball (polar angle × azimuth),
+#: skin (region rows × columns, 30 × 50 mm plus margin).
+IRIS_TEX = (3, 24, 128)
+SCLERA_TEX = (1, 32, 64)
+SKIN_TEX = (3, 48, 80)
+#: number of interleaved bands of the banded parameters; band k belongs to the test split when k % 4 == 3.
+N_BANDS = 16
+
+
+def mix_seed(*parts: int) -> int:
+    """Mix integers into one well-spread 63-bit seed (numpy ``SeedSequence``).
+
+    >>> mix_seed(0, 1) == mix_seed(0, 1) != mix_seed(1, 0)
+    True
+    """
+    return int(np.random.SeedSequence([int(p) & 0xFFFFFFFFFFFFFFFF for p in parts]).generate_state(2, np.uint64)[0] >> 1)
+
+
+@dataclass(frozen=True, eq=False)
+class RenderParams:
+    """Everything that defines a batch of ``n`` scenes; every field is a tensor whose first dimension is ``n``.
+
+    Build it with :meth:`EyeRenderer.sample_params`; change fields with ``dataclasses.replace`` (e.g. a fixed
+    gaze for a figure). ``params[idx]`` selects samples, ``params.to(device)`` moves every tensor.
+    """
+
+    # --- gaze and pose (radians) ---
+    gaze: torch.Tensor  # (n, 2) label: population-mean visual axis, pitch/yaw in the normalised camera
+    head: torch.Tensor  # (n, 2) head residual pitch/yaw (direction the face points, same convention)
+    kappa: torch.Tensor  # (n, 2) this subject's kappa (pitch, yaw): visual = optical + kappa (head frame)
+    camera_distance: torch.Tensor  # (n,) mm from the normalised camera to the eye centre
+    # --- eye geometry (mm, head frame) ---
+    eye_width_mm: torch.Tensor  # (n,) distance between the corners
+    canthal_tilt: torch.Tensor  # (n,) how much higher the temporal corner sits than the nasal one
+    eyeball_center: torch.Tensor  # (n, 3)
+    eyeball_radius: torch.Tensor  # (n,)
+    cornea_radius: torch.Tensor  # (n,)
+    iris_radius: torch.Tensor  # (n,) = limbus radius
+    pupil_frac: torch.Tensor  # (n,) pupil radius / iris radius
+    lid_upper: torch.Tensor  # (n, 5) cover of the iris (mm), lid-follows-eye gain, peak shift, peak power, fold
+    lid_lower: torch.Tensor  # (n, 4) gap below the iris (mm), follow gain, peak shift, peak power
+    closure: torch.Tensor  # (n,) 0 open … 1 closed (blinks)
+    crease: torch.Tensor  # (n, 2) crease height above the lid (mm), crease strength
+    brow: torch.Tensor  # (n, 4) lower edge y (mm), thickness (mm), hair density, arch (mm)
+    lashes: torch.Tensor  # (n, 3) density, length (mm), lower-lash density
+    face_shape: torch.Tensor  # (n, 4) lid bulge, brow ridge, sulcus depth, nose bridge (mm)
+    # --- colours (linear RGB) ---
+    iris_tone: torch.Tensor  # (n,) banded 0 (blue) … 1 (dark brown)
+    iris_colors: torch.Tensor  # (n, 3, 3) base, collarette, fibre highlight
+    iris_features: torch.Tensor  # (n, 4) fibre contrast, crypt contrast, limbal ring darkness, collarette radius
+    sclera_color: torch.Tensor  # (n, 3)
+    vein_strength: torch.Tensor  # (n,)
+    skin_tone: torch.Tensor  # (n,) banded 0 (light) … 1 (dark)
+    skin_color: torch.Tensor  # (n, 3)
+    skin_features: torch.Tensor  # (n, 3) mottling, pore contrast, periorbital darkening
+    hair_color: torch.Tensor  # (n, 3) brows and lashes
+    # --- light ---
+    light_temp: torch.Tensor  # (n,) banded 0 warm … 1 cool
+    light_azimuth: torch.Tensor  # (n,) banded, radians (0 = from the camera side, > 0 from the image right)
+    light_dir: torch.Tensor  # (n, 3) unit, towards the light, head frame
+    light_color: torch.Tensor  # (n, 3) directional light colour × intensity
+    ambient_color: torch.Tensor  # (n, 3)
+    screen: torch.Tensor  # (n, 4) reflected screen: brightness, centre pitch, centre yaw, half-size (rad)
+    glasses: torch.Tensor  # (n, 6) present (0/1), rim thickness, rim y-scale, reflection strength, x, y of glare
+    glasses_color: torch.Tensor  # (n, 3)
+    # --- camera ---
+    eye_width_px: torch.Tensor  # (n,) eye width in the original frame, pixels
+    defocus: torch.Tensor  # (n,) Gaussian sigma, frame pixels
+    motion: torch.Tensor  # (n, 2) motion blur vector, frame pixels (x, y)
+    noise: torch.Tensor  # (n, 2) shot-noise gain, read-noise sigma (linear units)
+    exposure: torch.Tensor  # (n,) target mean linear luminance
+    white_balance: torch.Tensor  # (n, 3) per-channel gains
+    gamma: torch.Tensor  # (n,)
+    jpeg_quality: torch.Tensor  # (n,) 1 … 100
+    jpeg_offset: torch.Tensor  # (n, 2) block grid offset, frame pixels (int-valued)
+    noise_seed: torch.Tensor  # (n,) int64, seeds the sensor noise drawn at render time
+    # --- textures (noise in [-1, 1] or [0, 1]) ---
+    iris_tex: torch.Tensor  # (n, 3, 24, 128) radius × angle: fibres, crypts, fine detail
+    sclera_tex: torch.Tensor  # (n, 1, 32, 64) polar angle × azimuth around the optical axis: veins
+    skin_tex: torch.Tensor  # (n, 3, 48, 80) over the region: mottling, pores, hair strands
+
+    def __len__(self) -> int:
+        return int(self.gaze.shape[0])
+
+    def _map(self, fn) -> "RenderParams":
+        return RenderParams(**{f.name: fn(getattr(self, f.name)) for f in dataclasses.fields(self)})
+
+    def to(self, device=None, dtype: torch.dtype | None = None) -> "RenderParams":
+        """Move every tensor to ``device``; floating tensors also to ``dtype`` when given."""
+
+        def _to(t: torch.Tensor) -> torch.Tensor:
+            if dtype is not None and t.is_floating_point():
+                return t.to(device=device, dtype=dtype)
+            return t.to(device=device)
+
+        return self._map(_to)
+
+    def __getitem__(self, idx) -> "RenderParams":
+        if isinstance(idx, int):
+            idx = slice(idx, idx + 1 if idx != -1 else None)
+        return self._map(lambda t: t[idx])
+
+    @staticmethod
+    def cat(items: "list[RenderParams]") -> "RenderParams":
+        """Concatenate parameter sets along the sample dimension."""
+        return RenderParams(**{f.name: torch.cat([getattr(p, f.name) for p in items]) for f in dataclasses.fields(RenderParams)})
+
+
+def _banded(u: torch.Tensor, split: str) -> torch.Tensor:
+    """Map uniform ``u ∈ [0, 1)`` into the split's interleaved bands of [0, 1): train owns 3 of every 4 bands.
+
+    >>> u = torch.linspace(0, 0.999, 1000)
+    >>> tr, te = _banded(u, "train"), _banded(u, "test")
+    >>> bool(((tr * 16).floor() % 4 != 3).all()), bool(((te * 16).floor() % 4 == 3).all())
+    (True, True)
+    """
+    if split == "train":
+        k = (u * (N_BANDS * 3 // 4)).floor()  # index among the train bands
+        frac = u * (N_BANDS * 3 // 4) - k
+        band = k + (k // 3)  # skip every 4th band
+    else:
+        k = (u * (N_BANDS // 4)).floor()
+        frac = u * (N_BANDS // 4) - k
+        band = 4 * k + 3
+    return ((band + frac) / N_BANDS).clamp(0.0, 1.0 - 1e-6)
+
+
+def _palette(t: torch.Tensor, colors_srgb: list[tuple[float, float, float]]) -> torch.Tensor:
+    """Piecewise-linear colour ramp: ``t (n,) ∈ [0, 1]`` → ``(n, 3)`` linear RGB."""
+    pal = torch.tensor(colors_srgb, dtype=torch.float32) ** 2.2  # (k, 3)
+    x = t.clamp(0, 1) * (len(colors_srgb) - 1)
+    i0 = x.floor().long().clamp(max=len(colors_srgb) - 2)
+    f = (x - i0).unsqueeze(-1)
+    return pal[i0] * (1 - f) + pal[i0 + 1] * f
+
+
+def _fractal(g: torch.Generator, n: int, c: int, size: tuple[int, int], octaves: list[tuple[int, int, float]]) -> torch.Tensor:
+    """Sum of bilinearly upsampled uniform noise octaves, ``(n, c, *size)``, roughly in [-1, 1].
+
+    ``octaves``: (rows, cols, amplitude) of each coarse noise grid.
+    """
+    import torch.nn.functional as F
+
+    out = torch.zeros(n, c, *size)
+    total = 0.0
+    for rows, cols, amp in octaves:
+        coarse = torch.rand(n, c, rows, cols, generator=g) * 2 - 1
+        out += amp * F.interpolate(coarse, size=size, mode="bicubic", align_corners=False)
+        total += amp
+    return out / total
+
+
+def _u(g: torch.Generator, n: int, lo: float, hi: float, *shape: int) -> torch.Tensor:
+    return lo + (hi - lo) * torch.rand(n, *shape, generator=g)
+
+
+def sample_params(n: int, seed: int = 0, split: str = "train") -> RenderParams:
+    """Draw ``n`` random scenes (CPU tensors). Same ``(n, seed, split)`` → the same parameters.
+
+    >>> p = sample_params(4, seed=1)
+    >>> len(p), tuple(p.iris_tex.shape)
+    (4, (4, 3, 24, 128))
+    """
+    if split not in SPLITS:
+        raise InputValueError(f"split must be one of {SPLITS}, got {split!r}")
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+        raise InputValueError(f"n must be a positive int (number of scenes), got {n!r}")
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+        raise InputValueError(f"seed must be an int, got {seed!r}")
+    n = int(n)
+    g = torch.Generator().manual_seed(mix_seed(int(seed), SPLITS.index(split), 0x5EED))
+    d = math.radians
+
+    def U(lo, hi, *shape):
+        return _u(g, n, lo, hi, *shape)
+
+    # --- gaze and pose ---
+    (p0, p1), (y0, y1) = GAZE_RANGE_DEG
+    gaze = torch.stack([U(d(p0), d(p1)), U(d(y0), d(y1))], -1)
+    head = torch.stack([U(-d(HEAD_RANGE_DEG[0]), d(HEAD_RANGE_DEG[0])), U(-d(HEAD_RANGE_DEG[1]), d(HEAD_RANGE_DEG[1]))], -1)
+    kappa = torch.tensor(KAPPA_MEAN) + torch.randn(n, 2, generator=g) * torch.tensor(KAPPA_STD)
+    camera_distance = U(500.0, 700.0)
+
+    # --- geometry ---
+    eye_width_mm = U(28.0, 32.0)
+    canthal_tilt = U(-1.0, 3.0)
+    eyeball_radius = U(11.5, 12.5)
+    eyeball_center = torch.stack([U(-0.8, 0.8), U(-1.5, 0.5), U(8.5, 11.0)], -1)
+    cornea_radius = U(7.5, 8.1)
+    iris_radius = U(5.5, 6.2)
+    pupil_frac = U(0.2, 0.55)
+    lid_upper = torch.stack([U(-0.3, 2.5), U(0.75, 1.0), U(0.8, 1.15), U(0.7, 1.3), U(0.0, 1.0)], -1)
+    lid_lower = torch.stack([U(-1.0, 1.2), U(0.2, 0.45), U(0.95, 1.35), U(0.9, 1.6)], -1)
+    blink = torch.rand(n, generator=g) < 0.03
+    closure = torch.where(blink, U(0.75, 1.0), U(0.0, 0.55) ** 2)
+    crease = torch.stack([U(1.5, 7.0), U(0.0, 1.0)], -1)
+    brow = torch.stack([U(-21.0, -12.0), U(4.0, 7.0), U(0.3, 1.0), U(0.5, 3.0)], -1)
+    lashes = torch.stack([U(0.4, 1.0), U(1.5, 3.5), U(0.2, 0.7)], -1)
+    face_shape = torch.stack([U(2.0, 4.5), U(3.0, 8.0), U(0.5, 3.0), U(2.0, 8.0)], -1)
+
+    # --- colours ---
+    iris_tone = _banded(torch.rand(n, generator=g), split)
+    iris_base = _palette(iris_tone, [(0.36, 0.50, 0.62), (0.42, 0.50, 0.46), (0.42, 0.44, 0.26), (0.48, 0.33, 0.17),
+                                     (0.33, 0.19, 0.09), (0.18, 0.10, 0.05)])
+    iris_base = iris_base * torch.exp(torch.randn(n, 3, generator=g) * 0.12)
+    collarette = _palette(U(0.0, 1.0), [(0.55, 0.42, 0.20), (0.40, 0.26, 0.12), (0.25, 0.14, 0.06)])
+    collarette = torch.lerp(iris_base, collarette, U(0.0, 0.9).unsqueeze(-1))
+    fibre = iris_base * U(1.3, 2.0).unsqueeze(-1) + 0.02
+    iris_colors = torch.stack([iris_base, collarette, fibre], 1)
+    iris_features = torch.stack([U(0.3, 0.9), U(0.0, 0.6), U(0.2, 0.8), U(0.25, 0.45)], -1)
+    sclera_color = _palette(U(0, 1), [(0.88, 0.86, 0.84), (0.86, 0.82, 0.76), (0.84, 0.76, 0.72)]) * U(0.8, 1.05).unsqueeze(-1)
+    vein_strength = U(0.0, 0.7)
+    skin_tone = _banded(torch.rand(n, generator=g), split)
+    skin_color = _palette(skin_tone, [(0.94, 0.78, 0.68), (0.86, 0.64, 0.52), (0.72, 0.52, 0.38), (0.55, 0.37, 0.25),
+                                      (0.36, 0.23, 0.15), (0.24, 0.15, 0.10)])
+    skin_color = skin_color * torch.exp(torch.randn(n, 3, generator=g) * torch.tensor([0.06, 0.05, 0.06]))
+    skin_features = torch.stack([U(0.05, 0.25), U(0.02, 0.12), U(0.0, 0.35)], -1)
+    hair_color = _palette(U(0, 1), [(0.55, 0.42, 0.28), (0.30, 0.20, 0.12), (0.12, 0.08, 0.06), (0.04, 0.03, 0.03)])
+    hair_color = torch.minimum(hair_color, skin_color * 0.6)
+
+    # --- light (directions in the head frame: -z points to the camera) ---
+    light_temp = _banded(torch.rand(n, generator=g), split)
+    light_azimuth = (_banded(torch.rand(n, generator=g), split) * 2 - 1) * d(70)
+    elev = U(d(-15), d(55))
+    light_dir = torch.stack([torch.sin(light_azimuth) * torch.cos(elev), -torch.sin(elev),
+                             -torch.cos(light_azimuth) * torch.cos(elev)], -1)
+    warm_cool = _palette(light_temp, [(1.0, 0.78, 0.55), (1.0, 0.92, 0.82), (0.95, 0.97, 1.0), (0.80, 0.88, 1.0)])
+    light_color = warm_cool * U(0.5, 1.0).unsqueeze(-1)
+    ambient_color = _palette(U(0, 1), [(1.0, 0.85, 0.7), (1.0, 1.0, 1.0), (0.8, 0.9, 1.0)]) * U(0.15, 0.6).unsqueeze(-1)
+    screen = torch.stack([U(0.0, 0.8), U(d(-30), d(5)), U(d(-15), d(15)), U(d(8), d(20))], -1)
+    has_glasses = (torch.rand(n, generator=g) < 0.15).float()
+    glasses = torch.stack([has_glasses, U(0.6, 2.5), U(0.55, 0.8), U(0.0, 0.35), U(-20, 20), U(-12, 12)], -1)
+    glasses_color = _palette(U(0, 1), [(0.05, 0.05, 0.05), (0.25, 0.15, 0.08), (0.6, 0.6, 0.62), (0.5, 0.1, 0.1)])
+
+    # --- camera ---
+    lo, hi = EYE_WIDTH_PX_RANGE
+    eye_width_px = torch.exp(U(math.log(lo), math.log(hi)))
+    defocus = U(0.0, 1.0) ** 2 * 1.5
+    moving = (torch.rand(n, generator=g) < 0.3).float()
+    ang = U(0, math.pi)
+    mlen = moving * U(0.0, 2.5)
+    motion = torch.stack([torch.cos(ang) * mlen, torch.sin(ang) * mlen], -1)
+    noise = torch.stack([torch.exp(U(math.log(2e-4), math.log(8e-3))), torch.exp(U(math.log(1e-3), math.log(2.5e-2)))], -1)
+    exposure = U(0.10, 0.35)
+    white_balance = torch.exp(torch.randn(n, 3, generator=g) * 0.07)
+    gamma = U(1.9, 2.5)
+    jpeg_quality = U(30.0, 98.0)
+    jpeg_offset = torch.randint(0, 8, (n, 2), generator=g).float()
+    noise_seed = torch.randint(0, 2**62, (n,), generator=g)
+
+    # --- textures: the test split's come from its own stream (the split is mixed into the seed) ---
+    iris_tex = torch.cat([
+        _fractal(g, n, 1, IRIS_TEX[1:], [(4, 96, 1.0), (8, 128, 0.6)]),  # radial fibres: long in radius
+        _fractal(g, n, 1, IRIS_TEX[1:], [(5, 20, 1.0), (8, 40, 0.5)]),  # crypts and patches
+        torch.rand(n, 1, *IRIS_TEX[1:], generator=g) * 2 - 1,  # fine detail
+    ], 1)
+    sclera_tex = _fractal(g, n, 1, SCLERA_TEX[1:], [(6, 12, 1.0), (12, 24, 0.5), (24, 48, 0.25)])
+    skin_tex = torch.cat([
+        _fractal(g, n, 1, SKIN_TEX[1:], [(4, 6, 1.0), (8, 12, 0.5)]),  # mottling
+        torch.rand(n, 1, *SKIN_TEX[1:], generator=g) * 2 - 1,  # pores
+        _fractal(g, n, 1, SKIN_TEX[1:], [(24, 10, 1.0), (48, 20, 0.7)]),  # hair strands (stretched along x)
+    ], 1)
+    return RenderParams(
+        gaze=gaze, head=head, kappa=kappa, camera_distance=camera_distance, eye_width_mm=eye_width_mm,
+        canthal_tilt=canthal_tilt, eyeball_center=eyeball_center, eyeball_radius=eyeball_radius,
+        cornea_radius=cornea_radius, iris_radius=iris_radius, pupil_frac=pupil_frac, lid_upper=lid_upper,
+        lid_lower=lid_lower, closure=closure, crease=crease, brow=brow, lashes=lashes, face_shape=face_shape,
+        iris_tone=iris_tone, iris_colors=iris_colors, iris_features=iris_features, sclera_color=sclera_color,
+        vein_strength=vein_strength, skin_tone=skin_tone, skin_color=skin_color, skin_features=skin_features,
+        hair_color=hair_color, light_temp=light_temp, light_azimuth=light_azimuth, light_dir=light_dir,
+        light_color=light_color, ambient_color=ambient_color, screen=screen, glasses=glasses,
+        glasses_color=glasses_color, eye_width_px=eye_width_px, defocus=defocus, motion=motion, noise=noise,
+        exposure=exposure, white_balance=white_balance, gamma=gamma, jpeg_quality=jpeg_quality,
+        jpeg_offset=jpeg_offset, noise_seed=noise_seed, iris_tex=iris_tex, sclera_tex=sclera_tex, skin_tex=skin_tex,
+    )

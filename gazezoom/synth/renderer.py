@@ -1,0 +1,143 @@
+"""The synthetic eye renderer: :class:`EyeRenderer` (scene sampling + rendering) and :class:`SyntheticEyeDataset`.
+
+>>> import torch
+>>> r = EyeRenderer(out_size=(24, 40))
+>>> batch = r.render(r.sample_params(2, seed=0))
+>>> tuple(batch["image"].shape), batch["image"].dtype, tuple(batch["gaze"].shape)
+((2, 3, 24, 40), torch.float32, (2, 2))
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ..errors import InputValueError, ShapeError
+from .camera import camera_effects
+from .params import SPLITS, RenderParams, mix_seed, sample_params
+from .scene import pupil_uv, shade
+
+__all__ = ["EyeRenderer", "SyntheticEyeDataset", "BatchIndexError", "BATCH_KEYS"]
+
+#: keys of every rendered batch (tensors with first dimension n)
+BATCH_KEYS = ("image", "gaze", "eye_width_px", "head", "openness", "kappa", "optical_gaze", "visual_gaze", "pupil_uv")
+
+
+class BatchIndexError(InputValueError, IndexError):
+    """A dataset index is out of range (an ``IndexError`` too, so iteration stops as Python expects)."""
+
+
+def _check_size(out_size) -> tuple[int, int]:
+    try:
+        H, W = (int(v) for v in out_size)
+        ok = (H, W) == tuple(out_size)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok or H < 8 or W < 8:
+        raise InputValueError(f"out_size must be (height, width) ints >= 8, e.g. (96, 160); got {out_size!r}")
+    return H, W
+
+
+class EyeRenderer:
+    """Renders left-eye regions of the normalised eye space (``REGION_MM`` around the eye centre) with gaze labels.
+
+    ``out_size`` (H, W) is the image size; ``device``/``dtype`` are where rendering runs (all torch ops, CPU or
+    CUDA). ``chunk`` bounds memory: batches are rendered ``chunk`` samples at a time. ``camera_effects=False``
+    gives clean renders (no resampling to the frame resolution, no blur, noise or JPEG), e.g. for figures/tests.
+    """
+
+    def __init__(self, out_size=(96, 160), device="cpu", dtype=torch.float32, *, chunk: int = 64,
+                 camera_effects: bool = True):
+        self.out_size = _check_size(out_size)
+        self.device = torch.device(device)
+        if dtype not in (torch.float32, torch.float64):
+            raise InputValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
+        self.dtype = dtype
+        if int(chunk) < 1:
+            raise InputValueError(f"chunk must be >= 1, got {chunk}")
+        self.chunk = int(chunk)
+        self.camera_effects = bool(camera_effects)
+
+    def __repr__(self) -> str:
+        return (f"EyeRenderer(out_size={self.out_size}, device='{self.device}', dtype={self.dtype}, "
+                f"chunk={self.chunk}, camera_effects={self.camera_effects})")
+
+    def sample_params(self, n: int, seed: int = 0, split: str = "train") -> RenderParams:
+        """Draw ``n`` scenes for ``split`` ("train" or "test"), reproducibly from ``seed``, on the renderer's device."""
+        return sample_params(n, seed=seed, split=split).to(self.device, self.dtype)
+
+    @torch.no_grad()
+    def render(self, params: RenderParams) -> dict[str, torch.Tensor]:
+        """Render a batch. Returns a dict of tensors on the renderer's device (first dimension n):
+
+        - ``image`` (n, 3, H, W) float RGB in [0, 1];
+        - ``gaze`` (n, 2) the label: pitch/yaw (rad) of the population-mean visual axis in the normalised camera;
+        - ``optical_gaze`` (n, 2) the rendered optical axis; ``visual_gaze`` (n, 2) this subject's visual axis
+          (optical + ``kappa``, which calibration would have to find); ``kappa`` (n, 2) the subject's kappa;
+        - ``head`` (n, 2) head residual pitch/yaw; ``eye_width_px`` (n,) eye width in the original frame;
+        - ``openness`` (n,) lid aperture at its widest over the iris diameter (≈ 0.8–1.1 open, < 0.3 blink);
+        - ``pupil_uv`` (n, 2) region coordinates of the pupil centre (unrefracted).
+        """
+        if not isinstance(params, RenderParams):
+            raise InputValueError(f"render() takes RenderParams (from sample_params), got {type(params).__name__}")
+        n = len(params)
+        if params.gaze.ndim != 2 or params.gaze.shape[1] != 2:
+            raise ShapeError("params.gaze", "(n, 2)", params.gaze.shape)
+        if n == 0:
+            raise InputValueError("params hold no scenes; sample at least one with sample_params(n >= 1)")
+        params = params.to(self.device, self.dtype)
+        outs = []
+        for start in range(0, n, self.chunk):
+            p = params[start:start + self.chunk]
+            sc = shade(p, self.out_size)
+            image = camera_effects(sc["linear"], p, enabled=self.camera_effects)
+            outs.append({
+                "image": image.contiguous(),
+                "gaze": p.gaze,
+                "eye_width_px": p.eye_width_px,
+                "head": p.head,
+                "openness": sc["openness"],
+                "kappa": p.kappa,
+                "optical_gaze": sc["optical_gaze"],
+                "visual_gaze": sc["visual_gaze"],
+                "pupil_uv": pupil_uv(p),
+            })
+        return {k: torch.cat([o[k] for o in outs]) for k in BATCH_KEYS}
+
+
+class SyntheticEyeDataset(torch.utils.data.Dataset):
+    """``n`` synthetic eye images served as ``ceil(n / batch_size)`` ready-made batches.
+
+    ``ds[i]`` renders batch ``i`` (the last one may be smaller) from the seed ``mix_seed(seed, i)`` of ``split``,
+    so it is the same on every call and every worker; use ``DataLoader(ds, batch_size=None, shuffle=True)``.
+    Batches hold the keys of :data:`BATCH_KEYS` (``image`` (b, 3, H, W), ``gaze`` (b, 2), …).
+    """
+
+    def __init__(self, n: int = 200_000, seed: int = 0, split: str = "train", batch_size: int = 256,
+                 out_size=(96, 160), device="cpu", dtype=torch.float32, **renderer_kwargs):
+        if not isinstance(n, int) or n < 1:
+            raise InputValueError(f"n must be a positive int (number of images), got {n!r}")
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise InputValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        if split not in SPLITS:
+            raise InputValueError(f"split must be one of {SPLITS}, got {split!r}")
+        self.n, self.seed, self.split, self.batch_size = n, int(seed), split, batch_size
+        self.renderer = EyeRenderer(out_size=out_size, device=device, dtype=dtype, **renderer_kwargs)
+
+    def __len__(self) -> int:
+        return math.ceil(self.n / self.batch_size)
+
+    def batch_params(self, i: int) -> RenderParams:
+        """The scene parameters of batch ``i``."""
+        if not isinstance(i, int):
+            i = int(i)
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise BatchIndexError(f"batch index {i} out of range: the dataset has {len(self)} batches")
+        size = min(self.batch_size, self.n - i * self.batch_size)
+        return self.renderer.sample_params(size, seed=mix_seed(self.seed, i), split=self.split)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        return self.renderer.render(self.batch_params(i))

@@ -1,0 +1,439 @@
+"""Ray-cast shading of one batch of eye regions in linear RGB (pure tensor functions, any device).
+
+One camera ray per pixel of the region (``REGION_MM`` centred on the eye centre, pinhole at
+``camera_distance``) is transformed into the head frame and intersected with
+
+* the **face**: a smooth height field (lid bulge over the eyeball, brow ridge, orbital sulcus, nose bridge, cheek)
+  with the **lid aperture** cut into it (upper and lower lid margins between the two corners, following the
+  eye's pitch and closing in blinks),
+* behind the aperture, the **eyeball** (sphere) and the **cornea** (a smaller sphere, clipped at the limbus).
+  Rays that enter the cornea are refracted (Snell, index 1.376) onto the **iris plane**, where a polar texture
+  gives fibres, crypts, collarette, limbal ring and the pupil; the cornea also reflects the light source (glint)
+  and the screen the user looks at.
+
+Conventions: vectors are tuples ``(x, y, z)`` of ``(n, H, W)`` tensors or ``(n, 1, 1)`` per-sample tensors;
+colours are ``(n, 3, H, W)``. Millimetres, radians. See ``params.py`` for the frames.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from ..geometry import REGION_MM
+from .params import KAPPA_MEAN, RenderParams
+
+__all__ = ["head_rotation", "eye_axes", "shade", "pupil_uv"]
+
+CORNEA_INDEX = 1.376
+NEAR_PLANE_MM = 40.0  # rays start this far in front of the eye centre (keeps float32 ray-sphere tests exact)
+
+
+# ----------------------------------------------------------------------------------------------- small helpers
+def _dot(a, b):
+    return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+
+
+def _add(a, b, s=1.0):
+    return (a[0] + s * b[0], a[1] + s * b[1], a[2] + s * b[2])
+
+
+def _scale(a, s):
+    return (a[0] * s, a[1] * s, a[2] * s)
+
+
+def _norm(a):
+    inv = torch.rsqrt(_dot(a, a).clamp_min(1e-12))
+    return (a[0] * inv, a[1] * inv, a[2] * inv)
+
+
+def _col(t: torch.Tensor) -> torch.Tensor:
+    """``(n, 3)`` colour → ``(n, 3, 1, 1)``."""
+    return t[:, :, None, None]
+
+
+def _s(t: torch.Tensor) -> torch.Tensor:
+    """``(n,)`` per-sample scalar → ``(n, 1, 1)``."""
+    return t[:, None, None]
+
+
+def _vec(t: torch.Tensor):
+    """``(n, 3)`` → tuple of ``(n, 1, 1)``."""
+    return (t[:, 0, None, None], t[:, 1, None, None], t[:, 2, None, None])
+
+
+def _smoothstep(e0, e1, x):
+    t = ((x - e0) / (e1 - e0)).clamp(0, 1)
+    return t * t * (3 - 2 * t)
+
+
+def _rgb(v, like: torch.Tensor) -> torch.Tensor:
+    """A constant sRGB triple → ``(1, 3, 1, 1)`` linear."""
+    return (torch.tensor(v, dtype=like.dtype, device=like.device) ** 2.2)[None, :, None, None]
+
+
+def _pitchyaw_to_vector(py: torch.Tensor) -> torch.Tensor:
+    p, y = py[..., 0], py[..., 1]
+    return torch.stack([-torch.cos(p) * torch.sin(y), -torch.sin(p), -torch.cos(p) * torch.cos(y)], -1)
+
+
+def _vector_to_pitchyaw(v: torch.Tensor) -> torch.Tensor:
+    v = v / v.norm(dim=-1, keepdim=True)
+    return torch.stack([torch.asin((-v[..., 1]).clamp(-1, 1)), torch.atan2(-v[..., 0], -v[..., 2])], -1)
+
+
+def _wrap_sample(tex: torch.Tensor, row01: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
+    """Sample a texture periodic in its columns.
+
+    tex: (n, C, h, w); row01: (n, H, W) in [0, 1] along the rows; angle: (n, H, W) radians along the columns
+    (period 2π). Returns (n, C, H, W).
+    """
+    w = tex.shape[-1]
+    padded = torch.cat([tex[..., -2:], tex, tex[..., :2]], -1)  # (n, C, h, w + 4), circular
+    col = (angle + math.pi) / (2 * math.pi) * w - 0.5 + 2  # column index in the padded texture
+    gx = (col + 0.5) / (w + 4) * 2 - 1  # align_corners=False units
+    gy = row01.clamp(0, 1) * 2 - 1
+    return F.grid_sample(padded, torch.stack([gx, gy], -1), mode="bilinear", padding_mode="border", align_corners=False)
+
+
+# ----------------------------------------------------------------------------------------------- geometry
+def head_rotation(head: torch.Tensor) -> torch.Tensor:
+    """Head residual pitch/yaw ``(n, 2)`` → rotation ``(n, 3, 3)`` from head to normalised-camera axes.
+
+    ``R @ (0, 0, -1)`` is the direction the face points (same convention as gaze); ``R = R_y(yaw) R_x(-pitch)``
+    keeps the head's x-axis in the camera's x-z plane, i.e. no roll, as the normalisation removes roll.
+    """
+    p, y = -head[:, 0], head[:, 1]
+    cp, sp, cy, sy = torch.cos(p), torch.sin(p), torch.cos(y), torch.sin(y)
+    one, zero = torch.ones_like(p), torch.zeros_like(p)
+    rx = torch.stack([one, zero, zero, zero, cp, -sp, zero, sp, cp], -1).view(-1, 3, 3)
+    ry = torch.stack([cy, zero, sy, zero, one, zero, -sy, zero, cy], -1).view(-1, 3, 3)
+    return ry @ rx
+
+
+def eye_axes(params: RenderParams, R: torch.Tensor):
+    """Optical axis of each eye.
+
+    Returns ``(axis_head (n, 3), optical_gaze (n, 2), visual_gaze (n, 2))``: the optical axis as a unit vector
+    in the head frame, and the optical and the subject's own visual axis as pitch/yaw in the normalised camera.
+    The label (``params.gaze``) is the population-mean visual axis: optical = label − KAPPA_MEAN (head frame).
+    """
+    g_cam = _pitchyaw_to_vector(params.gaze)  # (n, 3)
+    g_head = (R.transpose(1, 2) @ g_cam.unsqueeze(-1)).squeeze(-1)
+    kmean = torch.tensor(KAPPA_MEAN, dtype=g_cam.dtype, device=g_cam.device)
+    opt_py = _vector_to_pitchyaw(g_head) - kmean
+    axis = _pitchyaw_to_vector(opt_py)
+    vis = _pitchyaw_to_vector(opt_py + params.kappa)
+    to_cam = lambda v: _vector_to_pitchyaw((R @ v.unsqueeze(-1)).squeeze(-1))  # noqa: E731
+    return axis, to_cam(axis), to_cam(vis)
+
+
+def _limbus(params: RenderParams):
+    """Per-sample limbus-plane distance from the eyeball centre and cornea-centre offset (n,)."""
+    re, rl, rc = params.eyeball_radius, params.iris_radius, params.cornea_radius
+    ld = torch.sqrt(re**2 - rl**2)
+    dc = ld - torch.sqrt(rc**2 - rl**2)
+    return ld, dc
+
+
+def pupil_uv(params: RenderParams) -> torch.Tensor:
+    """Region coordinates ``(n, 2)`` (u, v) of the (unrefracted) pupil centre, for tests and auxiliary targets."""
+    R = head_rotation(params.head)
+    axis, _, _ = eye_axes(params, R)
+    ld, _ = _limbus(params)
+    p_head = params.eyeball_center + (ld - 0.4).unsqueeze(-1) * axis
+    p = (R @ p_head.unsqueeze(-1)).squeeze(-1)
+    dist = params.camera_distance
+    scale = dist / (p[:, 2] + dist)
+    return torch.stack([p[:, 0] * scale / (REGION_MM[1] / 2), p[:, 1] * scale / (REGION_MM[0] / 2)], -1)
+
+
+def _face_height(x, y, params: RenderParams):
+    """Protrusion ``P`` of the face towards the camera (mm) and its gradient at head-frame ``(x, y)``.
+
+    z = −P(x, y). Sum of Gaussian bumps: lid bulge over the eyeball, brow ridge, orbital sulcus, cheek, plus a
+    logistic nose bridge on the nasal (image-left) side. Returns ``(P, dP/dx, dP/dy)``, each (n, H, W).
+    """
+    fs = params.face_shape
+    ex, ey = _s(params.eyeball_center[:, 0]), _s(params.eyeball_center[:, 1])
+    a_lid, a_brow, a_sulc, a_nose = _s(fs[:, 0]), _s(fs[:, 1]), _s(fs[:, 2]), _s(fs[:, 3])
+    yb = _s(params.brow[:, 0]) + 1.0
+
+    def gauss(dx, dy, sx, sy, amp):
+        g = amp * torch.exp(-0.5 * ((dx / sx) ** 2 + (dy / sy) ** 2))
+        return g, -g * dx / sx**2, -g * dy / sy**2
+
+    terms = [
+        gauss(x - ex, y - ey, 9.0, 7.0, a_lid),
+        gauss(x, y - yb, 30.0, 4.0, a_brow),
+        gauss(x - 2.0, y - 0.5 * (yb + ey - 8.0), 9.0, 2.5, -a_sulc),
+        gauss(x, y - 19.0, 25.0, 6.0, torch.full_like(ex, 2.5)),
+    ]
+    sig = torch.sigmoid((-x - 21.0) / 3.0)
+    P = sum(t[0] for t in terms) + a_nose * sig
+    Px = sum(t[1] for t in terms) - a_nose * sig * (1 - sig) / 3.0
+    Py = sum(t[2] for t in terms)
+    return P, Px, Py
+
+
+def _lid_geometry(params: RenderParams, axis: torch.Tensor):
+    """Per-sample lid shape: corners, margin heights and curve shapes (all (n, 1, 1)) and the openness (n,)."""
+    ld, _ = _limbus(params)
+    rl = params.iris_radius
+    ey = params.eyeball_center[:, 1]
+    ay = axis[:, 1]  # > 0 when the eye looks down
+    wm = params.eye_width_mm
+    xm, xl = -wm / 2, wm / 2
+    ym, yl = params.canthal_tilt / 2, -params.canthal_tilt / 2
+    cover, k_u, gam_u, pow_u, fold = params.lid_upper.unbind(-1)
+    gap, k_l, gam_l, pow_l = params.lid_lower.unbind(-1)
+    # Lid margins follow the iris vertically (upper lid ~1:1, lower lid ~1/3; Ferman et al.)
+    yu_open = ey + ld * ay * k_u - rl + cover
+    yl_open = ey + ld * ay * k_l + rl + gap
+    yu_open = torch.minimum(yu_open, yl_open - 2.5)
+    yu = yu_open + params.closure * (yl_open - 0.4 - yu_open)
+    t_pu, t_pl = 0.5 ** (1 / gam_u), 0.5 ** (1 / gam_l)
+    base = lambda t: ym + t * (yl - ym)  # noqa: E731
+    h_l = (yl_open - base(t_pl)).clamp_min(0.5)
+    h_u = (base(t_pu) - yu).clamp_min(-h_l + 0.25)
+    h_u_open = (base(t_pu) - yu_open).clamp_min(0.5)
+    openness = (yl_open - yu) / (2 * rl)
+    g = dict(xm=xm, xl=xl, ym=ym, yl=yl, h_u=h_u, h_l=h_l, h_u_open=h_u_open, gam_u=gam_u, pow_u=pow_u,
+             gam_l=gam_l, pow_l=pow_l, fold=fold)
+    return {k: _s(v) for k, v in g.items()}, openness
+
+
+def _lid_curves(x, lid):
+    """Upper and lower margin y (mm) and the along-lid parameter t ∈ [0, 1] at head-frame x (n, H, W)."""
+    t_raw = (x - lid["xm"]) / (lid["xl"] - lid["xm"])
+    t = t_raw.clamp(1e-4, 1 - 1e-4)
+    base = lid["ym"] + t * (lid["yl"] - lid["ym"])
+    inside = ((t_raw > 0) & (t_raw < 1)).to(x.dtype)
+    bump_u = torch.sin(math.pi * t ** lid["gam_u"]).clamp_min(0) ** lid["pow_u"] * inside
+    bump_l = torch.sin(math.pi * t ** lid["gam_l"]).clamp_min(0) ** lid["pow_l"] * inside
+    return base - lid["h_u"] * bump_u, base + lid["h_l"] * bump_l, base, bump_u, t_raw
+
+
+def _sphere_hit(o, d, c, r):
+    """Nearest intersection of rays ``o + t d`` with the sphere (centre c, radius r): (hit mask, point)."""
+    oc = _add(o, c, -1.0)
+    b = _dot(oc, d)
+    disc = b * b - (_dot(oc, oc) - r * r)
+    t = -b - torch.sqrt(disc.clamp_min(0))
+    return disc > 0, (o[0] + t * d[0], o[1] + t * d[1], o[2] + t * d[2])
+
+
+# ----------------------------------------------------------------------------------------------- shading
+def shade(params: RenderParams, out_size: tuple[int, int]) -> dict[str, torch.Tensor]:
+    """Render the scenes of ``params`` (on its device/dtype) without camera effects.
+
+    Returns ``{"linear": (n, 3, H, W) linear RGB ≥ 0, "openness": (n,), "optical_gaze": (n, 2),
+    "visual_gaze": (n, 2)}``.
+    """
+    H, W = out_size
+    n = len(params)
+    dev, dt = params.gaze.device, params.gaze.dtype
+    hmm, wmm = REGION_MM
+    px_mm = wmm / max(W - 1, 1)  # for anti-aliased edges
+
+    # ---- rays: pinhole at (0, 0, -D) through the region plane z = 0 (align_corners=True pixel centres)
+    X = torch.linspace(-wmm / 2, wmm / 2, W, device=dev, dtype=dt).view(1, 1, W).expand(n, H, W)
+    Y = torch.linspace(-hmm / 2, hmm / 2, H, device=dev, dtype=dt).view(1, H, 1).expand(n, H, W)
+    D = _s(params.camera_distance)
+    dcam = _norm((X, Y, D.expand(n, H, W)))
+    t0 = (D - NEAR_PLANE_MM) / dcam[2]
+    ocam = (t0 * dcam[0], t0 * dcam[1], t0 * dcam[2] - D)
+
+    R = head_rotation(params.head)  # (n, 3, 3) head → camera
+    Rt = [[_s(R[:, j, i]) for j in range(3)] for i in range(3)]  # rows of R^T
+    to_head = lambda v: tuple(Rt[i][0] * v[0] + Rt[i][1] * v[1] + Rt[i][2] * v[2] for i in range(3))  # noqa: E731
+    o, d = to_head(ocam), to_head(dcam)
+    view = _scale(d, -1.0)
+
+    axis, optical_gaze, visual_gaze = eye_axes(params, R)
+    a = _vec(axis)
+    L = _vec(params.light_dir)
+    light, amb = _col(params.light_color), _col(params.ambient_color)
+    half = _norm(_add(L, view))
+
+    # ---- face surface: fixed-point iterations of z = -P(x, y) along the ray (near-orthographic, gentle surface)
+    t = -o[2] / d[2]
+    for _ in range(3):
+        xs, ys = o[0] + t * d[0], o[1] + t * d[1]
+        P, Px, Py = _face_height(xs, ys, params)
+        t = (-P - o[2]) / d[2]
+    xs, ys = o[0] + t * d[0], o[1] + t * d[1]
+
+    lid, openness = _lid_geometry(params, axis)
+    y_up, y_lo, base, bump_u, t_lid = _lid_curves(xs, lid)
+    sd_u, sd_l = ys - y_up, y_lo - ys  # > 0 inside the aperture
+    aperture = ((torch.minimum(sd_u, sd_l) / px_mm + 0.5).clamp(0, 1)).unsqueeze(1)  # (n, 1, H, W)
+
+    # ---- eyeball and cornea
+    E = _vec(params.eyeball_center)
+    re, rc, rl = _s(params.eyeball_radius), _s(params.cornea_radius), _s(params.iris_radius)
+    ld, dc = (_s(v) for v in _limbus(params))
+    hit_s, ps = _sphere_hit(o, d, E, re)
+    Cc = _add(E, a, dc)
+    hit_c, pc = _sphere_hit(o, d, Cc, rc)
+    hit_c = hit_c & (_dot(_add(pc, E, -1.0), a) > ld)
+    # refraction into the aqueous humour (Snell, vector form)
+    nc = _scale(_add(pc, Cc, -1.0), 1.0 / rc)
+    eta = 1.0 / CORNEA_INDEX
+    cosi = -_dot(d, nc)
+    k = (1 - eta**2 * (1 - cosi**2)).clamp_min(0)
+    coef = eta * cosi - torch.sqrt(k)
+    dr = (eta * d[0] + coef * nc[0], eta * d[1] + coef * nc[1], eta * d[2] + coef * nc[2])
+    li = ld - 0.4  # iris plane a little behind the limbus
+    ti = (li - _dot(_add(pc, E, -1.0), a)) / _dot(dr, a).clamp_max(-1e-4)
+    q = _add((pc[0] + ti * dr[0], pc[1] + ti * dr[1], pc[2] + ti * dr[2]), _add(E, a, li), -1.0)
+    # iris-plane basis: e1 = head x made orthogonal to the axis, e2 = axis × e1
+    ax = axis
+    e1 = torch.stack([1 - ax[:, 0] ** 2, -ax[:, 0] * ax[:, 1], -ax[:, 0] * ax[:, 2]], -1)
+    e1 = e1 / e1.norm(dim=-1, keepdim=True)
+    e2 = torch.cross(ax, e1, dim=-1)
+    e1v, e2v = _vec(e1), _vec(e2)
+    qx, qy = _dot(q, e1v), _dot(q, e2v)
+    rho = torch.sqrt(qx**2 + qy**2 + 1e-12) / rl
+    theta = torch.atan2(qy, qx)
+
+    # ---- iris colour
+    rp = _s(params.pupil_frac)
+    rho_i = ((rho - rp) / (1 - rp)).clamp(0, 1)  # 0 at the pupil edge, 1 at the limbus
+    tex = _wrap_sample(params.iris_tex, rho_i, theta)  # (n, 3, H, W)
+    fib, cry, fine = tex[:, 0:1], tex[:, 1:2], tex[:, 2:3]
+    ic = params.iris_colors
+    f_fib, f_cry, f_limb, coll_r = (params.iris_features[:, i, None, None, None] for i in range(4))
+    r1 = rho_i.unsqueeze(1)
+    w_coll = 1 - _smoothstep(coll_r - 0.1, coll_r + 0.1, r1)
+    iris = torch.lerp(_col(ic[:, 0]), _col(ic[:, 1]), w_coll)
+    iris = iris * (1 + 0.6 * f_fib * fib)
+    iris = torch.lerp(iris, _col(ic[:, 2]).expand_as(iris), (1.5 * f_fib * (fib - 0.15)).clamp(0, 1))
+    iris = iris * (1 - f_cry * (-1.6 * cry).clamp(0, 1)) * (1 + 0.12 * fine)
+    iris = iris * (1 + 0.3 * torch.exp(-(((r1 - coll_r) / 0.035) ** 2)))
+    iris = iris * (1 - f_limb * _smoothstep(0.72, 1.0, r1)) * (1 - 0.5 * torch.exp(-((r1 / 0.05) ** 2)))
+    pupil_w = 1 - _smoothstep(rp - 0.03, rp + 0.03, rho).unsqueeze(1)
+    iris = torch.lerp(iris, torch.full_like(iris, 0.008), pupil_w)
+    ndl_iris = _dot(a, L).clamp_min(0)
+    iris = iris * (amb + light * (0.35 + 0.65 * ndl_iris).unsqueeze(1))
+
+    # ---- sclera
+    ns = _scale(_add(ps, E, -1.0), 1.0 / re)
+    cos_phi = _dot(ns, a).clamp(-1, 1)
+    phi = torch.acos(cos_phi)
+    psi = torch.atan2(_dot(ns, e2v), _dot(ns, e1v))
+    veins = _wrap_sample(params.sclera_tex, phi / (math.pi / 2), psi)  # (n, 1, H, W)
+    ridge = (1 - veins.abs() / 0.1).clamp_min(0) ** 2
+    phi1 = phi.unsqueeze(1)
+    w_vein = _s(params.vein_strength).unsqueeze(1) * _smoothstep(0.6, 1.3, phi1)
+    sclera = _col(params.sclera_color) * torch.lerp(torch.ones_like(phi1), torch.full_like(phi1, 0.85), _smoothstep(0.9, 1.5, phi1))
+    sclera = torch.lerp(sclera, _rgb((0.62, 0.18, 0.15), sclera).expand_as(sclera), (w_vein * ridge).clamp(0, 0.8))
+    phi_l = torch.acos((ld / re).clamp(-1, 1)).unsqueeze(1)
+    limbal = _col(ic[:, 0]) * 0.4 + 0.02
+    sclera = torch.lerp(sclera, limbal.expand_as(sclera), 0.85 * (1 - _smoothstep(phi_l, phi_l + 0.14, phi1)))
+    ndl_s = _dot(ns, L)
+    sclera = sclera * (amb + light * ((ndl_s + 0.3) / 1.3).clamp_min(0).unsqueeze(1))
+
+    # ---- through the cornea: iris, or limbus/sclera when the refracted ray misses the iris disc
+    out_iris = _smoothstep(1.0, 1.06, rho).unsqueeze(1)
+    cornea_col = torch.lerp(iris, sclera, out_iris)
+    hc = hit_c.unsqueeze(1).to(dt)
+    eye = torch.lerp(sclera, cornea_col, hc)
+    # reflections: light source glint (cornea) and the screen (cornea strong, wet sclera weak)
+    n_eye = tuple(torch.where(hit_c, nc[i], ns[i]) for i in range(3))
+    nh = _dot(n_eye, half).clamp(0, 1)
+    glint = torch.where(hit_c, nh**900 * 6.0, torch.zeros_like(nh)) + nh**40 * 0.04
+    eye = eye + light * glint.unsqueeze(1)
+    dn = _dot(d, n_eye)
+    refl = (d[0] - 2 * dn * n_eye[0], d[1] - 2 * dn * n_eye[1], d[2] - 2 * dn * n_eye[2])
+    r_p = torch.asin((-refl[1]).clamp(-1, 1))
+    r_y = torch.atan2(-refl[0], -refl[2])
+    sb, sp, sy, sh = (_s(params.screen[:, i]) for i in range(4))
+    scr = _smoothstep(sh, sh * 0.8, (r_y - sy).abs()) * _smoothstep(sh * 0.7, sh * 0.55, (r_p - sp).abs())
+    eye = eye + (sb * scr * (0.06 * hit_c.to(dt) + 0.015)).unsqueeze(1) * _rgb((0.92, 0.96, 1.0), eye)
+    # socket (rays that miss the eyeball near the corners) and the caruncle at the nasal corner
+    socket = _rgb((0.55, 0.30, 0.28), eye) * (amb + 0.5 * light)
+    eye = torch.lerp(socket.expand_as(eye), eye, hit_s.unsqueeze(1).to(dt))
+    car = torch.exp(-0.5 * (((xs - lid["xm"] - 1.7) / 1.1) ** 2 + ((ys - lid["ym"]) / 1.0) ** 2)).unsqueeze(1)
+    eye = torch.lerp(eye, _rgb((0.80, 0.47, 0.45), eye) * (amb + light * 0.8), car.clamp(0, 0.9))
+    # lid shadow on the eye, corner occlusion, lower-lid waterline
+    shadow = (1 - 0.6 * torch.exp(-sd_u.clamp_min(0) / 1.1)) * (1 - 0.25 * torch.exp(-sd_l.clamp_min(0) / 0.6))
+    shadow = shadow * (1 - 0.5 * (1 - torch.sin(math.pi * t_lid.clamp(0, 1))) ** 3)
+    eye = eye * shadow.unsqueeze(1)
+    wl = torch.exp(-sd_l.clamp_min(0) / 0.3).unsqueeze(1) * 0.8
+    eye = torch.lerp(eye, _rgb((0.78, 0.48, 0.45), eye) * (amb + light * 0.7), wl)
+
+    # ---- skin
+    T = _wrap_free_sample(params.skin_tex, xs, ys)  # (n, 3, H, W)
+    mott, pores, strands = T[:, 0:1], T[:, 1:2], T[:, 2:3]
+    sf = params.skin_features
+    alb = _col(params.skin_color) * (1 + sf[:, 0, None, None, None] * 2.0 * mott) * (1 + sf[:, 1, None, None, None] * 2.0 * pores)
+    peri = torch.exp(-0.5 * (((xs - E[0]) / 11.0) ** 2 + ((ys - E[1] - 1.0) / 8.0) ** 2)).unsqueeze(1)
+    alb = alb * (1 - sf[:, 2, None, None, None] * peri * torch.tensor([0.8, 1.0, 1.0], device=dev, dtype=dt).view(1, 3, 1, 1))
+    in_lid = _smoothstep(-0.05, 0.08, t_lid) * _smoothstep(1.05, 0.9, t_lid)
+    near_margin = (torch.exp(-torch.minimum(sd_u.abs(), sd_l.abs()) / 0.8) * in_lid).unsqueeze(1)
+    alb = alb * (1 - 0.2 * near_margin * torch.tensor([0.0, 1.0, 0.8], device=dev, dtype=dt).view(1, 3, 1, 1))
+    ns_skin = _norm((-Px, -Py, -torch.ones_like(Px)))
+    ndl = _dot(ns_skin, L)
+    # crease (supratarsal fold): a shadowed line above the open lid margin, a highlight just above it
+    yc = base - (lid["h_u_open"] + _s(params.crease[:, 0])) * bump_u ** 0.8
+    cs = _s(params.crease[:, 1])
+    crease = (1 - cs * 0.45 * torch.exp(-(((ys - yc) / 0.6) ** 2))) * (1 + cs * 0.12 * torch.exp(-(((ys - yc + 1.5) / 1.2) ** 2)))
+    crease = crease * (1 - 0.12 * torch.exp(-(((ys - y_lo - 4.0) / 1.2) ** 2)))  # lower-lid fold
+    # brow ridge shadow when lit from above: darken below the ridge in proportion to how steeply light falls
+    brow = params.brow
+    yb = _s(brow[:, 0]) + _s(brow[:, 3]) * (xs / 20.0) ** 2
+    ridge_sh = 1 - 0.3 * (-L[1]).clamp_min(0) * _smoothstep(yb, yb + 6.0, ys) * _smoothstep(yb + 14.0, yb + 6.0, ys)
+    diffuse = ((ndl + 0.35) / 1.35).clamp_min(0) * crease * ridge_sh
+    spec = _dot(ns_skin, half).clamp_min(0) ** 16 * 0.05
+    skin = alb * (amb + light * diffuse.unsqueeze(1)) + light * spec.unsqueeze(1)
+    # brow hair
+    thick = _s(brow[:, 1])
+    band = _smoothstep(yb + 0.5, yb - 1.0, ys) * _smoothstep(yb - thick - 1.0, yb - thick + 1.5, ys)
+    band = band * _smoothstep(32.0, 20.0, xs) * _smoothstep(-32.0, -22.0, xs)
+    hair_a = (band * (0.5 + 2.5 * (strands.squeeze(1) + _s(brow[:, 2]) - 0.55))).clamp(0, 1).unsqueeze(1)
+    hair = _col(params.hair_color) * (amb + light * 0.6)
+    skin = torch.lerp(skin, hair.expand_as(skin), hair_a)
+
+    img = torch.lerp(skin, eye, aperture)
+
+    # ---- lashes (over skin and eye)
+    lash = params.lashes
+    dens, llen, ldens = _s(lash[:, 0]), _s(lash[:, 1]), _s(lash[:, 2])
+    tl = t_lid.clamp(0, 1)
+    length = llen * (0.35 + 0.65 * torch.sin(math.pi * tl).clamp_min(0) ** 0.5)
+    d_up = y_up - ys  # > 0 above the upper margin
+    slant = 1.2 * (tl - 0.45)
+    strand = (0.5 + 0.5 * torch.cos(2 * math.pi * 1.6 * (xs + slant * d_up))) ** 3
+    band_u = _smoothstep(-0.5, 0.0, d_up) * torch.exp(-d_up.clamp_min(0) / (0.35 * length)) * _smoothstep(length, 0.6 * length, d_up)
+    cov_u = dens * band_u * (0.55 + 0.45 * strand) * in_lid
+    d_lo = ys - y_lo
+    band_l = _smoothstep(-0.2, 0.1, d_lo) * torch.exp(-d_lo.clamp_min(0) / (0.2 * length)) * _smoothstep(0.5 * length, 0.2 * length, d_lo)
+    cov_l = ldens * band_l * (0.4 + 0.6 * strand) * in_lid * 0.7
+    cov = (cov_u + cov_l).clamp(0, 0.95).unsqueeze(1)
+    img = torch.lerp(img, (_col(params.hair_color) * 0.6 * (amb + light * 0.5)).expand_as(img), cov)
+
+    # ---- glasses: rim (ellipse in a plane 12 mm in front of the eye) and a soft reflection on the lens
+    gl = params.glasses
+    if bool((gl[:, 0] > 0).any()):
+        tg = (-12.0 - o[2]) / d[2]
+        xg, yg = o[0] + tg * d[0], o[1] + tg * d[1]
+        ay_g = 27.0 * _s(gl[:, 2])
+        e = torch.sqrt((xg / 27.0) ** 2 + ((yg - 2.0) / ay_g) ** 2)
+        rim = _smoothstep(_s(gl[:, 1]) / ay_g + 0.02, _s(gl[:, 1]) / ay_g - 0.02, (e - 1).abs()) * _s(gl[:, 0])
+        rim_col = _col(params.glasses_color) * (amb + light * 0.9) + light * 0.05
+        glare = _s(gl[:, 3]) * torch.exp(-0.5 * (((xg - _s(gl[:, 4])) / 9.0) ** 2 + ((yg - _s(gl[:, 5])) / 3.0) ** 2))
+        glare = glare * (e < 1).to(dt) * _s(gl[:, 0])
+        img = img + (light + amb) * glare.unsqueeze(1)
+        img = torch.lerp(img, rim_col.expand_as(img), rim.unsqueeze(1))
+
+    return {"linear": img.clamp_min(0), "openness": openness, "optical_gaze": optical_gaze, "visual_gaze": visual_gaze}
+
+
+def _wrap_free_sample(tex: torch.Tensor, xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
+    """Sample the skin texture ``(n, C, h, w)`` at head-frame mm ``(xs, ys)`` (n, H, W); it spans 1.2 × the region."""
+    hmm, wmm = REGION_MM
+    grid = torch.stack([xs / (0.6 * wmm), ys / (0.6 * hmm)], -1)
+    return F.grid_sample(tex, grid, mode="bilinear", padding_mode="reflection", align_corners=False)

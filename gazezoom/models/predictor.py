@@ -174,6 +174,7 @@ class GazePredictor:
 
     def predict(self, frame_bgr: np.ndarray, face: Face, *, display: bool = True) -> GazeResult:
         """Both eyes of ``face`` in one batched call, un-mirrored, rotated to camera space and fused."""
+        self._model()
         eyes = tuple(face.eyes)
         if len(eyes) != 2:
             raise InputValueError(f"face must have two eye regions (left, right), got {len(eyes)}")

@@ -1,0 +1,56 @@
+"""``gazezoom eval``: the JSON schema, and the shipped weights on held-out synthetic eyes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from gazezoom.cli import main
+from gazezoom.errors import ModelFileError
+from gazezoom.evaluate import ALL_VARIANTS, EYE_WIDTH_BINS, evaluate, load_variants
+from gazezoom.models import GazeNet, ModelConfig, save_weights, weights_path
+
+SMALL = dict(patch=(8, 12), region_size=(32, 48), low_size=(8, 12), grid_size=11, fwhm=5.0)
+
+
+@pytest.fixture(scope="module")
+def toy_weights(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("w")
+    torch.manual_seed(0)
+    for v in ALL_VARIANTS:
+        save_weights(GazeNet(ModelConfig(variant=v, **SMALL)), weights_path(d, v))
+    return d
+
+
+def test_eval_json_has_the_exact_schema(toy_weights, capsys):
+    torch.set_num_threads(1)
+    rc = main(["eval", "--synthetic", "24", "--seed", "5", "--json", "--weights", str(toy_weights),
+               "--dataset", "toy", "--batch-size", "10"])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"n", "seed", "patch", "results", "by_eye_width"}
+    assert out["n"] == 24 and out["seed"] == 5 and out["patch"] == [8, 12]
+    assert set(out["results"]) == {"uniform@P", "sampler@P", "uniform@2P", "uniform@4P", "center_crop@P"}
+    for r in out["results"].values():
+        assert set(r) == {"mean_deg", "median_deg", "n"} and r["n"] == 24 and r["mean_deg"] > 0
+    assert len(out["by_eye_width"]) == len(EYE_WIDTH_BINS)
+    assert sum(b["n"] for b in out["by_eye_width"].values()) == 24
+    for b in out["by_eye_width"].values():
+        assert set(b["results"]) == set(out["results"])
+
+
+def test_eval_is_deterministic_and_seed_dependent(toy_weights):
+    models = load_variants(toy_weights, ["uniform@P"])
+    a = evaluate(models, 20, 1, dataset="toy")["results"]["uniform@P"]["mean_deg"]
+    b = evaluate(models, 20, 1, dataset="toy")["results"]["uniform@P"]["mean_deg"]
+    c = evaluate(models, 20, 2, dataset="toy")["results"]["uniform@P"]["mean_deg"]
+    assert a == b and a != c
+
+
+def test_eval_missing_weights_says_how_to_make_them(tmp_path, capsys):
+    rc = main(["eval", "--synthetic", "4", "--weights", str(tmp_path)])
+    assert rc == ModelFileError.exit_code
+    assert "gazezoom train --variant all" in capsys.readouterr().err

@@ -1,0 +1,197 @@
+"""Gaze model variants, checkpoints and the predictor (small sizes so the file runs in seconds)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from gazezoom.errors import ModelFileError, ShapeError, StateError, UnknownNameError, WeightsMismatchError
+from gazezoom.models import (
+    VARIANTS,
+    GazeNet,
+    GazePredictor,
+    ModelConfig,
+    build_model,
+    count_parameters,
+    load_weights,
+    read_sidecar,
+    resolve_variant,
+    save_weights,
+    weights_path,
+)
+from gazezoom.models.predictor import fuse_eyes
+from gazezoom.results import EyeRegion, Face, HeadPose
+
+SMALL = dict(patch=(8, 12), region_size=(32, 48), low_size=(8, 12), grid_size=11, fwhm=5.0)
+
+
+def small(variant: str) -> GazeNet:
+    torch.manual_seed(0)
+    return GazeNet(ModelConfig(variant=variant, **SMALL))
+
+
+@pytest.mark.parametrize("variant", VARIANTS.names())
+def test_forward_backward_every_parameter_gets_a_gradient(variant):
+    m = small(variant).train()
+    x = torch.rand(3, 3, 32, 48)
+    out = m(x, degrade=True, generator=torch.Generator().manual_seed(1))
+    assert out.pitchyaw.shape == (3, 2)
+    assert out.patch.shape[-2:] == m.config.input_size
+    assert out.grid.shape == (3, *m.config.input_size, 2)
+    assert (out.saliency is not None) == (variant == "sampler@P")
+    out.pitchyaw.square().sum().backward()
+    for name, p in m.named_parameters():
+        assert p.grad is not None, name
+        assert torch.isfinite(p.grad).all(), name
+        assert p.grad.abs().sum() > 0, name
+
+
+def test_default_sizes_and_parameter_budget():
+    cfg = ModelConfig()
+    assert cfg.patch == (24, 40) and cfg.region_size == (96, 160)
+    sizes = {v: ModelConfig(variant=v).input_size for v in VARIANTS.names()}
+    assert sizes == {"sampler@P": (24, 40), "uniform@P": (24, 40), "uniform@2P": (48, 80), "uniform@4P": (96, 160),
+                     "center_crop@P": (24, 40)}
+    # The same task network for every variant: identical parameter count apart from the saliency net.
+    counts = {v: count_parameters(build_model(v).task) for v in VARIANTS.names()}
+    assert len(set(counts.values())) == 1 and next(iter(counts.values())) < 1_000_000
+
+
+def test_uniform_variant_is_area_downsampling_and_crop_is_central():
+    x = torch.rand(2, 3, 32, 48)
+    u = small("uniform@P")(x)
+    torch.testing.assert_close(u.patch, torch.nn.functional.avg_pool2d(x, 4))
+    assert u.grid[0, 0, 0].tolist() == [-1.0, -1.0] and u.grid[0, -1, -1].tolist() == [1.0, 1.0]
+    c = small("center_crop@P")(x)
+    torch.testing.assert_close(c.patch, torch.nn.functional.avg_pool2d(x[:, :, 8:24, 12:36], 2))
+    assert c.grid.abs().max() == pytest.approx(0.5)
+
+
+def test_untrained_sampler_starts_near_uniform():
+    m = small("sampler@P").eval()
+    out = m(torch.rand(2, 3, 32, 48))
+    g = out.saliency.shape[-1]
+    torch.testing.assert_close(out.saliency, torch.full_like(out.saliency, 1 / g**2), atol=2e-4, rtol=0)
+
+
+def test_bad_input_and_names():
+    m = small("uniform@P")
+    with pytest.raises(ShapeError, match=r"eye region: expected shape \(B, 3, 32, 48\)"):
+        m(torch.rand(1, 3, 30, 48))
+    with pytest.raises(UnknownNameError, match="choose one of: center_crop@P, sampler@P"):
+        resolve_variant("zoom@P")
+    assert resolve_variant("sampler") == "sampler@P" and resolve_variant("uniform_4P") == "uniform@4P"
+
+
+def test_checkpoint_round_trip(tmp_path):
+    m = small("sampler@P").eval()
+    st, js = save_weights(m, tmp_path / "gaze_sampler_P", step=7, training={"seed": 3}, heldout={"mean_deg": 1.5})
+    side = read_sidecar(js)
+    assert side["variant"] == "sampler@P" and side["step"] == 7 and side["heldout"]["mean_deg"] == 1.5
+    assert side["config"]["patch"] == [8, 12] and side["input"]["mean"] == [0.5, 0.5, 0.5]
+    assert side["sampler"]["grid_size"] == 11 and side["gazezoom_version"]
+    m2 = load_weights(st)
+    assert not m2.training and m2.config == m.config
+    x = torch.rand(2, 3, 32, 48)
+    torch.testing.assert_close(m2(x).pitchyaw, m(x).pitchyaw)
+    assert weights_path(tmp_path, "sampler") == st
+
+
+def test_checkpoint_mismatch_errors(tmp_path):
+    st, js = save_weights(small("uniform@P"), tmp_path / "w")
+    with pytest.raises(WeightsMismatchError, match="holds variant 'uniform@P', not 'sampler@P'"):
+        load_weights(st, variant="sampler")
+    with pytest.raises(WeightsMismatchError, match=r"patch: file has \(8, 12\), expected \(24, 40\)"):
+        load_weights(st, expect={"patch": [24, 40]})
+    side = json.loads(js.read_text())
+    side["config"]["task_width"] = 8  # a sidecar that does not describe the tensors
+    js.write_text(json.dumps(side))
+    with pytest.raises(WeightsMismatchError, match="has shape"):
+        load_weights(st)
+    side["format_version"] = 99
+    js.write_text(json.dumps(side))
+    with pytest.raises(WeightsMismatchError, match="format_version 99"):
+        load_weights(st)
+    with pytest.raises(ModelFileError, match="not found"):
+        load_weights(tmp_path / "nothing.safetensors")
+    js.unlink()
+    with pytest.raises(ModelFileError, match="sidecar .* not found"):
+        load_weights(st)
+
+
+# ------------------------------------------------------------------ predictor
+
+
+def _box_region(x0, y0, x1, y1, mirror=False):
+    """region (u, v) ∈ [-1, 1]² → the pixel box [x0, x1] × [y0, y1] (pixel centres)."""
+    sx = (x1 - x0) / 2 * (-1 if mirror else 1)
+    return np.array([[sx, 0, (x0 + x1) / 2], [0, (y1 - y0) / 2, (y0 + y1) / 2], [0, 0, 1.0]])
+
+
+def _eye(side, H, R=np.eye(3), openness=1.0):
+    return EyeRegion(side=side, region_to_frame=H, R_norm=R, center_mm=np.array([30.0 if side == "left" else -30.0, 0, 600]),
+                     corners_px=np.zeros((2, 2)), iris_px=np.zeros(2), openness=openness, blink=False)
+
+
+def _face(eyes):
+    z = np.zeros(3)
+    return Face(track_id=0, bbox=np.zeros(4), confidence=1.0, landmarks_px=np.zeros((478, 3)), blendshapes={},
+                transform=np.eye(4), head=HeadPose(np.eye(3), z, 0.0, 0.0, 0.0), eyes=tuple(eyes), blink=False)
+
+
+def test_predictor_needs_weights_first():
+    with pytest.raises(StateError, match="from_weights"):
+        GazePredictor().predict(np.zeros((10, 10, 3), np.uint8), None)
+
+
+@pytest.mark.parametrize("variant", ["uniform@P", "sampler@P"])
+def test_predict_regions_matches_the_model_on_the_region(variant):
+    torch.manual_seed(0)
+    m = small(variant).eval()
+    if variant == "sampler@P":  # a saliency that is not flat, so the zoom is exercised
+        torch.nn.init.normal_(m.front.sampler.saliency_net.out.weight, std=0.5)
+    rng = np.random.default_rng(0)
+    region = rng.integers(0, 256, (32, 48, 3), np.uint8)  # BGR
+    frame = np.zeros((60, 100, 3), np.uint8)
+    frame[10:42, 30:78] = region
+    p = GazePredictor(m)
+    r = p.predict_regions(frame, _box_region(30, 10, 77, 41)[None])
+    x = torch.from_numpy(region[..., ::-1].copy()).permute(2, 0, 1)[None].float() / 255
+    want = m(x)
+    # uniform: the region is read exactly; sampler: the low-res view is built slightly differently from frames.
+    tol = 1e-4 if variant == "uniform@P" else 0.05
+    np.testing.assert_allclose(r.pitchyaw[0], want.pitchyaw[0].detach().numpy(), atol=tol)
+    assert r.patch.shape == (1, 8, 12, 3) and r.patch.dtype == np.uint8 and r.uniform_patch.shape == (1, 8, 12, 3)
+    assert (r.saliency is not None) == (variant == "sampler@P")
+    gx, gy = r.grid_px[0, ..., 0], r.grid_px[0, ..., 1]
+    assert gx.min() >= 30 - 1e-6 and gx.max() <= 77 + 1e-6 and gy.min() >= 10 - 1e-6 and gy.max() <= 41 + 1e-6
+
+
+def test_predict_unmirrors_the_right_eye_and_fuses():
+    m = small("uniform@P").eval()
+    rng = np.random.default_rng(1)
+    eye = rng.integers(0, 256, (32, 48, 3), np.uint8)
+    frame = np.zeros((40, 120, 3), np.uint8)
+    frame[4:36, 2:50] = eye
+    frame[4:36, 62:110] = eye[:, ::-1]  # the right eye is the mirror image of the left one
+    left = _eye("left", _box_region(2, 4, 49, 35))
+    right = _eye("right", _box_region(62, 4, 109, 35, mirror=True), openness=0.5)
+    res = GazePredictor(m).predict(frame, _face([left, right]))
+    pl, pr = res.eyes[0].pitchyaw_norm, res.eyes[1].pitchyaw_norm
+    assert pl[0] == pytest.approx(pr[0], abs=1e-5) and pl[1] == pytest.approx(-pr[1], abs=1e-5)
+    want = fuse_eyes(np.stack([res.eyes[0].vector_cam, res.eyes[1].vector_cam]), np.array([1.0, 0.5]))
+    np.testing.assert_allclose(res.vector_cam, want)
+    assert np.linalg.norm(res.vector_cam) == pytest.approx(1.0)
+    np.testing.assert_allclose(res.origin_mm, [0, 0, 600])
+    assert res.eyes[1].patch.shape == (8, 12, 3)
+
+
+def test_predictor_from_weights_folder(tmp_path):
+    save_weights(small("center_crop@P"), weights_path(tmp_path, "center_crop@P"))
+    p = GazePredictor.from_weights(tmp_path, variant="center_crop")
+    assert p.is_loaded and p.variant == "center_crop@P"
+    with pytest.raises(ModelFileError, match="gazezoom train"):
+        GazePredictor.from_weights(tmp_path, variant="sampler")

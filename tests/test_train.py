@@ -1,0 +1,101 @@
+"""Training: a tiny run on the toy stand-in (synthetic) learns, writes its files, and resumes."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+import torch
+
+from gazezoom.cli import main
+from gazezoom.errors import InputValueError, WeightsMismatchError
+from gazezoom.models import load_weights, read_sidecar
+from gazezoom.models.data import DATASETS, iter_batches
+from gazezoom.train import TrainConfig, train_variant
+
+SMALL = dict(patch=(8, 12), region_size=(32, 48), low_size=(8, 12), grid_size=11, fwhm=5.0)
+
+
+def _cfg(**kw):
+    base = dict(steps=40, batch_size=16, lr=3e-3, dataset="toy", val_n=32, eval_every=20, log_every=10,
+                degrade_until=0.25)
+    return TrainConfig(**{**base, **kw})
+
+
+def test_tiny_training_lowers_the_loss_and_writes_everything(tmp_path):
+    torch.set_num_threads(1)
+    r = train_variant("uniform@P", _cfg(), SMALL, tmp_path, progress=False)
+    rows = list(csv.DictReader(open(tmp_path / "gaze_uniform_P.csv")))
+    assert [int(x["step"]) for x in rows] == [10, 20, 30, 40]
+    assert float(rows[-1]["loss"]) < 0.7 * float(rows[0]["loss"])
+    assert rows[1]["val_mean_deg"] and rows[3]["val_mean_deg"] and not rows[0]["val_mean_deg"]
+    for suffix in (".safetensors", ".json", ".png"):
+        assert (tmp_path / f"gaze_uniform_P{suffix}").stat().st_size > 0
+    assert (tmp_path / "train_state" / "gaze_uniform_P.pt").is_file()
+    side = read_sidecar(tmp_path / "gaze_uniform_P.json")
+    assert side["step"] == 40 and side["training"]["dataset"] == "toy" and side["training"]["seed"] == 0
+    assert side["heldout"]["mean_deg"] == pytest.approx(r["val"]["mean_deg"])
+    assert side["config"]["patch"] == [8, 12]
+    load_weights(tmp_path / "gaze_uniform_P.safetensors", variant="uniform@P")
+
+
+def test_resume_continues_the_step_count(tmp_path):
+    torch.set_num_threads(1)
+    cfg = _cfg(steps=10, eval_every=5, log_every=5)
+    train_variant("sampler@P", cfg, SMALL, tmp_path, progress=False)
+    first = load_weights(tmp_path / "gaze_sampler_P.safetensors")
+    r = train_variant("sampler@P", _cfg(steps=15, eval_every=5, log_every=5), SMALL, tmp_path, resume=True,
+                      progress=False)
+    assert r["step"] == 15
+    rows = list(csv.DictReader(open(tmp_path / "gaze_sampler_P.csv")))
+    assert [int(x["step"]) for x in rows] == [5, 10, 15]
+    assert read_sidecar(tmp_path / "gaze_sampler_P.json")["step"] == 15
+    second = load_weights(tmp_path / "gaze_sampler_P.safetensors")
+    assert any(not torch.equal(a, b) for a, b in zip(first.state_dict().values(), second.state_dict().values()))
+    with pytest.raises(WeightsMismatchError, match="model config"):
+        train_variant("sampler@P", _cfg(steps=20), {**SMALL, "grid_size": 9}, tmp_path, resume=True, progress=False)
+
+
+def test_per_sample_datasets_plug_in_unchanged():
+    """A real-dataset loader returns one sample per item; the iterator batches it like the renderer's batches."""
+    toy = DATASETS.get("toy")(n=12, seed=0, split="train", batch_size=12, region_size=(32, 48), device="cpu")[0]
+
+    class PerSample(torch.utils.data.Dataset):
+        def __len__(self):
+            return 12
+
+        def __getitem__(self, i):
+            return {k: v[i] for k, v in toy.items()}
+
+    it = iter_batches(PerSample(), 5, seed=3)
+    b1, b2, b3 = next(it), next(it), next(it)  # 2 batches per epoch (drop last), then a new shuffled epoch
+    assert b1["image"].shape == (5, 3, 32, 48) and b1["gaze"].shape == (5, 2)
+    again = list(zip(range(3), iter_batches(PerSample(), 5, seed=3, start=2)))[0][1]
+    torch.testing.assert_close(again["gaze"], b3["gaze"])  # resuming at batch 2 sees what batch 2 was
+
+
+def test_train_cli_all_variants_tiny(tmp_path, capsys):
+    torch.set_num_threads(1)
+    rc = main(["train", "--variant", "all", "--dataset", "toy", "--steps", "2", "--batch-size", "4", "--val-n", "8",
+               "--eval-every", "2", "--patch", "8", "12", "--region", "32", "48", "--low-size", "8", "12",
+               "--out", str(tmp_path), "--quiet"])
+    assert rc == 0
+    summary = json.loads((tmp_path / "train_summary.json").read_text())
+    assert [s["variant"] for s in summary] == ["uniform@P", "sampler@P", "center_crop@P", "uniform@2P", "uniform@4P"]
+    assert (tmp_path / "gaze_curves.png").is_file()
+    assert "validation mean" in capsys.readouterr().err
+
+
+def test_amp_needs_cuda(tmp_path):
+    with pytest.raises(InputValueError, match="--amp needs --device cuda"):
+        train_variant("uniform@P", _cfg(amp=True), SMALL, tmp_path, progress=False)
+
+
+@pytest.mark.gpu
+def test_cuda_amp_step(tmp_path):
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    r = train_variant("sampler@P", _cfg(steps=4, eval_every=2, device="cuda", amp=True), SMALL, tmp_path,
+                      progress=False)
+    assert r["step"] == 4 and r["val"]["mean_deg"] == r["val"]["mean_deg"]  # finite

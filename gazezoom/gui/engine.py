@@ -1,0 +1,380 @@
+"""The live loop behind the window: a grabber thread and a processing thread joined by a one-frame mailbox (no Qt).
+
+The grabber reads the source at the source's own rate (a camera delivers at its frame rate; a video is paced at its
+frame rate) and puts each frame in a :class:`LatestSlot`. If the processing thread has not taken the previous frame
+yet, that frame is *replaced* and counted as dropped: when processing is slower than the camera, frames are dropped
+rather than queued, so latency stays at about one frame's processing time. With ``SourceSpec.pace=False`` a video
+is read as fast as processing takes frames and none are dropped (benchmarks).
+
+The processing thread builds the :class:`~gazezoom.pipeline.Pipeline` itself (MediaPipe and torch load off the UI
+thread), runs ``Pipeline.process`` on the newest frame, draws the overlays and the side panel
+(:mod:`gazezoom.gui.render`) and hands a :class:`View` to ``on_view``. Source problems (no camera, camera lost,
+unreadable video, end of a video) are reported to ``on_state`` as an :class:`EngineState`; a camera is retried every
+``retry_s`` seconds. Nothing here raises into the UI.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from ..errors import CameraError, GazezoomError, MediaError
+from ..results import FrameResult, ScreenPoint
+from .render import CounterSnapshot, Counters, Overlays, annotate, side_panel
+from .sources import Frame, FrameSource, SourceSpec, open_source
+
+__all__ = ["LatestSlot", "EngineState", "ScreenView", "View", "Engine"]
+
+
+class LatestSlot:
+    """A mailbox holding at most one item: ``put`` replaces an unconsumed item (returns True when it did).
+
+    >>> s = LatestSlot()
+    >>> s.put(1), s.put(2), s.get(timeout=0)
+    (False, True, 2)
+    >>> s.get(timeout=0) is None
+    True
+    """
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._item = None
+        self._full = False
+
+    def put(self, item) -> bool:
+        with self._cond:
+            replaced = self._full
+            self._item, self._full = item, True
+            self._cond.notify_all()
+            return replaced
+
+    def put_wait(self, item, stop: threading.Event, timeout: float = 0.05) -> None:
+        """Wait until the slot is empty (or ``stop`` is set), then put: nothing is dropped."""
+        with self._cond:
+            while self._full and not stop.is_set():
+                self._cond.wait(timeout)
+            self._item, self._full = item, True
+            self._cond.notify_all()
+
+    def get(self, timeout: float = 0.1):
+        with self._cond:
+            if not self._full:
+                self._cond.wait(timeout)
+            if not self._full:
+                return None
+            item, self._item, self._full = self._item, None, False
+            self._cond.notify_all()
+            return item
+
+    def clear(self) -> None:
+        with self._cond:
+            self._item, self._full = None, False
+            self._cond.notify_all()
+
+
+@dataclass(frozen=True)
+class EngineState:
+    """Where the engine stands. ``kind``: ``starting``, ``running``, ``retrying`` (camera missing or lost),
+    ``error`` (a source that cannot be opened; waiting for another), ``ended`` (a non-looping video finished),
+    ``done`` (``max_frames`` processed), ``stopped``."""
+
+    kind: str
+    message: str
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class ScreenView:
+    """The gaze point on the screen for display: smoothed ``x, y`` (screen px), ``held`` during a blink."""
+
+    x_px: float
+    y_px: float
+    held: bool
+    screen_size: tuple[int, int]  # (W, H) px of the profile's screen
+
+
+@dataclass(frozen=True, eq=False)
+class View:
+    """One processed frame, ready to show."""
+
+    result: FrameResult
+    image: np.ndarray  # (h, w, 3) uint8 BGR, annotated at display size
+    panel: np.ndarray | None  # side panel picture (render.side_panel) or None without a gaze result
+    screen: ScreenView | None
+    counters: CounterSnapshot
+    source: str
+
+
+class Engine:
+    """Grabber + processing threads for one window.
+
+    Args:
+        pipeline_factory: ``factory(calibration=callable) -> Pipeline``, called once in the processing thread.
+        on_view: called from the processing thread with every :class:`View`.
+        on_state: called from either thread with every :class:`EngineState` change.
+        overlays: initial :class:`Overlays` (change with :attr:`overlays`, thread-safe by replacement).
+        max_frames: stop processing after this many frames and report ``done`` (headless screenshots, benchmarks).
+        retry_s: seconds between attempts to reopen a missing or lost camera.
+        display_width: the annotated picture's maximum width.
+    """
+
+    def __init__(self, pipeline_factory: Callable[..., object], *, on_view: Callable[[View], None],
+                 on_state: Callable[[EngineState], None], overlays: Overlays = Overlays(), max_frames: int | None = None,
+                 retry_s: float = 2.0, display_width: int = 1280):
+        self._factory = pipeline_factory
+        self._on_view, self._on_state = on_view, on_state
+        self.overlays = overlays
+        self.max_frames = max_frames
+        self.retry_s = retry_s
+        self.display_width = display_width
+        self.counters = Counters()
+        self.state = EngineState("stopped", "not started")
+        self.mapper = None  # gazezoom.calibration.mapping.ScreenMapper or None
+        self.recorder: Callable[[FrameResult], None] | None = None
+        self.pipeline = None
+        self._slot = LatestSlot()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._ready = threading.Event()  # set once the pipeline is built: no frames are read (or dropped) before
+        self._lock = threading.Lock()
+        self._spec: SourceSpec | None = None
+        self._spec_changed = False
+        self._threads: list[threading.Thread] = []
+        self._last_screen: ScreenView | None = None
+        self._last_t: float | None = None
+        self._t_offset = 0.0
+        self._generation = 0
+
+    # ---- control (any thread) -----------------------------------------------------------------------------------
+    def start(self, spec: SourceSpec | None = None) -> None:
+        if self._threads:
+            raise GazezoomError("engine already started; call open(spec) to switch the source")
+        if spec is not None:
+            self.open(spec)
+        self._stop.clear()
+        self._ready.clear()
+        self._set_state("starting", "loading the face landmarker and gaze model …")
+        self._threads = [
+            threading.Thread(target=self._process_loop, name="gazezoom-process", daemon=True),
+            threading.Thread(target=self._grab_loop, name="gazezoom-grab", daemon=True),
+        ]
+        for t in self._threads:
+            t.start()
+
+    def open(self, spec: SourceSpec) -> None:
+        """Switch to ``spec`` (takes effect in the grabber thread at once)."""
+        with self._lock:
+            self._spec, self._spec_changed = spec, True
+        self._wake.set()
+
+    @property
+    def spec(self) -> SourceSpec | None:
+        return self._spec
+
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Stop both threads (the pipeline and source are closed by their threads); True when both ended."""
+        self._stop.set()
+        self._wake.set()
+        deadline = time.monotonic() + timeout
+        for t in self._threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+        alive = any(t.is_alive() for t in self._threads)
+        if not alive:
+            self._threads = []
+            self._set_state("stopped", "stopped")
+        return not alive
+
+    @property
+    def running(self) -> bool:
+        return any(t.is_alive() for t in self._threads)
+
+    def set_mapper(self, mapper) -> None:
+        """Use a :class:`~gazezoom.calibration.mapping.ScreenMapper` (None: no screen point)."""
+        self.mapper = mapper
+        self._last_screen = None
+
+    def reset_counters(self) -> None:
+        self.counters = Counters(self.counters.window)
+
+    # ---- grabber thread ---------------------------------------------------------------------------------------
+    def _grab_loop(self) -> None:
+        source: FrameSource | None = None
+        spec: SourceSpec | None = None
+        next_try = 0.0
+        pace0: tuple[float, float] | None = None  # (wall clock, frame time) at the first paced frame
+        while not self._ready.is_set() and not self._stop.is_set():
+            self._ready.wait(0.1)
+        try:
+            while not self._stop.is_set():
+                with self._lock:
+                    changed, self._spec_changed = self._spec_changed, False
+                    if changed:
+                        spec = self._spec
+                if changed:
+                    if source is not None:
+                        source.close()
+                    source, next_try, pace0 = None, 0.0, None
+                    self._slot.clear()
+                    self._generation += 1
+                    self.reset_counters()
+                if spec is None:
+                    self._wait(0.2)
+                    continue
+                if source is None:
+                    if time.monotonic() < next_try:
+                        self._wait(min(0.2, next_try - time.monotonic()))
+                        continue
+                    try:
+                        source = open_source(spec)
+                        pace0 = None
+                        self._set_state("running", f"{spec.label} at {source.fps:.0f} fps", spec.label)
+                    except CameraError as err:
+                        self._set_state("retrying", f"{err} (retrying every {self.retry_s:.0f} s)", spec.label)
+                        next_try = time.monotonic() + self.retry_s
+                        continue
+                    except GazezoomError as err:  # a video that cannot be read: wait for another source
+                        self._set_state("error", str(err), spec.label)
+                        spec = None
+                        continue
+                try:
+                    frame = source.read()
+                except CameraError as err:
+                    source.close()
+                    source = None
+                    self._set_state("retrying", f"{err} (retrying every {self.retry_s:.0f} s)", spec.label)
+                    next_try = time.monotonic() + self.retry_s
+                    continue
+                if frame is None:
+                    source.close()
+                    source = None
+                    self._set_state("ended", f"{spec.label} ended (switch on looping to replay it)", spec.label)
+                    spec = None
+                    continue
+                if spec.kind == "video" and spec.pace:
+                    now = time.perf_counter()
+                    if pace0 is None or frame.restart:
+                        pace0 = (now, frame.time_s)
+                    due = pace0[0] + (frame.time_s - pace0[1])
+                    if due > now:
+                        self._wait(due - now)
+                    if due < now - 0.5:  # far behind (e.g. after a stall): re-anchor instead of racing
+                        pace0 = (now, frame.time_s)
+                    frame = dataclasses.replace(frame, captured=time.perf_counter())
+                item = (frame, self._generation)
+                if spec.pace or spec.kind == "camera":
+                    if self._slot.put(item):
+                        self.counters.drop()
+                else:
+                    self._slot.put_wait(item, self._stop)
+        except Exception as err:  # noqa: BLE001 - a bug here must show, not kill the app silently
+            traceback.print_exc(file=sys.stderr)
+            self._set_state("error", f"frame grabber failed: {err}")
+        finally:
+            if source is not None:
+                source.close()
+
+    def _wait(self, seconds: float) -> None:
+        self._wake.wait(max(0.0, seconds))
+        self._wake.clear()
+
+    # ---- processing thread ------------------------------------------------------------------------------------
+    def _process_loop(self) -> None:
+        try:
+            self.pipeline = self._factory(calibration=self._calibrate)
+        except GazezoomError as err:
+            self._set_state("error", f"cannot start the pipeline: {err}")
+            return
+        except Exception as err:  # noqa: BLE001
+            traceback.print_exc(file=sys.stderr)
+            self._set_state("error", f"cannot start the pipeline: {err}")
+            return
+        if self.state.kind == "starting":
+            self._set_state("starting", "waiting for the first frame …")
+        self._ready.set()
+        generation = -1
+        try:
+            while not self._stop.is_set():
+                item = self._slot.get(timeout=0.1)
+                if item is None:
+                    continue
+                frame, gen = item
+                if gen != generation:  # a new source: restart the stream clock after the previous one
+                    generation = gen
+                    frame = dataclasses.replace(frame, restart=True)
+                try:
+                    view = self._process(frame)
+                except GazezoomError as err:
+                    self._set_state("error", f"frame {frame.index}: {err}", self.state.source)
+                    continue
+                self._on_view(view)
+                if self.max_frames is not None and self.counters.frames >= self.max_frames:
+                    self._set_state("done", f"{self.counters.frames} frames processed", self.state.source)
+                    break
+        except Exception as err:  # noqa: BLE001
+            traceback.print_exc(file=sys.stderr)
+            self._set_state("error", f"processing failed: {err}")
+        finally:
+            pipeline, self.pipeline = self.pipeline, None
+            if pipeline is not None:
+                pipeline.close()
+
+    def _stream_time(self, frame: Frame) -> float:
+        """The frame's time on one clock that only increases across loops and source switches."""
+        if self._last_t is not None and (frame.restart or frame.time_s + self._t_offset <= self._last_t):
+            self._t_offset = self._last_t + 1 / 30 - frame.time_s
+            mapper = self.mapper
+            if mapper is not None and mapper.filter is not None:
+                mapper.filter.reset()
+        t = frame.time_s + self._t_offset
+        self._last_t = t
+        return t
+
+    def _process(self, frame: Frame) -> View:
+        t = self._stream_time(frame)
+        pipeline = self.pipeline
+        result = pipeline.process(frame.image, t)
+        K = None
+        frontend = getattr(pipeline, "frontend", None)
+        if frontend is not None:
+            K = frontend.camera_for(frame.image.shape[1], frame.image.shape[0]).K
+        image = annotate(frame.image, result, K, self.overlays, max_width=self.display_width)
+        panel = side_panel(result)
+        screen = self._screen_view(result)
+        recorder = self.recorder
+        if recorder is not None:
+            recorder(result)
+        self.counters.add(captured=frame.captured, timings_ms=result.timings_ms)
+        if self.state.kind in ("starting", "retrying", "error"):
+            self._set_state("running", f"{self._spec.label if self._spec else ''}", self.state.source)
+        return View(result, image, panel, screen, self.counters.snapshot(), self.state.source)
+
+    def _calibrate(self, result: FrameResult) -> ScreenPoint | None:
+        mapper = self.mapper
+        return None if mapper is None else mapper.map_result(result)
+
+    def _screen_view(self, result: FrameResult) -> ScreenView | None:
+        """The smoothed screen point; during a blink (or a held gaze) the last point, marked held."""
+        mapper = self.mapper
+        if mapper is None:
+            return None
+        size = (mapper.screen.width_px, mapper.screen.height_px)
+        if result.screen is not None and not (result.gaze is not None and result.gaze.held):
+            self._last_screen = ScreenView(result.screen.x_px, result.screen.y_px, False, size)
+            return self._last_screen
+        if result.face is not None and self._last_screen is not None:
+            return dataclasses.replace(self._last_screen, held=True)
+        return None
+
+    def _set_state(self, kind: str, message: str, source: str | None = None) -> None:
+        self.state = EngineState(kind, message, self.state.source if source is None else source)
+        try:
+            self._on_state(self.state)
+        except Exception:  # noqa: BLE001 - a UI callback must not kill a worker thread
+            traceback.print_exc(file=sys.stderr)

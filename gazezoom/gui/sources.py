@@ -1,0 +1,240 @@
+"""Frame sources for the live app: a webcam (``--source 0``) or a video file (``--source clip.mp4``), no Qt.
+
+A source hands out ``Frame``\\ s with a timestamp in seconds that only increases (MediaPipe's video mode and the
+One Euro filter both need that), even across loops of a video. Sources are built by kind from :data:`SOURCES`;
+:func:`parse_source` turns the ``--source`` text into a :class:`SourceSpec`.
+
+Failures are typed: a camera index with no device raises :class:`~gazezoom.errors.CameraError` (whose message
+suggests ``--source VIDEO``), an unreadable video :class:`~gazezoom.errors.MediaError`. A camera that stops
+delivering frames mid-stream makes :meth:`FrameSource.read` raise :class:`CameraError`; the engine shows that state
+and retries.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import CameraError, InputValueError, MediaError
+from ..registry import Registry
+
+__all__ = ["SourceSpec", "Frame", "FrameSource", "CameraSource", "VideoSource", "SOURCES", "parse_source",
+           "open_source", "parse_size"]
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """What to open. ``kind`` is a :data:`SOURCES` name; ``target`` the camera index or the video path.
+
+    ``width``/``height``/``fps`` are requested from a camera (0 = its default); ``loop`` restarts a video at its
+    end; ``resize = (W, H)`` resizes every frame after reading (e.g. to test 1280×720 from a smaller clip);
+    ``pace`` plays a video at its own frame rate (``False``: as fast as processing takes frames, none dropped).
+    """
+
+    kind: str
+    target: int | str
+    loop: bool = True
+    width: int = 0
+    height: int = 0
+    fps: float = 0.0
+    resize: tuple[int, int] | None = None
+    pace: bool = True
+
+    @property
+    def label(self) -> str:
+        name = f"camera {self.target}" if self.kind == "camera" else Path(str(self.target)).name
+        return name + (f" → {self.resize[0]}x{self.resize[1]}" if self.resize else "")
+
+    def with_(self, **changes) -> "SourceSpec":
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True, eq=False)
+class Frame:
+    """One frame: ``image (H, W, 3)`` uint8 BGR, ``time_s`` (increasing), ``captured`` (``time.perf_counter()`` when
+    it was read, for latency), ``index`` (frames read from this source), ``restart`` (first frame after a loop)."""
+
+    image: np.ndarray
+    time_s: float
+    captured: float
+    index: int
+    restart: bool = False
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"1280x720"`` → ``(1280, 720)``.
+
+    >>> parse_size("1280x720")
+    (1280, 720)
+    """
+    try:
+        w, h = (int(v) for v in str(text).lower().split("x"))
+    except ValueError:
+        raise InputValueError(f"size must look like WIDTHxHEIGHT (e.g. 1280x720), got {text!r}") from None
+    if w < 16 or h < 16 or w > 8192 or h > 8192:
+        raise InputValueError(f"size must be between 16x16 and 8192x8192, got {text!r}")
+    return w, h
+
+
+def parse_source(text: str | int, **options) -> SourceSpec:
+    """``"0"`` (a camera index) or a video path → :class:`SourceSpec`; ``options`` fill its other fields.
+
+    >>> parse_source("0").kind, parse_source("clip.mp4").kind
+    ('camera', 'video')
+    """
+    s = str(text).strip()
+    if not s:
+        raise InputValueError("empty --source: give a camera index (0, 1 …) or a video file path")
+    if s.isdigit():
+        return SourceSpec("camera", int(s), **options)
+    return SourceSpec("video", s, **options)
+
+
+class FrameSource:
+    """Base: ``read() -> Frame | None`` (None at the end of a non-looping video), ``close()``, ``fps``, ``size``."""
+
+    spec: SourceSpec
+    fps: float = 30.0
+
+    def read(self) -> Frame | None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        cap = getattr(self, "_cap", None)
+        if cap is not None:
+            cap.release()
+            self._cap = None
+
+    def _resize(self, image: np.ndarray) -> np.ndarray:
+        if self.spec.resize is None or image.shape[1::-1] == tuple(self.spec.resize):
+            return image
+        import cv2
+
+        return cv2.resize(image, tuple(self.spec.resize), interpolation=cv2.INTER_LINEAR)
+
+    def __enter__(self) -> "FrameSource":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+SOURCES: Registry[type[FrameSource]] = Registry("frame source")
+
+
+@SOURCES.register("camera")
+class CameraSource(FrameSource):
+    """``cv2.VideoCapture(index)``. Timestamps are the capture clock (seconds since opening)."""
+
+    #: consecutive failed reads before the camera counts as lost
+    MAX_FAILED_READS = 10
+
+    def __init__(self, spec: SourceSpec):
+        import cv2
+
+        self.spec = spec
+        index = int(spec.target)
+        self._cap = cv2.VideoCapture(index)
+        if not self._cap.isOpened():
+            self._cap.release()
+            self._cap = None
+            raise CameraError(
+                f"no camera at index {index} (not connected, busy in another app, or no permission); "
+                "try another index or play a video instead with --source VIDEO"
+            )
+        if spec.width and spec.height:
+            self._cap.set(cv2.CAP_PROP_FRAME_WIDTH, spec.width)
+            self._cap.set(cv2.CAP_PROP_FRAME_HEIGHT, spec.height)
+        if spec.fps:
+            self._cap.set(cv2.CAP_PROP_FPS, spec.fps)
+        self._cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # keep the driver queue short: we want the newest frame
+        self.fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 30.0) or 30.0
+        self._t0 = time.perf_counter()
+        self._n = 0
+
+    def read(self) -> Frame:
+        if self._cap is None:
+            raise CameraError(f"camera {self.spec.target} is closed")
+        for _ in range(self.MAX_FAILED_READS):
+            ok, image = self._cap.read()
+            if ok and image is not None and image.size:
+                now = time.perf_counter()
+                self._n += 1
+                return Frame(self._resize(_bgr(image)), now - self._t0, now, self._n - 1)
+            time.sleep(0.01)
+        raise CameraError(f"camera {self.spec.target} stopped delivering frames (unplugged or taken by another app)")
+
+
+@SOURCES.register("video")
+class VideoSource(FrameSource):
+    """A video file, optionally looping; ``time_s`` from the container (``CAP_PROP_POS_MSEC``) plus the length of
+    the loops already played, so it keeps increasing."""
+
+    def __init__(self, spec: SourceSpec):
+        import cv2
+
+        self.spec = spec
+        path = Path(str(spec.target))
+        if not path.is_file():
+            raise MediaError(f"video {path} not found; give an existing file or a camera index to --source")
+        self._cap = cv2.VideoCapture(str(path))
+        if not self._cap.isOpened():
+            self._cap.release()
+            self._cap = None
+            raise MediaError(f"cannot open {path} as a video (not a video, or a codec OpenCV lacks)")
+        self.fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0) or 30.0
+        self._offset = 0.0  # seconds of the loops already played
+        self._last = -1.0
+        self._n = 0
+        self._pending_restart = False
+        ok, first = self._cap.read()
+        if not ok or first is None:
+            self.close()
+            raise MediaError(f"{path} has no readable frames (empty or corrupt video)")
+        self._first = first
+
+    def read(self) -> Frame | None:
+        import cv2
+
+        if self._cap is None:
+            return None
+        restart = self._pending_restart
+        if self._first is not None:
+            image, self._first = self._first, None
+            ok = True
+        else:
+            ok, image = self._cap.read()
+        if not ok or image is None:
+            if not self.spec.loop or self._n == 0:
+                return None
+            self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            self._offset = self._last + 1.0 / self.fps
+            ok, image = self._cap.read()
+            if not ok or image is None:
+                return None
+            restart = True
+        self._pending_restart = False
+        pos = self._cap.get(cv2.CAP_PROP_POS_MSEC) / 1e3
+        t = self._offset + (pos if pos > 0 or self._n == 0 else self._n / self.fps)
+        # Container timestamps can repeat (or be missing) on some files: force strictly increasing time.
+        t = max(t, self._last + 1e-3) if self._last >= 0 else t
+        self._last = t
+        self._n += 1
+        return Frame(self._resize(_bgr(image)), t, time.perf_counter(), self._n - 1, restart)
+
+
+def _bgr(image: np.ndarray) -> np.ndarray:
+    """Gray or BGRA capture output → BGR ``(H, W, 3)``."""
+    if image.ndim == 2:
+        return np.repeat(image[..., None], 3, axis=2)
+    if image.shape[2] == 4:
+        return np.ascontiguousarray(image[..., :3])
+    return image
+
+
+def open_source(spec: SourceSpec) -> FrameSource:
+    """Open the source ``spec`` names (raises :class:`CameraError` / :class:`MediaError` on failure)."""
+    return SOURCES.get(spec.kind)(spec)

@@ -126,10 +126,13 @@ def draw_grid(image: np.ndarray, grid_px: np.ndarray, *, scale: float = 1.0, col
 
 
 def put_label(image: np.ndarray, text: str, org: tuple[int, int], *, size: float = 0.5, color=COLORS["text"]) -> np.ndarray:
-    """Text with a dark outline so it reads on any background."""
+    """Text on a dark box so it reads on any background (``org``: bottom-left of the text)."""
     import cv2
 
-    cv2.putText(image, text, org, cv2.FONT_HERSHEY_SIMPLEX, size, (0, 0, 0), 2, cv2.LINE_AA)
+    (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, size, 1)
+    x, y = org
+    sub = image[max(0, y - h - 3) : y + base + 1, max(0, x - 2) : x + w + 2]
+    sub[...] = (sub * 0.35).astype(np.uint8)  # darken instead of an outline (OpenCV 5 spaces thick glyphs differently)
     cv2.putText(image, text, org, cv2.FONT_HERSHEY_SIMPLEX, size, color, 1, cv2.LINE_AA)
     return image
 

@@ -31,4 +31,4 @@ def test_inspect_video_frame_and_no_face(media_dir, tmp_path, capsys):
 def test_bench_frontend_runs(media_dir, capsys):
     assert main(["bench", "frontend", "--sizes", "320x180", "--repeat", "3", "--warmup", "1"]) == 0
     text = capsys.readouterr().out
-    assert "320x180" in text and "ours/landmarker" in text
+    assert "320x180" in text and "ours/mediapipe" in text

@@ -8,7 +8,8 @@ loop with increasing timestamps in VIDEO mode, as from a webcam. Three medians p
 - ``frontend``: ``FrontEnd.process`` on the BGR frame (colour conversion, landmarker, tracking, head pose by PnP,
   openness/blinks, eye regions and normalisation, result dataclasses).
 
-"ours" = frontend − mediapipe; the aim is ours < 15 % of the landmarker.
+"ours" = frontend − mediapipe per frame (median); its share is taken against MediaPipe's time on the same frames
+of the same run (the separate landmarker run only shows the numpy conversion cost). Aim: ours < 15 %.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     if args.threads:
         cv2.setNumThreads(args.threads)
     print(f"frames from {args.video}; medians over {args.repeat} frames after {args.warmup} warm-up, VIDEO mode")
-    print(f"{'size':>10} {'mediapipe':>10} {'landmarker':>11} {'frontend':>9} {'ours':>7} {'ours/landmarker':>16}")
+    print(f"{'size':>10} {'mediapipe':>10} {'landmarker':>11} {'frontend':>9} {'ours':>7} {'ours/mediapipe':>15}")
     for size in args.sizes:
         frames = load_frames(args.video, size)
         rgbs = [cv2.cvtColor(f, cv2.COLOR_BGR2RGB) for f in frames]
@@ -93,18 +94,20 @@ def run(args: argparse.Namespace) -> int:
         with FrontEnd(mode="video") as fe:
             t2 = itertools.count()
             src2 = itertools.cycle(frames)
-            ours_ms, faces = [], []
+            ours_ms, mp_in_fe, faces = [], [], []
 
             def step_fe():
                 face, _, tm = fe.process(next(src2), next(t2) / 30.0)
                 ours_ms.append(tm["frontend"] - tm["mediapipe"])
+                mp_in_fe.append(tm["mediapipe"])
                 faces.append(face is not None)
 
             frontend = median_ms(step_fe, repeat=args.repeat, warmup=args.warmup)
         # ours = whole front-end minus MediaPipe's own call, per frame, then the median (robust to the shared CPU)
         ours = statistics.median(ours_ms[args.warmup :])
+        share = ours / statistics.median(mp_in_fe[args.warmup :])  # same frames, same run: robust to load changes
         print(
             f"{size[0]:>5}x{size[1]:<4} {mediapipe:>8.2f}ms {landmarker:>9.2f}ms {frontend:>7.2f}ms {ours:>5.2f}ms "
-            f"{100 * ours / landmarker:>14.1f}%   (faces found in {sum(faces)}/{len(faces)} frames)"
+            f"{100 * share:>13.1f}%   (faces found in {sum(faces)}/{len(faces)} frames)"
         )
     return 0

@@ -23,7 +23,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "calibrate": ("gazezoom.calibrate_cli", "calibrate a user (live window or --replay FOLDER), validate, save the profile"),
     "profile": ("gazezoom.profile_cli", "list, show or delete calibration profiles"),
     "eval": ("gazezoom.evaluate", "held-out synthetic evaluation: sampler vs uniform vs crop, by eye size"),
+    "demo": ("gazezoom.demo_cli", "the live desktop app: webcam or video, overlays, zoomed eyes, gaze on screen, calibration"),
     "inspect": ("gazezoom.inspect", "debug picture of one frame: landmarks, eye regions, head pose, normalised eye patches"),
+    "process": ("gazezoom.io.process", "gaze per frame of recorded videos/images into CSV/JSONL (+ annotated video); batch, resume"),
 }
 
 

@@ -105,6 +105,7 @@ class View:
     """One processed frame, ready to show."""
 
     result: FrameResult
+    frame: np.ndarray  # (H, W, 3) uint8 BGR, the frame as processed (not a copy: do not draw on it)
     image: np.ndarray  # (h, w, 3) uint8 BGR, annotated at display size
     panel: np.ndarray | None  # side panel picture (render.side_panel) or None without a gaze result
     screen: ScreenView | None
@@ -139,6 +140,7 @@ class Engine:
         self.mapper = None  # gazezoom.calibration.mapping.ScreenMapper or None
         self.recorder: Callable[[FrameResult], None] | None = None
         self.pipeline = None
+        self.source_fps: float | None = None  # frame rate of the open source
         self._slot = LatestSlot()
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -233,7 +235,7 @@ class Engine:
                         continue
                     try:
                         source = open_source(spec)
-                        pace0 = None
+                        pace0, self.source_fps = None, source.fps
                         self._set_state("running", f"{spec.label} at {source.fps:.0f} fps", spec.label)
                     except CameraError as err:
                         self._set_state("retrying", f"{err} (retrying every {self.retry_s:.0f} s)", spec.label)
@@ -353,7 +355,7 @@ class Engine:
         self.counters.add(captured=frame.captured, timings_ms=result.timings_ms)
         if self.state.kind in ("starting", "retrying", "error"):
             self._set_state("running", f"{self._spec.label if self._spec else ''}", self.state.source)
-        return View(result, image, panel, screen, self.counters.snapshot(), self.state.source)
+        return View(result, frame.image, image, panel, screen, self.counters.snapshot(), self.state.source)
 
     def _calibrate(self, result: FrameResult) -> ScreenPoint | None:
         mapper = self.mapper

@@ -143,6 +143,7 @@ class CounterSnapshot:
     fps: float
     latency_ms: float
     stages_ms: dict[str, float] = field(default_factory=dict)
+    session_fps: float = 0.0  # frames / time over the whole session (not just the window)
 
     def summary(self) -> str:
         st = "  ".join(f"{k} {v:.1f}" for k, v in self.stages_ms.items())
@@ -165,6 +166,8 @@ class Counters:
         self.window = window
         self.frames = 0
         self.dropped = 0
+        self._first: float | None = None
+        self._now = 0.0
         self._times: deque[float] = deque(maxlen=window)
         self._lat: deque[float] = deque(maxlen=window)
         self._stages: dict[str, deque[float]] = {k: deque(maxlen=window) for k in STAGES}
@@ -172,6 +175,9 @@ class Counters:
     def add(self, *, now: float | None = None, captured: float, timings_ms: dict) -> None:
         now = time.perf_counter() if now is None else now
         self.frames += 1
+        if self._first is None:
+            self._first = now
+        self._now = now
         self._times.append(now)
         self._lat.append((now - captured) * 1e3)
         for label, keys in STAGES.items():
@@ -191,4 +197,5 @@ class Counters:
         fps = (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 and t[-1] > t[0] else 0.0
         lat = statistics.median(self._lat) if self._lat else 0.0
         stages = {k: statistics.median(v) for k, v in self._stages.items() if v}
-        return CounterSnapshot(self.frames, self.dropped, fps, lat, stages)
+        session = (self.frames - 1) / (self._now - self._first) if self.frames > 1 and self._now > self._first else 0.0
+        return CounterSnapshot(self.frames, self.dropped, fps, lat, stages, session)

@@ -1,0 +1,397 @@
+"""Full-screen calibration and recentre windows (keyboard-driven), and ``gazezoom calibrate``'s live mode.
+
+The procedure logic lives in :class:`gazezoom.calibration.procedure.CalibrationProcedure`; the window only draws
+its :class:`ProcedureState`, forwards frames (``feed(view)``) and keys, shows the validation report, and saves the
+profile through :func:`gazezoom.calibration.profile.save_outcome`.
+
+Keys: Space starts (or restarts), Enter accepts and saves, W redoes the worst validation points, Esc cancels (the
+saved profile stays as it was).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PyQt5.QtCore import QPointF, QRectF, Qt, QTimer, pyqtSignal
+from PyQt5.QtGui import QColor, QFont, QImage, QPainter, QPen
+from PyQt5.QtWidgets import QWidget
+
+from ..errors import GazezoomError
+from .engine import View
+
+__all__ = ["CalibrationWindow", "RecentreWindow", "screen_geometry", "run_calibration"]
+
+_BG = QColor(40, 40, 40)
+
+
+def screen_geometry(qscreen=None):
+    """The :class:`ScreenGeometry` of a ``QScreen`` (device pixels; millimetres from the screen's physical size,
+    or the laptop default's pixel pitch when the platform does not report one)."""
+    from ..calibration.screen import ScreenGeometry
+
+    default = ScreenGeometry()
+    if qscreen is None:
+        return default
+    g, dpr = qscreen.geometry(), float(qscreen.devicePixelRatio() or 1.0)
+    w, h = max(1, int(round(g.width() * dpr))), max(1, int(round(g.height() * dpr)))
+    mm = qscreen.physicalSize()
+    wmm, hmm = float(mm.width()), float(mm.height())
+    if not (50 < wmm < 3000 and 30 < hmm < 2000):  # offscreen / virtual screens report nonsense
+        sx, sy = default.mm_per_px
+        wmm, hmm = w * sx, h * sy
+    return ScreenGeometry(width_px=w, height_px=h, width_mm=wmm, height_mm=hmm)
+
+
+class _Clock:
+    """Seconds on ``time.perf_counter`` that never go backwards (the procedure refuses time going back)."""
+
+    def __init__(self):
+        self.last = time.perf_counter()
+
+    def __call__(self) -> float:
+        self.last = max(self.last, time.perf_counter())
+        return self.last
+
+
+class _FullScreenWindow(QWidget):
+    finished = pyqtSignal(object)  # {"status": "saved" | "cancelled" | "failed", "message": str, ...}
+
+    def __init__(self, screen_size: tuple[int, int]):
+        super().__init__(None, Qt.Window)
+        self.setWindowTitle("gazezoom calibration")
+        self.setFocusPolicy(Qt.StrongFocus)
+        self.screen_size = screen_size
+        self.done = False
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self._tick)
+        self._timer.start(16)
+
+    def to_widget(self, px) -> QPointF:
+        """Screen pixels of the geometry → widget coordinates (the window covers the screen)."""
+        W, H = self.screen_size
+        return QPointF(float(px[0]) * self.width() / W, float(px[1]) * self.height() / H)
+
+    def _finish(self, outcome: dict) -> None:
+        if self.done:
+            return
+        self.done = True
+        self._timer.stop()
+        self.finished.emit(outcome)
+        self.close()
+
+    def closeEvent(self, event):  # noqa: N802 - closing the window is Esc
+        if not self.done:
+            self._cancel()
+        super().closeEvent(event)
+
+    def _cancel(self) -> None:
+        self._finish({"status": "cancelled", "message": "cancelled; the saved profile is unchanged"})
+
+    def _tick(self) -> None:
+        self.update()
+
+    def _text(self, p: QPainter, rect: QRectF, text: str, size: float = 14.0, color=QColor(230, 230, 230)) -> None:
+        f = QFont(self.font())
+        f.setPointSizeF(size)
+        p.setFont(f)
+        p.setPen(color)
+        p.drawText(rect, int(Qt.AlignCenter | Qt.TextWordWrap), text)
+
+    def _dot(self, p: QPainter, pos, radius_px: float) -> None:
+        c = self.to_widget(pos)
+        r = max(2.0, radius_px * self.width() / self.screen_size[0])
+        p.setPen(Qt.NoPen)
+        p.setBrush(QColor(255, 255, 255))
+        p.drawEllipse(c, r, r)
+        p.setBrush(QColor(220, 40, 40))
+        p.drawEllipse(c, max(1.5, r / 3), max(1.5, r / 3))
+
+
+class CalibrationWindow(_FullScreenWindow):
+    """Draws a :class:`CalibrationProcedure`; ``feed(view)`` forwards each processed frame.
+
+    ``finished`` emits ``{"status": "saved", "path": Path, "report_png": Path | None, "message": str}`` after Enter
+    in the review, ``{"status": "cancelled"}`` on Esc. ``frame_clock=True`` drives the procedure only by the times
+    passed to :meth:`feed` (recordings: the video's time base); otherwise by a monotonic clock.
+    """
+
+    def __init__(self, procedure, *, user: str, gaze_model: str, profiles_dir=None, report_png=None,
+                 max_error_deg: float | None = None, dry_run: bool = False, frame_clock: bool = False):
+        super().__init__((procedure.screen.width_px, procedure.screen.height_px))
+        self.procedure = procedure
+        self.user, self.gaze_model, self.profiles_dir = user, gaze_model, profiles_dir
+        self.report_png, self.max_error_deg, self.dry_run = report_png, max_error_deg, dry_run
+        self.frame_clock = frame_clock
+        self.clock = _Clock()
+        self.t = 0.0 if frame_clock else self.clock()
+        self.state = procedure.state(self.t)
+        self.frames_fed = 0
+        self._report_image: QImage | None = None
+        self._error = ""
+
+    # ---- events ----------------------------------------------------------------------------------------------
+    def feed(self, view: View, t: float | None = None) -> None:
+        """A processed frame (from the main window's ``view_shown`` or the calibrate command)."""
+        if self.done:
+            return
+        self.frames_fed += 1
+        self.t = max(self.t, self.clock() if t is None else float(t))
+        self._update(view.result)
+
+    def _tick(self) -> None:
+        if not self.frame_clock and not self.done:
+            self.t = max(self.t, self.clock())
+            self._update(None)
+        self.update()
+
+    def _update(self, result) -> None:
+        before = self.procedure.phase
+        try:
+            self.state = self.procedure.update(self.t, result)
+        except GazezoomError as err:
+            self._error = str(err)
+            return
+        if before != self.procedure.phase and self.procedure.phase == self.procedure.REVIEW:
+            self._make_report()
+
+    def _make_report(self) -> None:
+        outcome = self.procedure.outcome
+        if outcome is None or outcome.report is None:
+            self._report_image = None
+            return
+        from ..calibration.report import plot_report
+
+        path = Path(tempfile.mkdtemp(prefix="gazezoom_cal_")) / "report.png"
+        try:
+            plot_report(outcome.report, self.procedure.screen, path, title=f"validation: {self.user}")
+            self._report_image = QImage(str(path))
+        except Exception as err:  # noqa: BLE001 - the picture is a nicety; the numbers are shown anyway
+            self._error = f"could not draw the report picture: {err}"
+
+    def keyPressEvent(self, event):  # noqa: N802
+        key = event.key()
+        proc = self.procedure
+        try:
+            if key == Qt.Key_Escape:
+                proc.cancel()
+                self._cancel()
+            elif key == Qt.Key_Space and proc.phase != proc.RUNNING:
+                self._error, self._report_image = "", None
+                self.state = proc.start(self.t if self.frame_clock else self.clock())
+            elif key in (Qt.Key_Return, Qt.Key_Enter) and proc.phase == proc.REVIEW:
+                self.accept()
+            elif key == Qt.Key_W and proc.phase == proc.REVIEW:
+                self._report_image = None
+                self.state = proc.redo_worst(self.t if self.frame_clock else self.clock())
+            else:
+                super().keyPressEvent(event)
+        except GazezoomError as err:
+            self._error = str(err)
+        self.update()
+
+    def accept(self) -> dict | None:
+        """Accept the reviewed fit and save the profile (unless ``dry_run``); returns the outcome dict."""
+        from ..calibration.profile import profiles_dir, save_outcome
+
+        try:
+            if self.dry_run:
+                if self.max_error_deg is not None and self.procedure.outcome.report is not None:
+                    self.procedure.outcome.report.check(self.max_error_deg)
+                self.procedure.accept()
+                out = {"status": "dry-run", "message": "dry run: nothing saved"}
+            else:
+                outcome = self.procedure.outcome
+                png = self.report_png or profiles_dir(self.profiles_dir) / f"{self.user}_validation.png"
+                path, png = save_outcome(self.user, outcome, self.procedure.screen, self.gaze_model, self.profiles_dir,
+                                         report_png=png, max_error_deg=self.max_error_deg)
+                self.procedure.accept()
+                summary = outcome.report.summary() if outcome.report is not None else "no validation frames"
+                out = {"status": "saved", "path": path, "report_png": png, "message": summary}
+        except GazezoomError as err:  # e.g. PoorFitError: stay in the review, say why
+            self._error = str(err)
+            self.update()
+            return None
+        self._finish(out)
+        return out
+
+    # ---- drawing ----------------------------------------------------------------------------------------------
+    def paintEvent(self, event):  # noqa: N802
+        p = QPainter(self)
+        p.setRenderHint(QPainter.Antialiasing)
+        p.fillRect(self.rect(), _BG)
+        st, proc = self.state, self.procedure
+        full = QRectF(self.rect())
+        top = QRectF(0, 10, self.width(), 60)
+        if st.phase == proc.RUNNING and st.position_px is not None:
+            self._dot(p, st.position_px, st.radius_px)
+            fb = f"   ({st.reason})" if st.reason and st.reason != "ok" else ""
+            self._text(p, top, f"{st.message}  —  target {st.index} of {st.total}{fb}   ·   Esc cancels", 11,
+                       QColor(170, 170, 170))
+        elif st.phase == proc.IDLE:
+            self._text(p, full, f"Calibration for '{self.user}'\n\nLook at each dot until it moves on; keep your head "
+                                "still.\n\nSpace: start    Esc: cancel", 18)
+        elif st.phase == proc.REVIEW:
+            if self._report_image is not None and not self._report_image.isNull():
+                img = self._report_image
+                s = min(self.width() * 0.8 / img.width(), self.height() * 0.65 / img.height())
+                w, h = img.width() * s, img.height() * s
+                p.drawImage(QRectF((self.width() - w) / 2, 90, w, h), img)
+            self._text(p, QRectF(0, self.height() - 170, self.width(), 160),
+                       f"{st.message}\n\nEnter: accept and save    W: redo the worst points    Space: recalibrate    "
+                       "Esc: cancel", 13)
+        else:
+            self._text(p, full, f"{st.message}\n\nSpace: try again    Esc: cancel", 16)
+        if self._error:
+            self._text(p, QRectF(0, self.height() - 60, self.width(), 50), self._error, 12, QColor(255, 120, 90))
+        p.end()
+
+
+class RecentreWindow(_FullScreenWindow):
+    """Drift correction: one dot at the screen centre; after ``settle_s`` the frames of ``collect_s`` seconds give the
+    profile's new offset (:func:`gazezoom.calibration.drift.recentre`), saved to the profile file."""
+
+    def __init__(self, mapper, profile, *, profiles_dir=None, settle_s: float = 0.4, collect_s: float = 1.2,
+                 save: bool = True):
+        super().__init__((mapper.screen.width_px, mapper.screen.height_px))
+        self.mapper, self.profile, self.profiles_dir, self.save = mapper, profile, profiles_dir, save
+        self.settle_s, self.collect_s = settle_s, collect_s
+        self.target = np.array([(mapper.screen.width_px - 1) / 2, (mapper.screen.height_px - 1) / 2])
+        self.clock = _Clock()
+        self.t0 = self.clock()
+        self.features: list[np.ndarray] = []
+
+    def feed(self, view: View, t: float | None = None) -> None:
+        from ..calibration.features import features_from_result
+
+        if self.done:
+            return
+        t_rel = self.clock() - self.t0
+        if self.settle_s <= t_rel:
+            f = features_from_result(view.result)
+            if f is not None:
+                self.features.append(f)
+
+    def _tick(self) -> None:
+        if not self.done and self.clock() - self.t0 >= self.settle_s + self.collect_s:
+            self._compute()
+        self.update()
+
+    def _compute(self) -> None:
+        from ..calibration.drift import recentre
+        from ..calibration.profile import save_profile
+
+        try:
+            X = np.stack(self.features) if self.features else np.zeros((0, 19))
+            offset = recentre(self.mapper, X, self.target)
+            profile = self.profile.replace(offset_px=(float(offset[0]), float(offset[1])))
+            path = save_profile(profile, self.profiles_dir) if self.save else None
+        except GazezoomError as err:
+            self._finish({"status": "failed", "message": f"recentre failed: {err}"})
+            return
+        self._finish({"status": "saved", "profile": profile, "path": path,
+                      "message": f"recentred: offset ({offset[0]:+.0f}, {offset[1]:+.0f}) px from {len(X)} frames"})
+
+    def keyPressEvent(self, event):  # noqa: N802
+        if event.key() == Qt.Key_Escape:
+            self._cancel()
+        else:
+            super().keyPressEvent(event)
+
+    def paintEvent(self, event):  # noqa: N802
+        p = QPainter(self)
+        p.setRenderHint(QPainter.Antialiasing)
+        p.fillRect(self.rect(), _BG)
+        t_rel = self.clock() - self.t0
+        r = 30.0 * max(0.25, 1.0 - t_rel / max(self.settle_s, 1e-3))
+        self._dot(p, self.target, r)
+        self._text(p, QRectF(0, 10, self.width(), 50), "Recentre: look at the dot   ·   Esc cancels", 11,
+                   QColor(170, 170, 170))
+        p.end()
+
+
+def run_calibration(args) -> int:
+    """``gazezoom calibrate --user NAME`` (live): camera → pipeline → full-screen calibration window.
+
+    Returns 0 when a profile was saved (or a dry run accepted), 1 when cancelled or failed.
+    """
+    from ..calibration.procedure import CalibrationProcedure, SelectionSettings
+    from ..calibration.screen import ScreenGeometry
+    from .app import create_application
+    from .config import AppConfig, pipeline_factory
+    from .engine import Engine
+    from .sources import parse_source
+
+    app = create_application()
+    if args.screen:
+        import json
+
+        try:
+            screen = ScreenGeometry.from_dict(json.loads(Path(args.screen).read_text(encoding="utf-8")))
+        except (OSError, ValueError) as err:
+            raise GazezoomError(f"cannot read the screen geometry {args.screen}: {err}") from None
+    else:
+        screen = screen_geometry(app.primaryScreen())
+    settings = SelectionSettings(settle_s=args.settle_s, max_head_move_mm=args.max_head_move_mm,
+                                 dwell_s=max(1.5, args.settle_s + 0.1), max_dwell_s=max(3.0, args.settle_s + 0.1))
+    procedure = CalibrationProcedure(screen, layout=args.layout, n_validation=args.validation,
+                                     regressor=args.regressor, settings=settings, pursuit_s=args.pursuit_s)
+    config = AppConfig(source=parse_source(str(args.camera)), weights=args.weights, variant=args.variant,
+                       landmarker=args.landmarker, camera_file=args.camera_file, profiles_dir=args.profiles)
+    from .config import load_gaze
+
+    gaze = load_gaze(config)
+    if gaze.predictor is None:
+        raise GazezoomError(gaze.note.replace("; showing the face front-end only", "") +
+                            "; calibration needs a trained gaze model")
+    config.gaze_factory = lambda: gaze.predictor
+    from .window import _Bridge
+
+    bridge = _Bridge()
+    writer = [None]
+    window = CalibrationWindow(procedure, user=args.user, gaze_model=gaze.identity, profiles_dir=args.profiles,
+                               report_png=args.report, max_error_deg=args.max_error_deg, dry_run=args.dry_run,
+                               frame_clock=bool(args.record))
+    result = {"status": "cancelled"}
+
+    def show_state(state):
+        if state.kind in ("retrying", "error"):
+            window._error = state.message
+
+    def on_view():
+        view = bridge.take()
+        if view is None:
+            return
+        t = None
+        if args.record:
+            from ..calibration.replay import RecordingWriter
+
+            if writer[0] is None:
+                writer[0] = RecordingWriter(args.record, engine.source_fps or 30.0, view.frame.shape[:2])
+            t = writer[0].add(view.frame)
+        window.feed(view, t)
+
+    bridge.view_ready.connect(on_view, Qt.QueuedConnection)
+    bridge.state_changed.connect(show_state, Qt.QueuedConnection)
+    engine = Engine(pipeline_factory(config), on_view=bridge.push_view, on_state=bridge.state_changed.emit)
+
+    def finished(outcome):
+        result.update(outcome)
+        app.quit()
+
+    window.finished.connect(finished)
+    engine.start(config.source)
+    window.showFullScreen()
+    try:
+        app.exec_()
+    finally:
+        engine.stop()
+        if writer[0] is not None:
+            writer[0].close(procedure.screen, procedure.timeline(0.0))
+            print(f"recording saved in {args.record}")
+    print(result.get("message", result["status"]))
+    if result["status"] == "saved":
+        print(f"saved profile {result['path']}" + (f" and picture {result['report_png']}" if result.get("report_png") else ""))
+    return 0 if result["status"] in ("saved", "dry-run") else 1

@@ -1,0 +1,85 @@
+"""The app's start-up settings and how they become a :class:`~gazezoom.pipeline.Pipeline` (no Qt).
+
+A missing gaze-weights file is not a crash: the app runs the face front-end alone and says so (``GazeSetup.note``),
+and the calibration actions explain that they need gaze weights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ..errors import GazezoomError
+from .sources import SourceSpec
+
+__all__ = ["AppConfig", "GazeSetup", "load_gaze", "pipeline_factory"]
+
+
+@dataclass
+class AppConfig:
+    """Everything the window needs at start. ``gaze_factory`` (tests, embedding) replaces loading ``weights``."""
+
+    source: SourceSpec | None = None
+    weights: str = "weights"
+    variant: str = "sampler"
+    landmarker: str = "mediapipe"
+    camera_file: str | None = None
+    profile: str | None = None
+    profiles_dir: str | None = None
+    min_cutoff: float | None = None
+    beta: float | None = None
+    out_dir: str = "."
+    max_frames: int | None = None
+    display_width: int = 1280
+    retry_s: float = 2.0
+    settings_file: str | None = None  # an INI file instead of the per-user QSettings store
+    gaze_factory: Callable[[], object] | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class GazeSetup:
+    """The gaze stage the pipeline will use: ``predictor`` (or None), its ``identity`` for profiles, a ``note``."""
+
+    predictor: object | None
+    identity: str | None
+    note: str
+
+
+def load_gaze(config: AppConfig) -> GazeSetup:
+    """Load the gaze predictor named by ``config`` (never raises for a missing file: the note says what to do)."""
+    if config.gaze_factory is not None:
+        predictor = config.gaze_factory()
+        variant = getattr(predictor, "variant", "custom")
+        return GazeSetup(predictor, f"gaze_{variant}@custom", f"gaze model: {variant} (supplied by the caller)")
+    from ..calibration.profile import gaze_model_identity
+    from ..models.checkpoint import weights_path
+    from ..models.predictor import GazePredictor
+
+    p = Path(config.weights)
+    try:
+        path = weights_path(p, config.variant) if p.is_dir() else p
+        predictor = GazePredictor.from_weights(path)
+        identity = gaze_model_identity(path)
+    except GazezoomError as err:
+        return GazeSetup(None, None, f"no gaze model ({err}); showing the face front-end only")
+    return GazeSetup(predictor, identity, f"gaze model: {predictor.variant} from {path}")
+
+
+def pipeline_factory(config: AppConfig, on_gaze: Callable[[GazeSetup], None] | None = None) -> Callable[..., object]:
+    """``factory(calibration=callable) -> Pipeline`` for :class:`~gazezoom.gui.engine.Engine`.
+
+    The engine calls it in its processing thread, so torch, the gaze weights and MediaPipe load off the UI thread;
+    ``on_gaze`` is told which gaze stage was loaded (or why none was).
+    """
+
+    def make(calibration=None):
+        from ..pipeline import Pipeline
+
+        gaze = load_gaze(config)
+        if on_gaze is not None:
+            on_gaze(gaze)
+        return Pipeline(config.landmarker, camera=config.camera_file, mode="video", gaze=gaze.predictor,
+                        calibration=calibration)
+
+    return make

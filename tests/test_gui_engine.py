@@ -1,0 +1,143 @@
+"""The app's non-Qt parts: frame sources, the drop-don't-queue engine, counters and the side panel.
+
+Real video files from ../shared/media; the engine's drop policy is checked with a stand-in pipeline that only
+sleeps (a timing double: it has no face logic, and no test here asserts anything about faces).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from gazezoom.errors import CameraError, InputValueError, MediaError, UnknownNameError
+from gazezoom.gui.engine import Engine, LatestSlot
+from gazezoom.gui.render import Counters, side_panel
+from gazezoom.gui.sources import SourceSpec, open_source, parse_size, parse_source
+from gazezoom.results import FrameResult
+
+
+def test_parse_source_and_size():
+    assert parse_source("0") == SourceSpec("camera", 0)
+    spec = parse_source("clip.mp4", loop=False, resize=(1280, 720))
+    assert (spec.kind, spec.target, spec.loop, spec.resize) == ("video", "clip.mp4", False, (1280, 720))
+    assert spec.label == "clip.mp4 → 1280x720"
+    assert parse_size("1280X720") == (1280, 720)
+    with pytest.raises(InputValueError, match="WIDTHxHEIGHT"):
+        parse_size("1280*720")
+    with pytest.raises(InputValueError, match="between"):
+        parse_size("4x4")
+    with pytest.raises(InputValueError, match="camera index"):
+        parse_source("  ")
+    with pytest.raises(UnknownNameError, match="camera, video"):
+        open_source(SourceSpec("rtsp", "x"))
+
+
+def test_missing_camera_says_what_to_do():
+    with pytest.raises(CameraError, match=r"no camera at index 99.*--source VIDEO"):
+        open_source(parse_source("99"))
+
+
+def test_bad_video_files(tmp_path):
+    with pytest.raises(MediaError, match="not found"):
+        open_source(parse_source(str(tmp_path / "missing.mp4")))
+    fake = tmp_path / "fake.mp4"
+    fake.write_text("not a video")
+    with pytest.raises(MediaError, match="cannot open|no readable frames"):
+        open_source(parse_source(str(fake)))
+
+
+def test_video_loops_with_increasing_time(media_dir):
+    src = open_source(parse_source(str(media_dir / "single_face.mp4"), loop=True, resize=(320, 180)))
+    try:
+        frames = [src.read() for _ in range(80)]  # the clip has 72 frames
+    finally:
+        src.close()
+    t = np.array([f.time_s for f in frames])
+    assert np.all(np.diff(t) > 0), "time must keep increasing across the loop"
+    assert np.allclose(np.diff(t[:70]), 1 / 30, atol=2e-3)
+    restarts = [i for i, f in enumerate(frames) if f.restart]
+    assert restarts == [72]
+    assert frames[0].image.shape == (180, 320, 3) and frames[0].image.dtype == np.uint8
+    assert np.array_equal(frames[0].image, frames[72].image)  # the loop starts again at the first frame
+
+
+def test_video_without_loop_ends(media_dir):
+    with open_source(parse_source(str(media_dir / "single_face.mp4"), loop=False)) as src:
+        n = 0
+        while src.read() is not None:
+            n += 1
+    assert n == 72
+
+
+def test_latest_slot_replaces_unconsumed():
+    s = LatestSlot()
+    assert s.put("a") is False
+    assert s.put("b") is True  # "a" was never taken: dropped
+    assert s.get(timeout=0) == "b"
+    assert s.get(timeout=0.01) is None
+
+
+def test_counters_window_and_session():
+    c = Counters(window=3)
+    for i in range(6):
+        c.add(now=i * 0.05, captured=i * 0.05 - 0.02, timings_ms={"landmarks": float(i), "gaze": 2.0, "total": 10.0})
+    c.drop(4)
+    s = c.snapshot()
+    assert s.frames == 6 and s.dropped == 4
+    assert s.fps == pytest.approx(20.0) and s.session_fps == pytest.approx(20.0)
+    assert s.latency_ms == pytest.approx(20.0)
+    assert s.stages_ms == {"landmarks": 4.0, "gaze": 2.0, "total": 10.0}  # median of the last 3
+    assert "dropped 4 of 10" in s.summary()
+
+
+def test_side_panel_without_gaze_is_none():
+    assert side_panel(None) is None
+    assert side_panel(FrameResult(0, 0.0, (10, 10), None)) is None
+
+
+class _SlowStandIn:
+    """Takes ``delay_s`` per frame and finds no face: only the engine's frame flow is under test."""
+
+    def __init__(self, delay_s: float):
+        self.delay_s, self.indices, self.times, self.closed = delay_s, [], [], False
+
+    def process(self, frame, time_s=None):
+        time.sleep(self.delay_s)
+        self.times.append(time_s)
+        return FrameResult(len(self.times) - 1, float(time_s), frame.shape[:2], None, timings_ms={"total": self.delay_s * 1e3})
+
+    def close(self):
+        self.closed = True
+
+
+def _run_engine(spec, delay_s, n):
+    standin = _SlowStandIn(delay_s)
+    views, done = [], threading.Event()
+    engine = Engine(lambda calibration: standin, on_view=views.append,
+                    on_state=lambda s: done.set() if s.kind == "done" else None, max_frames=n)
+    engine.start(spec)
+    assert done.wait(30), engine.state
+    assert engine.stop(5)
+    assert not engine.running and standin.closed
+    return engine, views, standin
+
+
+def test_slow_processing_drops_frames_instead_of_queueing(media_dir):
+    # 30 fps source, 100 ms per frame: about two of every three frames must be dropped, and the latency from
+    # capture to result must stay near one processing time (a queue would grow it frame after frame).
+    spec = parse_source(str(media_dir / "single_face.mp4"), resize=(320, 180))
+    engine, views, standin = _run_engine(spec, 0.1, 12)
+    c = views[-1].counters
+    assert c.dropped >= 12, c
+    assert c.latency_ms < 250, c
+    assert np.all(np.diff(standin.times) > 0.05)  # stream time jumps over the dropped frames
+
+
+def test_fast_mode_processes_every_frame(media_dir):
+    spec = parse_source(str(media_dir / "single_face.mp4"), resize=(320, 180), pace=False)
+    engine, views, standin = _run_engine(spec, 0.02, 20)
+    assert views[-1].counters.dropped == 0
+    assert np.allclose(np.diff(standin.times), 1 / 30, atol=2e-3)  # consecutive frames, none skipped

@@ -1,0 +1,684 @@
+"""``gazezoom process INPUT...``: gaze per frame of recorded videos and images into CSV/JSONL tables.
+
+For every input (a video, or a group of images) this writes, into ``--out``:
+
+* ``<name>.csv`` (or ``.jsonl``) — one row per processed frame, columns :data:`gazezoom.io.table.COLUMNS`, each row
+  flushed as soon as it exists;
+* ``<name>.csv.meta.json`` — the sidecar: input (size, fps, rotation, listed frames), gaze model, landmarker model,
+  profile, camera intrinsics, versions, options, status (``running`` / ``complete`` / ``interrupted`` / ``failed``)
+  and a summary; rewritten atomically;
+* with ``--annotate``: ``<name>.annotated.mp4`` (videos) or ``<name>.annotated/`` (images) with the GUI's overlays.
+
+``--resume`` continues each table after its last complete row (a cut last line is dropped): the video is decoded
+from the start without colour conversion up to a short warm-up before that frame, which is run through the pipeline
+unwritten so that tracking and blink state match an uninterrupted run. ``--workers K`` processes K inputs at once,
+one process per input. Ctrl-C stops after the current frame (a second Ctrl-C stops at once); either way every
+written row stays valid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import signal
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from .. import __version__
+from ..errors import GazezoomError, InputValueError, MediaError, ModelFileError
+from .readers import Job, collect_jobs, open_reader
+from .table import COLUMNS, FORMATS, open_writer, recover_table, result_to_row
+
+__all__ = ["Settings", "JobOutcome", "add_arguments", "run", "process_job", "output_paths", "RESUME_WARMUP",
+           "SIDECAR_SCHEMA"]
+
+SIDECAR_SCHEMA = "gazezoom-process-table"
+#: Frames run through the pipeline (not written) before the resume point, to restore tracking and blink state.
+RESUME_WARMUP = 30
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved options of one ``process`` run (picklable: worker processes receive it)."""
+
+    fmt: str = "csv"
+    every: int = 1
+    annotate: bool = False
+    codec: str = "auto"
+    weights: str | None = None  # gaze weights file; None = front-end only (gaze columns empty)
+    variant: str | None = None
+    model_identity: str | None = None
+    profile: str | None = None  # profile file path
+    profile_user: str | None = None
+    camera: str | None = None
+    landmarker: str = "mediapipe"
+    resume: bool = False
+    overwrite: bool = False
+    threads: int = 0  # torch threads per process; 0 = torch's default
+
+    def identity(self) -> dict:
+        """What a resumed table must have been written with."""
+        return {"format": self.fmt, "every": self.every, "gaze_model": self.model_identity, "profile": self.profile_user,
+                "camera": self.camera, "landmarker": self.landmarker}
+
+
+@dataclass
+class JobOutcome:
+    """What happened to one job. ``status``: complete, interrupted, failed or skipped (already complete)."""
+
+    name: str
+    label: str
+    status: str
+    table: str | None = None
+    message: str = ""
+    exit_code: int = 0
+    rows: int = 0  # rows in the table now
+    new_rows: int = 0  # rows written by this run
+    faces: int = 0  # rows with a face, whole table
+    blinks: int = 0  # blink onsets, whole table
+    seconds: float = 0.0  # this run
+    annotated: str | None = None
+    peak_rss_mb: float = 0.0
+
+    def line(self) -> str:
+        fps = f", {self.new_rows / self.seconds:.1f} frames/s" if self.seconds > 0 and self.new_rows else ""
+        text = (f"{self.name}: {self.status}, {self.rows} rows ({self.faces} with a face, {self.blinks} blinks), "
+                f"{self.new_rows} new in {self.seconds:.1f} s{fps}")
+        if self.table:
+            text += f" -> {self.table}"
+        if self.message:
+            text += f"\n    {self.message}"
+        return text
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def sidecar_path(table: Path) -> Path:
+    return table.with_name(table.name + ".meta.json")
+
+
+def annotated_path(table: Path, kind: str) -> Path:
+    stem = table.name[: -len(table.suffix)] if table.suffix else table.name
+    return table.with_name(stem + (".annotated.mp4" if kind == "video" else ".annotated"))
+
+
+def _write_json_atomic(path: Path, obj: dict) -> None:
+    fd, tmp = tempfile.mkstemp(prefix="." + path.name, suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(obj, fh, indent=2, allow_nan=False)
+            fh.write("\n")
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a sidecar is as readable as its table
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def _versions() -> dict:
+    import cv2
+    import numpy
+
+    out = {"gazezoom": __version__, "python": platform.python_version(), "numpy": numpy.__version__, "opencv": cv2.__version__}
+    for mod in ("mediapipe", "torch"):
+        m = sys.modules.get(mod)
+        if m is not None:
+            out[mod] = getattr(m, "__version__", "?")
+    return out
+
+
+def _peak_rss_mb() -> float:
+    try:
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # kB on Linux
+    except (ImportError, OSError):  # pragma: no cover - not on Linux
+        return 0.0
+
+
+# --------------------------------------------------------------------------------------------------- outputs
+
+
+def output_paths(jobs: list[Job], out: str | os.PathLike, fmt: str) -> list[Path]:
+    """The table path of each job: ``out`` itself when it names a ``.csv``/``.jsonl`` file (one job only), else
+    ``out/<job name>.<fmt>``. Creates the folder and checks it is writable (:class:`MediaError` otherwise)."""
+    out = Path(out)
+    suffixes = {"." + f for f in FORMATS.names()}
+    if out.suffix.lower() in suffixes:
+        if len(jobs) != 1:
+            raise InputValueError(f"--out {out} names one table file, but there are {len(jobs)} inputs; give a folder")
+        if out.suffix.lower() != "." + fmt:
+            raise InputValueError(f"--out {out} has suffix {out.suffix} but --format is {fmt}; make them agree")
+        folder, paths = out.parent, [out]
+    else:
+        folder, paths = out, [out / f"{j.name}.{fmt}" for j in jobs]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".gazezoom-write-test", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise MediaError(f"cannot write to output folder {folder}: {err.strerror or err}; choose a writable --out") from None
+    return paths
+
+
+# --------------------------------------------------------------------------------------------------- one job
+
+
+class _Gaze:
+    """The predictor with ``display`` fixed: patches and grids only when they will be drawn."""
+
+    def __init__(self, predictor, display: bool):
+        self.predictor, self.display = predictor, display
+
+    def predict(self, frame_bgr, face):
+        return self.predictor.predict(frame_bgr, face, display=self.display)
+
+
+def build_pipeline(settings: Settings, mode: str):
+    """The :class:`gazezoom.pipeline.Pipeline` for ``settings`` (``mode``: ``"video"`` or ``"image"``)."""
+    from ..pipeline import Pipeline
+
+    gaze = calibration = None
+    if settings.weights:
+        import torch
+
+        from ..models.predictor import GazePredictor
+
+        if settings.threads > 0:
+            torch.set_num_threads(settings.threads)
+        gaze = _Gaze(GazePredictor().load(settings.weights), display=settings.annotate)
+    if settings.profile:
+        from ..calibration.profile import load_profile
+
+        calibration = load_profile(settings.profile, gaze_model=settings.model_identity).mapper().map_result
+    return Pipeline(settings.landmarker, camera=settings.camera, mode=mode, gaze=gaze, calibration=calibration)
+
+
+def _camera_dict(pipeline, width: int, height: int, source: str | None) -> dict:
+    cam = pipeline.frontend.camera_for(width, height)
+    return {"source": source or "default (focal length = long side of the frame)", "image_size": [width, height],
+            "K": [[float(v) for v in r] for r in cam.K], "dist": [float(v) for v in cam.dist], "is_default": bool(cam.is_default)}
+
+
+def _check_resume(meta: dict, table: Path, job: Job, settings: Settings) -> None:
+    if meta.get("schema") != SIDECAR_SCHEMA:
+        raise InputValueError(f"cannot resume {table}: its sidecar {sidecar_path(table)} is not a gazezoom process sidecar")
+    if list(meta.get("job", {}).get("paths", [])) != list(job.paths):
+        raise InputValueError(f"cannot resume {table}: it was written for {meta.get('job', {}).get('paths')}, not "
+                              f"{list(job.paths)}; choose another --out or pass --overwrite")
+    old, new = meta.get("settings", {}), settings.identity()
+    diff = [f"{k} {old.get(k)!r} -> {new[k]!r}" for k in new if old.get(k) != new[k]]
+    if diff:
+        raise InputValueError(f"cannot resume {table}: it was written with other settings ({'; '.join(diff)}); use "
+                              "the same options, or --overwrite to start again")
+
+
+def _reuse_annotated(path: Path, rows: int, writer) -> bool:
+    """Copy the finished annotated video of an interrupted run into ``writer`` if it has exactly ``rows`` frames."""
+    from .readers import VideoReader
+
+    if rows == 0 or not path.is_file():
+        return False
+    try:
+        with VideoReader(path) as r:
+            frames = [f.image for f in r.frames()]
+    except MediaError:
+        return False
+    if len(frames) != rows:
+        return False
+    for f in frames:
+        writer.write(f)
+    return True
+
+
+def process_job(job: Job, table: Path, settings: Settings, progress: Callable[[int], None] | None = None,
+                stop: Callable[[], bool] | None = None, total: Callable[[int], None] | None = None) -> JobOutcome:
+    """Process one job into ``table``; never raises for a problem of this job (it is in the outcome).
+
+    ``progress(n)`` is called with the number of frames decoded since the last call; ``total(n)`` once with the
+    frame count the container lists; ``stop()`` True ends the job after the current frame (status interrupted).
+    """
+    import dataclasses as dc
+
+    t_start = time.perf_counter()
+    out = JobOutcome(job.name, job.label, "failed", str(table))
+    meta_path = sidecar_path(table)
+    ann_path = annotated_path(table, job.kind)
+    reader = pipeline = writer = video = None
+    meta: dict = {}
+    status, message, exit_code = "failed", "", 1
+    old_rows = new = faces = blinks = 0
+    try:
+        reader = open_reader(job)
+        if total is not None:
+            total(reader.info.frame_count)
+        rows: list[dict] = []
+        exists = table.exists()
+        if exists and settings.overwrite:
+            table.unlink()
+            meta_path.unlink(missing_ok=True)
+            exists = False
+        if exists and not settings.resume:
+            raise MediaError(f"{table} exists; pass --resume to continue it or --overwrite to replace it")
+        if exists:
+            try:
+                meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                raise InputValueError(f"cannot resume {table}: its sidecar {meta_path.name} is missing; pass --overwrite") from None
+            except (OSError, ValueError) as err:
+                raise InputValueError(f"cannot resume {table}: its sidecar {meta_path.name} is unreadable ({err}); pass --overwrite") from None
+            _check_resume(meta, table, job, settings)
+            if meta.get("status") == "complete":
+                s = meta.get("summary", {})
+                old_rows, faces, blinks = s.get("rows", 0), s.get("faces", 0), s.get("blinks", 0)
+                status, message, exit_code = "skipped", "already complete", 0
+                meta = {}  # nothing to update
+                return out
+            rows = recover_table(table, settings.fmt)
+        else:
+            meta = {"schema": SIDECAR_SCHEMA, "version": 1, "created": _now(), "table": table.name,
+                    "format": settings.fmt, "columns": list(COLUMNS), "job": {"name": job.name, "kind": job.kind,
+                    "paths": list(job.paths)}, "runs": []}
+        old_rows = len(rows)
+        last = int(rows[-1]["frame"]) if rows else None
+        every = settings.every
+        first = 0 if last is None else last + every
+        warm = first if job.kind != "video" else max(0, first - RESUME_WARMUP * every)
+        faces = sum(1 for r in rows if r["face"] == 1)
+        prev_blink = False
+        for r in rows:
+            b = r["blink"] == 1
+            blinks += b and not prev_blink
+            prev_blink = b
+
+        meta.update({
+            "input": reader.info.to_dict(),
+            "settings": {**settings.identity(), "annotate": settings.annotate},
+            "model": None if not settings.weights else {"weights": settings.weights, "identity": settings.model_identity,
+                                                        "variant": settings.variant},
+            "profile": None if not settings.profile else {"user": settings.profile_user, "path": settings.profile},
+            "status": "running",
+            "updated": _now(),
+        })
+        meta.setdefault("runs", []).append({"started": _now(), "first_frame": first, "resumed_after": last})
+        pipeline = build_pipeline(settings, "video" if job.kind == "video" else "image")
+        meta["landmarker_model"] = str(getattr(pipeline.frontend.landmarker, "model_path", ""))
+        meta["versions"] = _versions()
+        _write_json_atomic(meta_path, meta)
+        writer = open_writer(table, settings.fmt, append=exists)
+
+        pending = 0
+        last_tick = time.perf_counter()
+        for frame in reader.frames(lambda i: i >= warm and i % every == 0):
+            pending += 1
+            if frame.image is not None:
+                result = pipeline.process(frame.image, frame.time_s)
+                if frame.index >= first:
+                    result = dc.replace(result, index=frame.index)
+                    row = result_to_row(result, source=frame.source)
+                    if frame.time_s is None:
+                        row["time_s"] = None  # stills have no time
+                    writer.write(row)
+                    new += 1
+                    faces += result.face is not None
+                    b = row["blink"] == 1
+                    blinks += b and not prev_blink
+                    prev_blink = b
+                    if "camera" not in meta:
+                        h, w = frame.image.shape[:2]
+                        meta["camera"] = _camera_dict(pipeline, w, h, settings.camera)
+                    if settings.annotate:
+                        video = _annotate(frame, result, pipeline, job, reader, settings, ann_path, video, meta,
+                                          old_rows, first)
+            now = time.perf_counter()
+            if progress is not None and (now - last_tick > 0.1):
+                progress(pending)
+                pending, last_tick = 0, now
+            if stop is not None and stop():
+                status, message, exit_code = "interrupted", "stopped by the user; --resume continues it", 130
+                break
+        else:
+            status, exit_code = "complete", 0
+        if progress is not None and pending:
+            progress(pending)
+    except KeyboardInterrupt:
+        status, message, exit_code = "interrupted", "interrupted; --resume continues it", 130
+    except GazezoomError as err:
+        status, message, exit_code = "failed", str(err), err.exit_code
+    except Exception as err:  # one broken input must not stop the batch; the message names the file
+        status, message, exit_code = "failed", f"{job.label}: unexpected {type(err).__name__}: {err}", 1
+    finally:
+        for closer in (writer, video, pipeline, reader):
+            if closer is not None:
+                try:
+                    closer.close()
+                except Exception:
+                    pass
+        if video is not None:
+            out.annotated = str(ann_path)
+        out.seconds = time.perf_counter() - t_start
+        out.peak_rss_mb = _peak_rss_mb()
+        out.status, out.message, out.exit_code = status, message, exit_code
+        out.rows, out.new_rows, out.faces, out.blinks = old_rows + new, new, faces, blinks
+        if meta.get("runs") and writer is not None:
+            meta["runs"][-1].update({"ended": _now(), "rows": new, "seconds": round(out.seconds, 3),
+                                     "status": status, "peak_rss_mb": round(out.peak_rss_mb, 1)})
+            meta.update({"status": status, "message": message, "updated": _now(),
+                         "summary": {"rows": out.rows, "faces": faces, "blinks": blinks}})
+            try:
+                _write_json_atomic(meta_path, meta)
+            except OSError as err:
+                out.message += f" (sidecar not updated: {err})"
+    return out
+
+
+def _annotate(frame, result, pipeline, job: Job, reader, settings: Settings, ann_path: Path, video, meta: dict,
+              old_rows: int, first: int):
+    """Draw ``result`` on the frame and write it to the annotated video (created on the first frame) or folder."""
+    import cv2
+
+    from .annotate import annotate_frame, create_video_writer
+
+    h, w = frame.image.shape[:2]
+    img = annotate_frame(frame.image, result, pipeline.frontend.camera_for(w, h).K, label=frame.source)
+    if job.kind != "video":
+        ann_path.mkdir(exist_ok=True)
+        if not cv2.imwrite(str(ann_path / (Path(frame.source).stem + ".jpg")), img):
+            raise MediaError(f"cannot write annotated image into {ann_path}")
+        meta["annotated"] = {"path": ann_path.name + "/"}
+        return video
+    if video is None:
+        fps = (reader.info.fps or 30.0) / settings.every
+        video = create_video_writer(ann_path, fps, (w, h), settings.codec)
+        reused = _reuse_annotated(ann_path, old_rows, video)
+        meta["annotated"] = {"path": ann_path.name, "codec": type(video).__name__,
+                             "first_frame": 0 if reused or not old_rows else first}
+    video.write(img)
+    return video
+
+
+# --------------------------------------------------------------------------------------------------- progress
+
+
+class _Bars:
+    """tqdm bars on stderr: one overall, one per running job (frames/s and ETA come from tqdm)."""
+
+    def __init__(self, n_jobs: int, totals: int | None, enabled: bool):
+        from tqdm import tqdm
+
+        self._tqdm, self.enabled = tqdm, enabled
+        self.overall = tqdm(total=totals, desc=f"all {n_jobs} inputs", unit="frame", position=0, disable=not enabled,
+                            dynamic_ncols=True, file=sys.stderr, mininterval=0.5)
+        self.bars: dict[int, object] = {}
+        self._free = list(range(1, 64))
+
+    def start(self, key: int, label: str) -> None:
+        pos = self._free.pop(0)
+        name = label if len(label) <= 32 else "…" + label[-31:]
+        self.bars[key] = (self._tqdm(total=None, desc=name, unit="frame", position=pos, leave=False,
+                                     disable=not self.enabled, dynamic_ncols=True, file=sys.stderr, mininterval=0.5), pos)
+
+    def total(self, key: int, n: int) -> None:
+        if key in self.bars and n > 0:
+            bar = self.bars[key][0]
+            bar.total = n
+            bar.refresh()
+
+    def update(self, key: int, n: int) -> None:
+        if key in self.bars:
+            self.bars[key][0].update(n)
+        self.overall.update(n)
+
+    def finish(self, key: int) -> None:
+        bar, pos = self.bars.pop(key, (None, None))
+        if bar is not None:
+            bar.close()
+            self._free.insert(0, pos)
+            self._free.sort()
+
+    def close(self) -> None:
+        for key in list(self.bars):
+            self.finish(key)
+        self.overall.close()
+
+
+# --------------------------------------------------------------------------------------------------- workers
+
+_WORKER: dict = {}
+
+
+def _worker_init(queue, stop_event) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent turns Ctrl-C into stop_event
+    _WORKER.update(queue=queue, stop=stop_event)
+
+
+def _worker_job(key: int, job: Job, table: str, settings: Settings) -> JobOutcome:
+    q, stop = _WORKER["queue"], _WORKER["stop"]
+    q.put(("start", key, job.label))
+    try:
+        return process_job(job, Path(table), settings, progress=lambda n: q.put(("update", key, n)),
+                           stop=stop.is_set, total=lambda n: q.put(("total", key, n)))
+    finally:
+        q.put(("finish", key, None))
+
+
+def _listed_frames(job: Job) -> int:
+    """Frame count the container lists (0 when unknown or unreadable), for the overall bar."""
+    if job.error:
+        return 0
+    if job.kind != "video":
+        return len(job.paths)
+    try:
+        import cv2
+
+        cap = cv2.VideoCapture(job.paths[0], cv2.CAP_FFMPEG)
+        n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
+        cap.release()
+        return max(n, 0)
+    except Exception:
+        return 0
+
+
+def run_jobs(jobs: list[Job], tables: list[Path], settings: Settings, workers: int = 1, progress: bool = True) -> list[JobOutcome]:
+    """Process every job (in this process, or ``workers`` processes with one job each at a time); Ctrl-C stops all
+    jobs after their current frame. Returns the outcomes in job order."""
+    totals = sum(_listed_frames(j) for j in jobs) or None
+    bars = _Bars(len(jobs), totals, progress)
+    outcomes: list[JobOutcome | None] = [None] * len(jobs)
+    try:
+        if workers <= 1 or len(jobs) == 1:
+            stop = {"flag": False}
+
+            def on_sigint(signum, frame):
+                if stop["flag"]:
+                    raise KeyboardInterrupt
+                stop["flag"] = True
+                print("\ngazezoom process: stopping after the current frame (Ctrl-C again to stop at once)", file=sys.stderr)
+
+            old = signal.signal(signal.SIGINT, on_sigint) if _main_thread() else None
+            try:
+                for k, (job, table) in enumerate(zip(jobs, tables)):
+                    if stop["flag"]:
+                        outcomes[k] = JobOutcome(job.name, job.label, "interrupted", str(table), "not started", 130)
+                        continue
+                    bars.start(k, job.label)
+                    outcomes[k] = process_job(job, table, settings, progress=lambda n, k=k: bars.update(k, n),
+                                              stop=lambda: stop["flag"], total=lambda n, k=k: bars.total(k, n))
+                    bars.finish(k)
+            finally:
+                if old is not None:
+                    signal.signal(signal.SIGINT, old)
+        else:
+            _run_pool(jobs, tables, settings, workers, bars, outcomes)
+    finally:
+        bars.close()
+    return [o for o in outcomes if o is not None]
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _run_pool(jobs, tables, settings, workers, bars: _Bars, outcomes: list) -> None:
+    import multiprocessing as mp
+    import queue as queue_mod
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    ctx = mp.get_context("spawn")  # MediaPipe and torch threads do not survive fork
+    q, stop = ctx.Queue(), ctx.Event()
+    interrupted = False
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init, initargs=(q, stop)) as ex:
+        futures = {ex.submit(_worker_job, k, j, str(t), settings): k for k, (j, t) in enumerate(zip(jobs, tables))}
+        pending = set(futures)
+        while pending:
+            try:
+                done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+                for f in done:
+                    k = futures[f]
+                    try:
+                        outcomes[k] = f.result()
+                    except Exception as err:  # a worker died (killed, out of memory)
+                        outcomes[k] = JobOutcome(jobs[k].name, jobs[k].label, "failed", str(tables[k]),
+                                                 f"worker process failed: {type(err).__name__}: {err}", 1)
+                while True:
+                    try:
+                        kind, k, val = q.get_nowait()
+                    except queue_mod.Empty:
+                        break
+                    {"start": bars.start, "update": bars.update, "total": bars.total}.get(kind, lambda k, v: bars.finish(k))(k, val)
+            except KeyboardInterrupt:
+                if interrupted:
+                    raise
+                interrupted = True
+                stop.set()
+                for f in pending:
+                    f.cancel()
+                print("\ngazezoom process: stopping every worker after its current frame", file=sys.stderr)
+    for k, o in enumerate(outcomes):
+        if o is None:
+            outcomes[k] = JobOutcome(jobs[k].name, jobs[k].label, "interrupted", str(tables[k]), "not started", 130)
+
+
+# --------------------------------------------------------------------------------------------------- command
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Gaze per frame of recorded videos and images into CSV/JSONL tables (one row per processed frame, rows "
+        "flushed as they are made), a JSON sidecar per table, and optionally annotated videos. INPUT may be video "
+        "files, image files or folders of them (each video is one table; the images of a folder, or those named on "
+        "the command line, are one table). Exit codes: 0 done, 2 bad options, 3 model file problem, 4 media problem "
+        "(missing, unreadable, truncated input or unwritable output; other inputs still run), 7 profile problem, "
+        "130 interrupted."
+    )
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="video files, image files, or folders of them")
+    parser.add_argument("--out", default="gazezoom-out", metavar="DIR_OR_FILE",
+                        help="output folder (default: ./gazezoom-out), or a .csv/.jsonl file when there is one input")
+    parser.add_argument("--format", default="csv", choices=FORMATS.names(), help="table format (default: csv)")
+    parser.add_argument("--annotate", action="store_true", help="also write each frame with the GUI's overlays "
+                        "(<name>.annotated.mp4; images: <name>.annotated/)")
+    parser.add_argument("--codec", default="auto", help="annotated video codec: auto (h264 with PyAV if installed, "
+                        "else mp4v), mp4v (OpenCV) or h264 (PyAV)")
+    parser.add_argument("--profile", metavar="USER", help="calibration profile (user name or .json path): fills screen_x_px/screen_y_px")
+    parser.add_argument("--profiles", metavar="DIR", help="folder of calibration profiles (default: $GAZEZOOM_PROFILES or calibration/)")
+    parser.add_argument("--camera", metavar="FILE", help="camera intrinsics (JSON or OpenCV YAML); default: a "
+                        "typical webcam guessed from the frame size")
+    parser.add_argument("--every", type=int, default=1, metavar="N", help="process every N-th frame (default: 1)")
+    parser.add_argument("--workers", type=int, default=1, metavar="K", help="process K inputs at once, one process per "
+                        "input (default: 1)")
+    parser.add_argument("--resume", action="store_true", help="continue existing tables after their last written "
+                        "row (same options required); complete tables are skipped")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing tables instead of failing")
+    parser.add_argument("--weights", default=str(REPO / "weights"), metavar="PATH",
+                        help="gaze weights: a .safetensors file or a folder holding gaze_<variant>.safetensors (default: weights/)")
+    parser.add_argument("--variant", default="sampler", help="gaze model variant to load from a weights folder (default: sampler)")
+    parser.add_argument("--no-gaze", action="store_true", help="front-end only: face, head pose, eyes; gaze columns empty")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads per process (default: torch's choice; "
+                        "with --workers K: cores / K)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def resolve_settings(args: argparse.Namespace) -> Settings:
+    """Check the options and load what every job shares once (fails fast with a typed error)."""
+    if args.every < 1:
+        raise InputValueError(f"--every must be >= 1, got {args.every}")
+    if args.workers < 1:
+        raise InputValueError(f"--workers must be >= 1, got {args.workers}")
+    if args.resume and args.overwrite:
+        raise InputValueError("--resume and --overwrite exclude each other; choose one")
+    weights = variant = identity = None
+    if not args.no_gaze:
+        from ..models.checkpoint import weights_path
+
+        p = Path(args.weights)
+        wfile = weights_path(p, args.variant) if p.is_dir() else p
+        if not wfile.is_file():
+            raise ModelFileError(f"gaze weights not found at {wfile}; train them (gazezoom train), pass --weights "
+                                 "FILE, or use --no-gaze for face, head pose and eyes only")
+        from ..calibration.profile import gaze_model_identity
+        from ..models.checkpoint import read_sidecar
+
+        side = read_sidecar(wfile)
+        weights, variant, identity = str(wfile.resolve()), side.get("variant"), gaze_model_identity(wfile)
+    profile = user = None
+    if args.profile:
+        from ..calibration.profile import load_profile, profile_path
+
+        if identity is None:
+            raise InputValueError("--profile needs a gaze model; drop --no-gaze")
+        prof = load_profile(args.profile, args.profiles, gaze_model=identity)  # ProfileError says what is wrong
+        p = Path(args.profile)
+        profile = str((p if p.suffix == ".json" or os.sep in args.profile else profile_path(args.profile, args.profiles)).resolve())
+        user = prof.user
+    camera = None
+    if args.camera:
+        from ..face.camera import load_camera
+
+        load_camera(args.camera)  # MediaError now rather than in every job
+        camera = str(Path(args.camera).resolve())
+    if args.codec != "auto":
+        from .annotate import pick_codec
+
+        pick_codec(args.codec)
+    threads = args.threads if args.threads > 0 else (max(1, (os.cpu_count() or 1) // args.workers) if args.workers > 1 else 0)
+    return Settings(fmt=args.format, every=args.every, annotate=args.annotate, codec=args.codec, weights=weights,
+                    variant=variant, model_identity=identity, profile=profile, profile_user=user, camera=camera,
+                    resume=args.resume, overwrite=args.overwrite, threads=threads)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = resolve_settings(args)
+    jobs = collect_jobs(args.inputs)
+    tables = output_paths(jobs, args.out, settings.fmt)
+    t0 = time.perf_counter()
+    outcomes = run_jobs(jobs, tables, settings, workers=args.workers, progress=not args.quiet)
+    elapsed = time.perf_counter() - t0
+    for o in outcomes:
+        print(o.line(), file=sys.stdout if o.status in ("complete", "skipped") else sys.stderr)
+    new = sum(o.new_rows for o in outcomes)
+    n_ok = sum(o.status in ("complete", "skipped") for o in outcomes)
+    print(f"summary: {n_ok} of {len(outcomes)} inputs complete; {new} frames processed in {elapsed:.1f} s "
+          f"({new / elapsed if elapsed > 0 else 0:.1f} frames/s); {sum(o.faces for o in outcomes)} rows with a face, "
+          f"{sum(o.blinks for o in outcomes)} blinks; peak memory {max((o.peak_rss_mb for o in outcomes), default=0):.0f} MB "
+          "per process")
+    if any(o.status == "interrupted" for o in outcomes):
+        return 130
+    failed = [o for o in outcomes if o.status == "failed"]
+    return failed[0].exit_code if failed else 0

@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("gazezoom.evaluate", "held-out synthetic evaluation: sampler vs uniform vs crop, by eye size"),
     "demo": ("gazezoom.demo_cli", "the live desktop app: webcam or video, overlays, zoomed eyes, gaze on screen, calibration"),
     "inspect": ("gazezoom.inspect", "debug picture of one frame: landmarks, eye regions, head pose, normalised eye patches"),
+    "camera": ("gazezoom.camera_cli", "camera intrinsics: `camera calibrate` from chessboard images or video"),
     "process": ("gazezoom.io.process", "gaze per frame of recorded videos/images into CSV/JSONL (+ annotated video); batch, resume"),
 }
 

@@ -5,6 +5,14 @@ saved profile stays as it was). With ``--replay FOLDER`` it fits from a saved re
 screen.json, see ``gazezoom/calibration/replay.py``) without camera or screen, e.g. to refit after a gaze-model
 update. Either way the fit is validated on targets it never saw, the report is printed and drawn as a PNG, and the
 profile goes to ``<profiles>/<user>.json``.
+
+Live mode contract with the GUI: ``gazezoom.gui.calibration.run_calibration(args) -> int`` receives these parsed
+arguments. It builds ``CalibrationProcedure(screen, layout=args.layout, n_validation=args.validation,
+regressor=args.regressor, settings=selection_settings(args), pursuit_s=args.pursuit_s)`` (screen from
+:func:`screen_from_args`), forwards frames (``procedure.update(t, pipeline.process(frame, t))``) and keys
+(``procedure.handle_key(name, t)``), draws ``ProcedureState``, optionally records with ``RecordingWriter`` when
+``args.record`` is set, and on accept calls ``calibration.profile.save_outcome(args.user, outcome, screen,
+gaze_model_identity(weights_file(args)), args.profiles, report_png=..., max_error_deg=args.max_error_deg)``.
 """
 
 from __future__ import annotations
@@ -58,7 +66,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="fit and report, save nothing")
 
 
-def _weights_file(args) -> Path:
+def selection_settings(args):
+    """The :class:`SelectionSettings` the arguments ask for."""
+    from .calibration.procedure import SelectionSettings
+
+    return SelectionSettings(settle_s=args.settle_s, max_head_move_mm=args.max_head_move_mm,
+                             dwell_s=max(1.5, args.settle_s + 0.1), max_dwell_s=max(3.0, args.settle_s + 0.1))
+
+
+def screen_from_args(args):
+    """``--screen JSON`` or the laptop default."""
+    from .calibration.screen import ScreenGeometry
+
+    return ScreenGeometry.load(args.screen) if args.screen else ScreenGeometry()
+
+
+def weights_file(args) -> Path:
     p = Path(args.weights)
     if p.is_dir():
         from .models.checkpoint import weights_path
@@ -84,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _replay(args) -> int:
-    from .calibration.procedure import SelectionSettings, fit_and_validate
+    from .calibration.procedure import fit_and_validate
     from .calibration.profile import gaze_model_identity, profiles_dir, save_outcome
     from .calibration.regressors import REGRESSORS
     from .calibration.replay import load_recording, replay_samples
@@ -92,9 +115,8 @@ def _replay(args) -> int:
     from .pipeline import Pipeline
 
     recording = load_recording(args.replay)
-    settings = SelectionSettings(settle_s=args.settle_s, max_head_move_mm=args.max_head_move_mm,
-                                 dwell_s=max(1.5, args.settle_s + 0.1), max_dwell_s=max(3.0, args.settle_s + 0.1))
-    weights = _weights_file(args)
+    settings = selection_settings(args)
+    weights = weights_file(args)
     gaze = GazePredictor.from_weights(weights, variant=args.variant)
     identity = gaze_model_identity(weights)
     with Pipeline(args.landmarker, camera=args.camera_file, mode="video", gaze=gaze) as pipe:

@@ -283,3 +283,35 @@ def test_fit_and_validate_without_samples():
         fit_and_validate([], ScreenGeometry())
     assert create_regressor("ridge").min_targets == 3
     assert "pursuit" in LAYOUTS
+
+
+def test_keys_drive_the_procedure():
+    sim = SimulatedUser(seed=9)
+    proc = CalibrationProcedure(sim.screen, layout="5", n_validation=2)
+    assert proc.state(0.0).phase == "idle"
+    st = proc.handle_key("space", 0.0)
+    assert st.phase == "running" and st.position_px is not None and st.radius_px == proc.settings.radius_max_px
+    t = drive(proc, sim)
+    assert proc.phase == "review" and "validation" in proc.state(t).message
+    assert proc.handle_key("W", t).phase == "running"
+    t = drive(proc, sim, t)
+    assert proc.handle_key("Enter", t).phase == "accepted"
+    proc2 = CalibrationProcedure(sim.screen, layout="5")
+    proc2.handle_key("space", 0.0)
+    assert proc2.handle_key("Escape", 0.1).phase == "cancelled"
+
+
+def test_recentre_session():
+    from gazezoom.calibration.drift import RecentreSession
+
+    sim, mapper = _fitted_mapper()
+    sess = RecentreSession(mapper, t0=200.0)
+    t = 200.0
+    reasons = []
+    while not sess.done(t):
+        reasons.append(sess.update(t, sim.frame(t, sess.target_px)))
+        t += 1 / FPS
+    assert reasons[0] == "settling" and "ok" in reasons
+    off = sess.finish()
+    assert np.linalg.norm(off) < 60  # the simulated user has not drifted: a small correction
+    np.testing.assert_allclose(mapper.offset_px, off)

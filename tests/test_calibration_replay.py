@@ -18,7 +18,7 @@ from gazezoom.calibration.replay import RecordingWriter, iter_video, load_record
 from gazezoom.calibration.screen import ScreenGeometry
 from gazezoom.calibration.targets import layout_points, validation_points
 from gazezoom.cli import main
-from gazezoom.errors import InputValueError, MediaError
+from gazezoom.errors import InputValueError, MediaError, ProfileError
 
 _HAS_PREDICTOR = importlib.util.find_spec("gazezoom.models.predictor") is not None
 
@@ -116,7 +116,7 @@ def test_replay_cli_end_to_end(recording, tmp_path, capsys):
     assert p.validation and len(p.validation["targets"]) == 2
     assert (profiles / "replayed_validation.png").stat().st_size > 10_000
     # a different gaze model is refused on load
-    with pytest.raises(Exception, match="fitted with gaze model"):
+    with pytest.raises(ProfileError, match="fitted with gaze model"):
         load_profile("replayed", profiles, gaze_model="gaze_sampler_P@000000000000")
 
 

@@ -17,7 +17,7 @@ from ..errors import InputValueError, NotEnoughDataError, ShapeError
 from .features import check_features
 from .mapping import ScreenMapper
 
-__all__ = ["recentre", "ClickCorrector"]
+__all__ = ["recentre", "ClickCorrector", "RecentreSession"]
 
 
 def recentre(mapper: ScreenMapper, X: np.ndarray, target_px, *, min_frames: int = 5,
@@ -88,3 +88,39 @@ class ClickCorrector:
             new = new * (self.max_offset_px / n)
         self.mapper.set_offset(new)
         return True
+
+
+class RecentreSession:
+    """The one-target recentring as a pure object the GUI drives: show ``target_px``, feed frames, and on the key
+    press (or after ``duration_s``) call :meth:`finish`, which updates only the mapper's offset.
+
+    Frames in the first ``settle_s`` and blink/no-face frames are skipped (same rules as calibration).
+    """
+
+    def __init__(self, mapper: ScreenMapper, target_px=None, *, t0: float = 0.0, settle_s: float = 0.3,
+                 duration_s: float = 1.5):
+        from .procedure import SampleSelector, SelectionSettings
+
+        s = mapper.screen
+        self.mapper = mapper
+        self.target_px = np.asarray(target_px if target_px is not None else ((s.width_px - 1) / 2, (s.height_px - 1) / 2), float)
+        self.t0, self.duration_s = float(t0), float(duration_s)
+        self._selector = SampleSelector(SelectionSettings(settle_s=settle_s, dwell_s=max(duration_s, settle_s + 0.1),
+                                                          max_dwell_s=max(duration_s, settle_s + 0.1),
+                                                          max_head_move_mm=1e6))
+        self._frames: list[np.ndarray] = []
+
+    def update(self, t: float, result) -> str:
+        """Feed a frame; returns the selection reason (``"ok"``, ``"settling"``, ``"blink"``, ``"no face"``)."""
+        reason, f = self._selector.consider(t - self.t0, result)
+        if f is not None:
+            self._frames.append(f)
+        return reason
+
+    def done(self, t: float) -> bool:
+        return t - self.t0 >= self.duration_s
+
+    def finish(self) -> np.ndarray:
+        """Recentre from the collected frames; returns the new offset (see :func:`recentre` for errors)."""
+        X = np.array(self._frames).reshape(-1, 19)
+        return recentre(self.mapper, X, self.target_px)

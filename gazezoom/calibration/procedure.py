@@ -245,6 +245,31 @@ class CalibrationProcedure:
         self.phase = self.ACCEPTED
         return self.outcome
 
+    #: the key bindings of the calibration window (``gazezoom/gui/calibration.py``), for :meth:`handle_key`
+    KEYS = {
+        "space": "start, or start again (any phase but running)",
+        "return": "accept the reviewed calibration (the caller then saves outcome)",
+        "w": "redo the 2 worst validation points and their nearest calibration points (review)",
+        "escape": "cancel: close without touching the saved profile",
+    }
+
+    def handle_key(self, key: str, t: float) -> ProcedureState:
+        """Apply a key of :attr:`KEYS` (``"enter"`` = ``"return"``, ``"esc"`` = ``"escape"``; case-insensitive).
+
+        Keys that do nothing in the current phase are ignored. Messages in :class:`ProcedureState` carry no key
+        hints: the window shows its own.
+        """
+        key = {"enter": "return", "esc": "escape", " ": "space"}.get(key.lower(), key.lower())
+        if key == "escape":
+            self.cancel()
+        elif key == "space" and self.phase not in (self.RUNNING, self.CANCELLED, self.ACCEPTED):
+            self.start(t)
+        elif key == "return" and self.phase == self.REVIEW:
+            self.accept()
+        elif key == "w" and self.phase == self.REVIEW and self.outcome is not None and self.outcome.report is not None:
+            self.redo_worst(t)
+        return self.state(t)
+
     # ---- events -----------------------------------------------------------------------------------------------
     def update(self, t: float, result=None) -> ProcedureState:
         """Feed the time and (optionally) the frame's result; returns what to draw."""
@@ -277,7 +302,7 @@ class CalibrationProcedure:
     def state(self, t: float) -> ProcedureState:
         if self.phase != self.RUNNING:
             msg = {
-                self.IDLE: "press Space to start",
+                self.IDLE: "ready: look at each dot until it moves on",
                 self.REVIEW: self.outcome.report.summary() if self.outcome and self.outcome.report else "fitted",
                 self.FAILED: str(self.error) if self.error else "failed",
                 self.CANCELLED: "cancelled; the saved profile is unchanged",

@@ -83,6 +83,24 @@ class ScreenGeometry:
             kw["camera_offset_mm"] = tuple(off)
         return cls(**kw)
 
+    @classmethod
+    def load(cls, path) -> "ScreenGeometry":
+        """Read a ``screen.json`` (the :meth:`to_dict` keys); problems raise :class:`InputValueError`."""
+        import json
+        from pathlib import Path
+
+        p = Path(path)
+        try:
+            d = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as err:
+            raise InputValueError(f"cannot read screen geometry {p}: {err}") from None
+        except json.JSONDecodeError as err:
+            raise InputValueError(f"screen geometry {p} is not valid JSON: {err.msg} at line {err.lineno}") from None
+        try:
+            return cls.from_dict(d)
+        except TypeError as err:
+            raise InputValueError(f"screen geometry {p}: {err}") from None
+
     # ---- conversions ---------------------------------------------------------------------------------------
     @property
     def mm_per_px(self) -> tuple[float, float]:

@@ -229,3 +229,20 @@ def test_several_faces_primary_stays(media_dir):
     with Pipeline(mode="video") as pipe:  # both present from the start: the central user wins over the larger side face
         r = pipe.process(scene2)
     assert abs((r.face.bbox[0] + r.face.bbox[2]) / 2 - 640) < 100 and len(r.others) == 1
+
+
+@pytest.mark.parametrize("name", ["obama.jpg", "obama3.jpg", "astronaut.png"])
+def test_mirrored_right_patch_matches_the_left_patch(stills, media_dir, name):
+    """Right-eye patches are mirrored to look like left eyes: the left patch correlates better with the right patch
+    as delivered than with it flipped back (nasal corners on the same side). Near-frontal photos only: with a
+    turned head the two eyes' shading differs more than their shape."""
+    from gazezoom.inspect import eye_patches
+
+    img = cv2.imread(str(media_dir / name))
+    left, right = (cv2.cvtColor(p, cv2.COLOR_BGR2GRAY).astype(float) for p in eye_patches(img, stills.process(img).face, (36, 60)))
+
+    def ncc(a, b):
+        a, b = a - a.mean(), b - b.mean()
+        return float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()))
+
+    assert ncc(left, right) > ncc(left, right[:, ::-1]) + 0.1

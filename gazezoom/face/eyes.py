@@ -11,6 +11,10 @@ the normalised camera's axis ``z_n = c / |c|``) to frame pixels. Sampling the fr
 the normalised camera's image up to a scale (the fixed distance only sets the patch resolution, which the sampler
 chooses), so the pixels that reach the gaze network are read once, from the original frame. Right eyes are
 mirrored (first column negated) so every patch shows a left eye, nasal corner on the patch's left.
+
+Lens distortion is not part of the homography: with a calibrated camera's ``dist`` the head pose is exact, the
+region is the undistorted approximation (a webcam's distortion over a 50 mm region is a fraction of a pixel near
+the image centre).
 """
 
 from __future__ import annotations

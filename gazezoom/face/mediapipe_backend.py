@@ -7,7 +7,9 @@ is a :class:`ModelFileError` before MediaPipe sees it; nothing is ever downloade
 
 from __future__ import annotations
 
+import atexit
 import time
+import weakref
 import zipfile
 from pathlib import Path
 
@@ -38,6 +40,17 @@ def read_model_bundle(path: str | Path) -> bytes:
     if missing or bad:
         raise ModelFileError(f"face landmarker model {path} is incomplete or corrupt (missing {missing}, bad member {bad}); {hint}")
     return path.read_bytes()
+
+
+#: Open landmarkers, closed at interpreter exit: MediaPipe prints a TypeError when a task is left to its own
+#: ``__del__`` during shutdown (after its C library handles are gone).
+_OPEN: "weakref.WeakSet[MediaPipeLandmarker]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_landmarkers() -> None:
+    for lm in list(_OPEN):
+        lm.close()
 
 
 class MediaPipeLandmarker:
@@ -79,6 +92,7 @@ class MediaPipeLandmarker:
             self._task = vision.FaceLandmarker.create_from_options(options)
         except (RuntimeError, ValueError) as err:
             raise ModelFileError(f"MediaPipe could not load {self.model_path}: {err}") from None
+        _OPEN.add(self)
         self.mode = mode
         self._last_ts = -1
         #: wall time of the last MediaPipe call alone (image wrap + inference + result objects), ms

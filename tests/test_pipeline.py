@@ -89,6 +89,8 @@ def test_bad_stage_arguments():
         Pipeline(calibration=42)
     with pytest.raises(InputValueError, match="mode"):
         Pipeline(mode="stream")
+    with pytest.raises(InputValueError, match="color"):
+        Pipeline(color="yuv")
 
 
 def test_camera_file_sets_the_scale(frames, tmp_path):

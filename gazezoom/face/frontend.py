@@ -18,7 +18,7 @@ from .camera import Camera, default_camera
 from .canonical import CanonicalFace, load_canonical_face
 from .eyes import EYE_LANDMARKS, BlinkHysteresis, eye_aspect_ratio, normalising_rotation, openness_from_ear, region_to_frame
 from .headpose import head_pose, pose_from_landmarks, pose_from_transform
-from .landmarker import DEFAULT_MODEL_PATH, RawFace, create_landmarker, to_rgb
+from .landmarker import COLOR_ORDERS, DEFAULT_MODEL_PATH, RawFace, create_landmarker, to_rgb
 from .tracking import FaceTracker, dedupe
 
 __all__ = ["FrontEnd", "build_face", "landmark_bbox"]
@@ -104,6 +104,8 @@ class FrontEnd:
     ):
         if mode not in ("video", "image"):
             raise InputValueError(f"mode must be 'video' or 'image', got {mode!r}")
+        if color not in COLOR_ORDERS:
+            raise InputValueError(f"color must be one of {COLOR_ORDERS}, got {color!r}")
         BlinkHysteresis(*blink_thresholds)  # validate now, not on the first face
         self.mode, self.color, self.camera = mode, color, camera
         self.blink_thresholds = tuple(blink_thresholds)

@@ -134,7 +134,14 @@ def format_table(report: dict) -> str:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.description = __doc__.split("\n\n")[0] + " " + __doc__.split("\n\n")[1]
-    p.add_argument("--synthetic", type=int, metavar="N", required=True, help="number of held-out eyes to render")
+    p.add_argument("--synthetic", type=int, metavar="N", default=None, help="number of held-out eyes to render")
+    # --- real datasets (issue 8)
+    p.add_argument("--data", metavar="NAME:PATH", default=None,
+                   help="evaluate on a public dataset instead: mpiifacegaze:DIR[,test_person=p00], ethxgaze:DIR, "
+                        "gazecapture:DIR; reports angular error (MPII/ETH) or on-screen cm (GazeCapture)")
+    p.add_argument("--split", default="test", help="split of --data: train, val, test (default), test_person_specific")
+    p.add_argument("--limit", type=int, default=0, help="score only this many evenly spaced eyes of --data (0: all)")
+    # --- end real datasets
     p.add_argument("--seed", type=int, default=2024, help="seed of the held-out draw (default 2024; training "
                    "validation uses 1, training 0)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
@@ -152,7 +159,16 @@ def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     variants = [resolve_variant(v) for v in args.variants]
+    if (args.data is None) == (args.synthetic is None):
+        raise InputValueError("give exactly one of --synthetic N (rendered eyes) or --data NAME:PATH (a public dataset)")
     models = load_variants(args.weights, variants, args.device)
+    if args.data is not None:  # --- real datasets (issue 8)
+        from .data.evaluation import evaluate_dataset, format_report
+
+        report = evaluate_dataset(models, args.data, args.split, batch_size=args.batch_size, device=args.device,
+                                  limit=args.limit, progress=not args.json)
+        print(json.dumps(report) if args.json else format_report(report))
+        return 0
     report = evaluate(models, args.synthetic, args.seed, batch_size=args.batch_size, device=args.device,
                       dataset=args.dataset, progress=not args.json)
     if args.json:

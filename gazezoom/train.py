@@ -50,6 +50,8 @@ class TrainConfig:
     min_openness: float = 0.15  # nearly closed eyes carry no gaze signal: left out of the loss
     seed: int = 0
     dataset: str = "synthetic"
+    train_n: int = 0  # > 0: render this many training eyes once and reuse them (epochs); 0: fresh eyes every step
+    cache_dir: str = ""  # where rendered sets are kept between variants/runs ("" = keep in memory only)
     val_n: int = 512
     val_seed: int = 1  # the validation draw; `gazezoom eval` defaults to another seed
     eval_every: int = 250
@@ -128,6 +130,47 @@ def _read_rows(path: Path, upto: int) -> list[dict]:
     return [r for r in csv.DictReader(open(path)) if int(r["step"]) <= upto]
 
 
+def _datasets(cfg: TrainConfig, region_size, device, progress: bool, world: int = 1, memo: dict | None = None):
+    """(train, validation) datasets; with ``train_n`` the training eyes are rendered once and cached (in ``memo``
+    for the next variant of the same run, in ``cache_dir`` for later runs)."""
+    from .models.data import DATASETS, CachedEyes, render_cache
+
+    # --- real datasets (issue 8): --dataset NAME:PATH[,key=value…] opens a published release (gazezoom.data)
+    from .data import is_spec, open_dataset, subset
+
+    if is_spec(cfg.dataset):
+        return (open_dataset(cfg.dataset, "train", region_size),
+                subset(open_dataset(cfg.dataset, "val", region_size), cfg.val_n))
+    # --- end real datasets
+    build = DATASETS.get(cfg.dataset)
+    rb = 256 if device.type == "cuda" else 64  # render batch
+
+    def cached(n, seed, split, shuffle, n_batches=None):
+        name = f"{cfg.dataset}_{split}_n{n}_seed{seed}_{region_size[0]}x{region_size[1]}.pt"
+        path = Path(cfg.cache_dir) / name if cfg.cache_dir else None
+        if memo is not None and name in memo:
+            cache = memo[name]
+        else:
+            cache = render_cache(build(n, seed, split, rb, region_size, device), path, progress=progress)
+            if device.type == "cuda":  # uint8 eyes are small: keep them on the GPU, gather batches there
+                cache = {k: v.to(device) for k, v in cache.items()}
+            if memo is not None:
+                memo[name] = cache
+        bs = cfg.batch_size if shuffle else min(cfg.batch_size, 256)
+        return CachedEyes(cache, bs, n_batches or -(-n // bs), seed, device, shuffle=shuffle)
+
+    steps = cfg.steps * world  # distributed (issue 8): every process reads its own batches of one global sequence
+    if cfg.train_n > 0:
+        train = cached(cfg.train_n, cfg.seed, "train", True, steps)
+    else:
+        train = build(steps * cfg.batch_size, cfg.seed, "train", cfg.batch_size, region_size, device)
+    if cfg.cache_dir or memo is not None:
+        val = cached(cfg.val_n, cfg.val_seed, "test", False)
+    else:
+        val = build(cfg.val_n, cfg.val_seed, "test", min(cfg.batch_size, 256), region_size, device)
+    return train, val
+
+
 def train_variant(
     variant: str,
     cfg: TrainConfig,
@@ -136,12 +179,16 @@ def train_variant(
     *,
     resume: bool = False,
     progress: bool = True,
+    memo: dict | None = None,
 ) -> dict:
-    """Train one variant; returns ``{"variant", "step", "val": {...}, "weights": path, "seconds"}``."""
+    """Train one variant; returns ``{"variant", "step", "val": {...}, "weights": path, "seconds"}``.
+
+    ``memo``: a dict shared by the variants of one run, holding rendered sets so they are rendered once.
+    """
     from tqdm import tqdm
 
     from .models.checkpoint import load_train_state, save_train_state, save_weights
-    from .models.data import DATASETS, iter_batches
+    from .models.data import iter_batches
     from .models.variants import GazeNet, ModelConfig, resolve_variant, variant_slug
 
     variant = resolve_variant(variant)
@@ -151,6 +198,12 @@ def train_variant(
     state_path = out_dir / "train_state" / f"{slug}.pt"
     csv_path = out_dir / f"{slug}.csv"
     device = torch.device(cfg.device)
+    # --- distributed (issue 8): under torchrun join the process group; rank 0 alone logs, validates and writes
+    from .distributed import setup, shard_batches, wrap
+
+    dist = setup(device)
+    device, progress = dist.device, progress and dist.is_main
+    # --- end distributed
     if cfg.amp and device.type != "cuda":
         raise InputValueError("--amp needs --device cuda (bfloat16 autocast); drop --amp on CPU")
 
@@ -162,7 +215,7 @@ def train_variant(
     if sal:
         groups.append({"params": sal, "lr_mult": cfg.saliency_lr_mult})
     opt = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    start, elapsed, rows = 0, 0.0, []
+    start, elapsed, rows, seen = 0, 0.0, [], 0
     if resume and state_path.is_file():
         st = load_train_state(state_path)
         if st["model_config"] != mcfg.to_dict():
@@ -173,24 +226,29 @@ def train_variant(
         model.load_state_dict(st["model"])
         opt.load_state_dict(st["optimizer"])
         start, elapsed = int(st["step"]), float(st["seconds"])
+        seen = int(st.get("batches_seen", start))  # global batches consumed, whatever the number of processes was
         rows = _read_rows(csv_path, start)
     if start >= cfg.steps and resume:
         print(f"{variant}: already trained to step {start} >= --steps {cfg.steps}; nothing to do", file=sys.stderr)
 
-    build = DATASETS.get(cfg.dataset)
-    train_ds = build(cfg.steps * cfg.batch_size, cfg.seed, "train", cfg.batch_size, mcfg.region_size, device)
-    val_ds = build(cfg.val_n, cfg.val_seed, "test", min(cfg.batch_size, 256), mcfg.region_size, device)
-    val_batches = list(iter_batches(val_ds, min(cfg.batch_size, 256), device=device, loop=False))
-    batches = iter_batches(train_ds, cfg.batch_size, start=start, seed=cfg.seed, device=device)
+    train_ds, val_ds = _datasets(cfg, mcfg.region_size, device, progress, dist.world, memo)
+    val_batches = list(iter_batches(val_ds, min(cfg.batch_size, 256), device=device, loop=False)) if dist.is_main else []
+    batches = shard_batches(train_ds, cfg.batch_size, start=seen, rank=dist.rank, world=dist.world, seed=cfg.seed,
+                            device=device)  # == iter_batches(train_ds, …, start=seen) in a single process
+    net = wrap(model, dist)  # DistributedDataParallel when several processes train
 
     def checkpoint(step: int, val: dict | None) -> Path:
-        train_info = dataclasses.asdict(cfg) | {"data": f"100% synthetic ({cfg.dataset})", "seconds": round(elapsed, 1)}
+        from .data import describe
+
+        train_info = dataclasses.asdict(cfg) | {"data": describe(cfg.dataset), "seconds": round(elapsed, 1),
+                                                "processes": dist.world}
         heldout = {"val_seed": cfg.val_seed, "val_n": cfg.val_n, "split": "test", **(val or {})}
         w, _ = save_weights(model, out_dir / slug, step=step, training=train_info, heldout=heldout)
         state_path.parent.mkdir(parents=True, exist_ok=True)
         save_train_state(state_path, {
             "step": step, "seconds": elapsed, "model": model.state_dict(), "optimizer": opt.state_dict(),
             "model_config": mcfg.to_dict(), "train_config": dataclasses.asdict(cfg),
+            "batches_seen": seen + (step - start) * dist.world, "processes": dist.world,
         })
         with open(csv_path, "w", newline="") as f:
             wr = csv.DictWriter(f, CSV_FIELDS)
@@ -212,7 +270,7 @@ def train_variant(
         for grp in opt.param_groups:
             grp["lr"] = lr * grp["lr_mult"]
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.amp):
-            out = model(batch["image"], degrade=degrade, generator=g)
+            out = net(batch["image"], degrade=degrade, generator=g)
         loss, w = _loss(out.pitchyaw.float(), batch, cfg.min_openness)
         if not torch.isfinite(loss):
             raise InputValueError(f"{variant}: the loss became {float(loss)} at step {step}; lower --lr")
@@ -233,8 +291,8 @@ def train_variant(
             now = time.perf_counter()
             row.update(step=done, loss=f"{acc_loss / acc_n:.5f}", train_mean_deg=f"{acc_err / acc_n:.3f}",
                        lr=f"{lr:.6g}", degrade=int(degrade), seconds=f"{elapsed:.1f}",
-                       images_per_s=f"{acc_n * cfg.batch_size / max(now - t_log, 1e-9):.1f}")
-            if is_eval:
+                       images_per_s=f"{dist.world * acc_n * cfg.batch_size / max(now - t_log, 1e-9):.1f}")
+            if is_eval and dist.is_main:
                 val = validate(model, val_batches, cfg.min_openness)
                 row.update(val_mean_deg=f"{val['mean_deg']:.3f}", val_median_deg=f"{val['median_deg']:.3f}")
             rows.append(row)
@@ -242,9 +300,12 @@ def train_variant(
                             val="" if val is None else f"{val['mean_deg']:.2f}")
             acc_loss = acc_err = acc_n = 0.0
             t_log = time.perf_counter()
-            if is_eval:
+            if is_eval and dist.is_main:
                 weights = checkpoint(done, val)
     bar.close()
+    if not dist.is_main:  # distributed (issue 8): only rank 0 validates, writes and plots
+        return {"variant": variant, "step": max(start, cfg.steps), "val": val, "weights": str(weights),
+                "seconds": round(elapsed, 1)}
     if val is None:  # nothing trained in this call (resumed at the end): report the saved model
         val = validate(model, val_batches, cfg.min_openness)
         if not weights.is_file():
@@ -275,6 +336,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=d.seed, help="seed of the training draw and init (default 0)")
     p.add_argument("--dataset", default=d.dataset, help="data source registered in gazezoom.models.data.DATASETS "
                    "(default synthetic; 'toy' is a crude stand-in for smoke tests)")
+    p.add_argument("--train-n", type=int, default=d.train_n, help="render this many training eyes once and "
+                   "reuse them in shuffled epochs (0, default: fresh eyes every step, needs a fast renderer/GPU)")
+    p.add_argument("--cache-dir", default=d.cache_dir, help="keep rendered training/validation sets here and "
+                   "reuse them across variants and runs (default: none)")
     p.add_argument("--val-n", type=int, default=d.val_n, help=f"held-out validation eyes (default {d.val_n})")
     p.add_argument("--val-seed", type=int, default=d.val_seed, help=f"validation seed (default {d.val_seed})")
     p.add_argument("--eval-every", type=int, default=d.eval_every, help="validate + checkpoint every N steps")
@@ -300,6 +365,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = TrainConfig(
         steps=args.steps, batch_size=args.batch_size, lr=args.lr, saliency_lr_mult=args.saliency_lr_mult,
         degrade_until=args.degrade_until, seed=args.seed, dataset=args.dataset, val_n=args.val_n,
+        train_n=args.train_n, cache_dir=args.cache_dir,
         val_seed=args.val_seed, eval_every=args.eval_every, device=args.device, amp=args.amp,
     )
     if cfg.steps < 1 or cfg.batch_size < 1:
@@ -309,15 +375,22 @@ def run(args: argparse.Namespace) -> int:
     # Cheap variants first, so a cut-short run still leaves the main comparison.
     order = ["uniform@P", "sampler@P", "center_crop@P", "uniform@2P", "uniform@4P"]
     names = [v for v in order if v in VARIANTS] if args.variant == "all" else [resolve_variant(args.variant)]
-    summary = []
+    from .distributed import setup, teardown  # distributed (issue 8)
+
+    dist = setup(args.device)
+    summary, memo = [], {}
     for v in names:
-        r = train_variant(v, cfg, overrides, args.out, resume=args.resume, progress=not args.quiet)
+        r = train_variant(v, cfg, overrides, args.out, resume=args.resume, progress=not args.quiet, memo=memo)
         summary.append(r)
+        if not dist.is_main:
+            continue
         print(f"{v}: step {r['step']}, validation mean {r['val']['mean_deg']:.2f} deg, median "
               f"{r['val']['median_deg']:.2f} deg ({r['seconds']:.0f} s) -> {r['weights']}", file=sys.stderr)
     out = Path(args.out)
-    if len(names) > 1:
-        plot_curves({v: out / f"gaze_{variant_slug(v)}.csv" for v in names}, out / "gaze_curves.png",
-                    title="all variants, same data and budget (synthetic)")
-    (out / "train_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    if dist.is_main:
+        if len(names) > 1:
+            plot_curves({v: out / f"gaze_{variant_slug(v)}.csv" for v in names}, out / "gaze_curves.png",
+                        title="all variants, same data and budget (synthetic)")
+        (out / "train_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    teardown(dist)
     return 0

@@ -67,7 +67,7 @@ class ModelConfig:
     mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
     std: tuple[float, float, float] = (0.25, 0.25, 0.25)
     task_width: int = 16
-    saliency_width: int = 16
+    saliency_width: int = 12
 
     def __post_init__(self):
         for name in ("patch", "region_size", "low_size"):

@@ -1,0 +1,84 @@
+"""``gazezoom bench model``: gaze inference for two eyes + fusion against the landmarker, on real frames, one run.
+
+Runs the front-end (MediaPipe landmarker in image mode) on a real 1280x720 frame of ``../shared/media`` to get the
+two eye regions, then times, in the same process: the landmarker call, and ``GazePredictor.predict`` (both eyes
+batched + fusion) for each variant, with and without the display extras (uint8 patches, grid). Ratios are the
+numbers to quote; timings on shared machines are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from . import median_ms
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.description = __doc__.split("\n\n")[0]
+    p.add_argument("--weights", default="weights", help="folder with gaze_<variant> weights (default weights)")
+    p.add_argument("--variants", nargs="+", default=["sampler@P", "uniform@P"], help="variants to time")
+    p.add_argument("--media", default=None, help="image or video to take the frame from "
+                   "(default ../shared/media/single_face.mp4, first frame)")
+    p.add_argument("--size", default="1280x720", help="frame size WxH the frame is resized to (default 1280x720)")
+    p.add_argument("--repeat", type=int, default=50, help="timed calls per measurement (median)")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _frame(path: Path, size: tuple[int, int]):
+    import cv2
+
+    from ..errors import MediaError
+
+    if path.suffix.lower() in (".jpg", ".jpeg", ".png", ".bmp"):
+        frame = cv2.imread(str(path))
+    else:
+        cap = cv2.VideoCapture(str(path))
+        ok, frame = cap.read()
+        cap.release()
+        frame = frame if ok else None
+    if frame is None:
+        raise MediaError(f"could not read a frame from {path}; pass --media with a readable image or video")
+    return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from ..errors import NoFaceError
+    from ..face.frontend import FrontEnd
+    from ..models import GazePredictor
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    media = Path(args.media) if args.media else Path(__file__).resolve().parents[2].parent / "shared/media/single_face.mp4"
+    w, h = (int(v) for v in args.size.lower().split("x"))
+    frame = _frame(media, (w, h))
+    predictors = {v: GazePredictor.from_weights(args.weights, variant=v) for v in args.variants}
+    r = args.repeat
+    res: dict[str, float] = {}
+    with FrontEnd(mode="image") as fe:
+        face, _, _ = fe.process(frame)
+        if face is None:
+            raise NoFaceError(f"no face found in {media}; pass --media with a frontal face")
+        res["landmarker_ms"] = median_ms(lambda: fe.landmarker.detect(frame[..., ::-1].copy()), repeat=max(10, r // 2),
+                                         warmup=3)
+        res["frontend_ms"] = median_ms(lambda: fe.process(frame), repeat=max(10, r // 2), warmup=2)
+    for v, p in predictors.items():
+        res[f"{v} two eyes+fusion ms"] = median_ms(lambda: p.predict(frame, face, display=False), repeat=r)
+        res[f"{v} with display ms"] = median_ms(lambda: p.predict(frame, face, display=True), repeat=r)
+    ratios = {f"{v} / landmarker": res[f"{v} two eyes+fusion ms"] / res["landmarker_ms"] for v in predictors}
+    eye_w = [float(abs(e.corners_px[1, 0] - e.corners_px[0, 0])) for e in face.eyes]
+    info = {"frame": [h, w], "media": media.name, "threads": torch.get_num_threads(), "eye_width_px": eye_w}
+    if args.json:
+        print(json.dumps({**info, "median_ms": res, "ratios": ratios}))
+        return 0
+    print(f"model benchmark: {media.name} at {w}x{h}, eyes {eye_w[0]:.0f}/{eye_w[1]:.0f} px wide, "
+          f"{info['threads']} threads, medians")
+    for k, val in res.items():
+        print(f"  {k:36s} {val:8.3f} ms")
+    for k, val in ratios.items():
+        print(f"  ratio {k:30s} {val:6.3f}  (aim < 0.25)")
+    return 0

@@ -20,6 +20,7 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "calibration": ("gazezoom.bench.calibration", "calibration regressors on a simulated user: validation error (same seat, head moved 10 cm) and fit time"),
     "frontend": ("gazezoom.bench.frontend", "face front-end per frame at 640x360 and 1280x720: MediaPipe alone vs whole front-end, share that is ours"),
     "sampler": ("gazezoom.bench.sampler", "grid + warp for two eye regions of a 1280x720 frame: dense vs separable vs crop"),
+    "model": ("gazezoom.bench.model", "gaze inference, two eyes + fusion, vs the landmarker on a real 1280x720 frame"),
 }
 
 

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from ..geometry import REGION_MM
 from .params import RenderParams
 
-__all__ = ["camera_effects", "frame_scale", "jpeg", "dct_matrix"]
+__all__ = ["camera_effects", "frame_scale", "mip_level", "jpeg", "dct_matrix"]
 
 MAX_LEVEL = 5
 
@@ -39,6 +39,15 @@ def frame_scale(params: RenderParams, width: int) -> torch.Tensor:
     """Frame pixels per render pixel ``(n,)``, capped at 1: the region is ``eye_width_px · 50 / eye_width_mm`` px wide."""
     region_px = params.eye_width_px * REGION_MM[1] / params.eye_width_mm
     return (region_px / width).clamp(max=1.0)
+
+
+def mip_level(params: RenderParams, width: int) -> torch.Tensor:
+    """Continuous mip level ``(n,)`` of each sample: log2 of its blur footprint in render pixels, in [0, MAX_LEVEL).
+
+    The footprint combines the frame's pixel (a box of ``1/s`` render px, σ ≈ 0.29/s) and the defocus σ.
+    """
+    s = frame_scale(params, width)
+    return torch.log2((torch.sqrt(1 + (params.defocus / 0.29) ** 2) / s).clamp_min(1)).clamp(max=MAX_LEVEL - 1e-3)
 
 
 def dct_matrix(n: int = 8, *, device=None, dtype=torch.float32) -> torch.Tensor:
@@ -79,11 +88,12 @@ def jpeg(img: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
     chroma = F.interpolate(F.avg_pool2d(ycc[:, 1:], 2), scale_factor=2, mode="nearest")
     ycc = torch.cat([ycc[:, :1], chroma], 1) - 128
     D = dct_matrix(8, device=img.device, dtype=img.dtype)
-    blocks = ycc.view(n, 3, H // 8, 8, W // 8, 8).permute(0, 1, 2, 4, 3, 5)  # (n, 3, h, w, 8, 8)
-    coef = D @ blocks @ D.T
-    Q = _quant_tables(quality.to(img.dtype))[:, :, None, None]  # (n, 3, 1, 1, 8, 8)
+    K = torch.kron(D, D)  # (64, 64): vec(D B Dᵀ) = K vec(B) for row-major vec, so one GEMM does every block
+    blocks = ycc.view(n, 3, H // 8, 8, W // 8, 8).permute(0, 1, 2, 4, 3, 5).reshape(n, 3, -1, 64)
+    coef = blocks @ K.T  # (n, 3, blocks, 64)
+    Q = _quant_tables(quality.to(img.dtype)).view(n, 3, 1, 64)
     coef = torch.round(coef / Q) * Q
-    ycc = (D.T @ coef @ D).permute(0, 1, 2, 4, 3, 5).reshape(n, 3, H, W) + 128
+    ycc = (coef @ K).view(n, 3, H // 8, W // 8, 8, 8).permute(0, 1, 2, 4, 3, 5).reshape(n, 3, H, W) + 128
     y, cb, cr = ycc[:, 0], ycc[:, 1] - 128, ycc[:, 2] - 128
     rgb = torch.stack([y + 1.402 * cr, y - 0.344136 * cb - 0.714136 * cr, y + 1.772 * cb], 1)
     return (rgb / 255).clamp(0, 1)
@@ -109,15 +119,16 @@ def camera_effects(linear: torch.Tensor, params: RenderParams, *, enabled: bool 
     awb = (lum / mean_rgb) ** 0.6
     gain = params.exposure.view(-1, 1) / lum * awb * params.white_balance
     img = linear * gain[:, :, None, None]
+    inv_gamma = 1 / params.gamma.view(-1, 1, 1, 1)
     if not enabled:
-        return img.clamp(0, 1) ** (1 / params.gamma.view(-1, 1, 1, 1))
+        return torch.exp(torch.log(img.clamp(1e-30, 1)) * inv_gamma)
 
     # 2. to frame resolution, in a canvas of multiples of 16 px
     s = frame_scale(params, W)  # (n,)
     Hc = int(math.ceil((math.ceil(H * float(s.max())) + 8) / 16) * 16)
     Wc = int(math.ceil((math.ceil(W * float(s.max())) + 8) / 16) * 16)
     off = params.jpeg_offset.to(dt)
-    level = torch.log2((torch.sqrt(1 + (params.defocus / 0.29) ** 2) / s).clamp_min(1)).clamp(max=MAX_LEVEL - 1e-3)
+    level = mip_level(params, W)
     lo = level.floor().long()
     frac = (level - lo).view(-1, 1, 1, 1)
     pyr = _pyramid(img)
@@ -126,10 +137,11 @@ def camera_effects(linear: torch.Tensor, params: RenderParams, *, enabled: bool 
     sv = s.view(-1, 1, 1)
     xr = (jc - off[:, 0].view(-1, 1, 1) + 0.5) / sv - 0.5  # render pixel coordinates of the canvas pixels
     yr = (ic - off[:, 1].view(-1, 1, 1) + 0.5) / sv - 0.5
-    taps = (-0.5, 0.0, 0.5)
     canvas = torch.empty(n, 3, Hc, Wc, device=dev, dtype=dt)
-    for k in lo.unique().tolist():
-        idx = (lo == k).nonzero().squeeze(1)
+    moving = (params.motion.abs().sum(-1) > 0).long()
+    for key in (lo * 2 + moving).unique().tolist():
+        k, taps = key // 2, ((-0.5, 0.0, 0.5) if key % 2 else (0.0,))
+        idx = (lo * 2 + moving == key).nonzero().squeeze(1)
         acc = 0.0
         for tap in taps:
             mx = (params.motion[idx, 0] * tap / s[idx]).view(-1, 1, 1)
@@ -147,7 +159,7 @@ def camera_effects(linear: torch.Tensor, params: RenderParams, *, enabled: bool 
     shot, read = params.noise[:, 0].view(-1, 1, 1, 1), params.noise[:, 1].view(-1, 1, 1, 1)
     sigma = torch.sqrt(shot * canvas.clamp_min(0) + read**2)
     canvas = canvas + sigma * torch.randn(canvas.shape, generator=g, device=dev, dtype=dt)
-    canvas = canvas.clamp(0, 1) ** (1 / params.gamma.view(-1, 1, 1, 1))
+    canvas = torch.exp(torch.log(canvas.clamp(1e-30, 1)) * inv_gamma)
 
     # 4. JPEG
     canvas = jpeg(canvas, params.jpeg_quality)

@@ -12,9 +12,10 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 
 from ..errors import InputValueError, ShapeError
-from .camera import camera_effects
+from .camera import camera_effects, mip_level
 from .params import SPLITS, RenderParams, mix_seed, sample_params
 from .scene import pupil_uv, shade
 
@@ -47,7 +48,7 @@ class EyeRenderer:
     gives clean renders (no resampling to the frame resolution, no blur, noise or JPEG), e.g. for figures/tests.
     """
 
-    def __init__(self, out_size=(96, 160), device="cpu", dtype=torch.float32, *, chunk: int = 64,
+    def __init__(self, out_size=(96, 160), device="cpu", dtype=torch.float32, *, chunk: int = 16,
                  camera_effects: bool = True):
         self.out_size = _check_size(out_size)
         self.device = torch.device(device)
@@ -87,11 +88,26 @@ class EyeRenderer:
         if n == 0:
             raise InputValueError("params hold no scenes; sample at least one with sample_params(n >= 1)")
         params = params.to(self.device, self.dtype)
+        H, W = self.out_size
+        # Samples that the camera blurs by >= 2^k render px (small eyes, defocus) are shaded at 1/2^k resolution
+        # (k <= 2) and upsampled: their camera image is built from mip level >= k anyway. Sorting by level keeps
+        # each chunk's canvas and shading resolution small; the original order is restored at the end.
+        if self.camera_effects:
+            level = mip_level(params, W)
+            order = torch.argsort(level, stable=True)
+        else:
+            level, order = torch.zeros(n, device=self.device), torch.arange(n, device=self.device)
         outs = []
         for start in range(0, n, self.chunk):
-            p = params[start:start + self.chunk]
-            sc = shade(p, self.out_size)
-            image = camera_effects(sc["linear"], p, enabled=self.camera_effects)
+            sel = order[start:start + self.chunk]
+            p = params[sel]
+            f = 2 ** int(min(float(level[sel].min()), 2.0))
+            size = (max(8, -(-H // f)), max(8, -(-W // f)))
+            sc = shade(p, size)
+            lin = sc["linear"]
+            if size != (H, W):
+                lin = F.interpolate(lin, size=(H, W), mode="bilinear", align_corners=True)
+            image = camera_effects(lin, p, enabled=self.camera_effects)
             outs.append({
                 "image": image.contiguous(),
                 "gaze": p.gaze,
@@ -103,7 +119,8 @@ class EyeRenderer:
                 "visual_gaze": sc["visual_gaze"],
                 "pupil_uv": pupil_uv(p),
             })
-        return {k: torch.cat([o[k] for o in outs]) for k in BATCH_KEYS}
+        inverse = torch.argsort(order)
+        return {k: torch.cat([o[k] for o in outs])[inverse] for k in BATCH_KEYS}
 
 
 class SyntheticEyeDataset(torch.utils.data.Dataset):

@@ -64,6 +64,11 @@ def _vec(t: torch.Tensor):
     return (t[:, 0, None, None], t[:, 1, None, None], t[:, 2, None, None])
 
 
+def _powf(x, e):
+    """``x ** e`` for x ≥ 0 and a non-integer (or per-sample tensor) exponent e > 0, via exp/log (vectorised)."""
+    return torch.exp(e * torch.log(x.clamp_min(1e-30)))
+
+
 def _smoothstep(e0, e1, x):
     t = ((x - e0) / (e1 - e0)).clamp(0, 1)
     return t * t * (3 - 2 * t)
@@ -150,7 +155,7 @@ def pupil_uv(params: RenderParams) -> torch.Tensor:
     return torch.stack([p[:, 0] * scale / (REGION_MM[1] / 2), p[:, 1] * scale / (REGION_MM[0] / 2)], -1)
 
 
-def _face_height(x, y, params: RenderParams):
+def _face_height(x, y, params: RenderParams, grad: bool = True):
     """Protrusion ``P`` of the face towards the camera (mm) and its gradient at head-frame ``(x, y)``.
 
     z = −P(x, y). Sum of Gaussian bumps: lid bulge over the eyeball, brow ridge, orbital sulcus, cheek, plus a
@@ -163,6 +168,8 @@ def _face_height(x, y, params: RenderParams):
 
     def gauss(dx, dy, sx, sy, amp):
         g = amp * torch.exp(-0.5 * ((dx / sx) ** 2 + (dy / sy) ** 2))
+        if not grad:
+            return g, None, None
         return g, -g * dx / sx**2, -g * dy / sy**2
 
     terms = [
@@ -173,6 +180,8 @@ def _face_height(x, y, params: RenderParams):
     ]
     sig = torch.sigmoid((-x - 21.0) / 3.0)
     P = sum(t[0] for t in terms) + a_nose * sig
+    if not grad:
+        return P, None, None
     Px = sum(t[1] for t in terms) - a_nose * sig * (1 - sig) / 3.0
     Py = sum(t[2] for t in terms)
     return P, Px, Py
@@ -200,7 +209,7 @@ def _lid_geometry(params: RenderParams, axis: torch.Tensor):
     h_u = (base(t_pu) - yu).clamp_min(-h_l + 0.25)
     h_u_open = (base(t_pu) - yu_open).clamp_min(0.5)
     openness = (yl_open - yu) / (2 * rl)
-    g = dict(xm=xm, xl=xl, ym=ym, yl=yl, h_u=h_u, h_l=h_l, h_u_open=h_u_open, gam_u=gam_u, pow_u=pow_u,
+    g = dict(ex=params.eyeball_center[:, 0], ey=ey, xm=xm, xl=xl, ym=ym, yl=yl, h_u=h_u, h_l=h_l, h_u_open=h_u_open, gam_u=gam_u, pow_u=pow_u,
              gam_l=gam_l, pow_l=pow_l, fold=fold)
     return {k: _s(v) for k, v in g.items()}, openness
 
@@ -211,8 +220,8 @@ def _lid_curves(x, lid):
     t = t_raw.clamp(1e-4, 1 - 1e-4)
     base = lid["ym"] + t * (lid["yl"] - lid["ym"])
     inside = ((t_raw > 0) & (t_raw < 1)).to(x.dtype)
-    bump_u = torch.sin(math.pi * t ** lid["gam_u"]).clamp_min(0) ** lid["pow_u"] * inside
-    bump_l = torch.sin(math.pi * t ** lid["gam_l"]).clamp_min(0) ** lid["pow_l"] * inside
+    bump_u = _powf(torch.sin(math.pi * _powf(t, lid["gam_u"])), lid["pow_u"]) * inside
+    bump_l = _powf(torch.sin(math.pi * _powf(t, lid["gam_l"])), lid["pow_l"]) * inside
     return base - lid["h_u"] * bump_u, base + lid["h_l"] * bump_l, base, bump_u, t_raw
 
 
@@ -226,6 +235,191 @@ def _sphere_hit(o, d, c, r):
 
 
 # ----------------------------------------------------------------------------------------------- shading
+def _rays(params: RenderParams, size: tuple[int, int], R: torch.Tensor):
+    """Head-frame rays through the region's pixel centres (align_corners=True): origins and unit directions.
+
+    The pinhole sits at (0, 0, -D) in front of the region plane z = 0; rays start ``NEAR_PLANE_MM`` in front of
+    the eye centre. Returns ``(o, d)``, tuples of three (n, h, w) tensors.
+    """
+    h, w = size
+    n = len(params)
+    dev, dt = params.gaze.device, params.gaze.dtype
+    hmm, wmm = REGION_MM
+    X = torch.linspace(-wmm / 2, wmm / 2, w, device=dev, dtype=dt).view(1, 1, w).expand(n, h, w)
+    Y = torch.linspace(-hmm / 2, hmm / 2, h, device=dev, dtype=dt).view(1, h, 1).expand(n, h, w)
+    D = _s(params.camera_distance)
+    dcam = _norm((X, Y, D.expand(n, h, w)))
+    t0 = (D - NEAR_PLANE_MM) / dcam[2]
+    ocam = (t0 * dcam[0], t0 * dcam[1], t0 * dcam[2] - D)
+    Rt = [[_s(R[:, j, i]) for j in range(3)] for i in range(3)]  # rows of R^T
+    to_head = lambda v: tuple(Rt[i][0] * v[0] + Rt[i][1] * v[1] + Rt[i][2] * v[2] for i in range(3))  # noqa: E731
+    return to_head(ocam), to_head(dcam)
+
+
+def _surface(params: RenderParams, size: tuple[int, int], R: torch.Tensor) -> torch.Tensor:
+    """Smooth per-pixel quantities computed on a half-resolution grid and upsampled bilinearly.
+
+    Rays, their hit on the face height field (fixed-point iterations of z = −P(x, y) along the near-orthographic
+    rays) and the face's diffuse/specular lighting are all smooth in the pixel position, so they are computed
+    at half resolution. Returns (n, 10, H, W): o (3), d (3), face hit x, y (mm), diffuse, specular.
+    """
+    H, W = size
+    h, w = max(2, (H + 1) // 2), max(2, (W + 1) // 2)
+    o, d = _rays(params, (h, w), R)
+    t = -o[2] / d[2]
+    for _ in range(2):
+        P, _, _ = _face_height(o[0] + t * d[0], o[1] + t * d[1], params, grad=False)
+        t = (-P - o[2]) / d[2]
+    xs, ys = o[0] + t * d[0], o[1] + t * d[1]
+    _, Px, Py = _face_height(xs, ys, params)
+    nrm = _norm((-Px, -Py, -torch.ones_like(Px)))
+    L = _vec(params.light_dir)
+    half = _norm(_add(L, _scale(d, -1.0)))
+    diffuse = ((_dot(nrm, L) + 0.35) / 1.35).clamp_min(0)  # wrap lighting: skin scatters light under the surface
+    spec = _powf(_dot(nrm, half), 16.0) * 0.05
+    fields = torch.stack([*o, *d, xs, ys, diffuse, spec], 1)  # (n, 10, h, w)
+    return F.interpolate(fields, size=(H, W), mode="bilinear", align_corners=True)
+
+
+def _crop_box(mask: torch.Tensor, pad: int) -> tuple[int, int, int, int]:
+    """Rows/cols (i0, i1, j0, j1) bounding ``mask (n, H, W)`` over the batch, grown by ``pad`` pixels."""
+    rows = mask.any(2).any(0).nonzero()
+    cols = mask.any(1).any(0).nonzero()
+    H, W = mask.shape[1:]
+    if rows.numel() == 0:
+        return 0, 1, 0, 1
+    return (max(int(rows[0]) - pad, 0), min(int(rows[-1]) + 1 + pad, H),
+            max(int(cols[0]) - pad, 0), min(int(cols[-1]) + 1 + pad, W))
+
+
+def _eye(params: RenderParams, o, d, xs, ys, sd_u, sd_l, t_lid, lid, axis: torch.Tensor) -> torch.Tensor:
+    """Colour (n, 3, h, w) of what is seen through the lid aperture: cornea/iris/pupil, sclera, socket, caruncle.
+
+    All inputs are per-pixel (n, h, w) tensors (a crop around the aperture) or per-sample parameters.
+    """
+    dt = xs.dtype
+    a = _vec(axis)
+    L = _vec(params.light_dir)
+    light, amb = _col(params.light_color), _col(params.ambient_color)
+    E = _vec(params.eyeball_center)
+    re, rc, rl = _s(params.eyeball_radius), _s(params.cornea_radius), _s(params.iris_radius)
+    ld, dc = (_s(v) for v in _limbus(params))
+    hit_s, ps = _sphere_hit(o, d, E, re)
+    Cc = _add(E, a, dc)
+    hit_c, pc = _sphere_hit(o, d, Cc, rc)
+    pe = _add(pc, E, -1.0)
+    hit_c = hit_c & (_dot(pe, a) > ld)
+    # refraction into the aqueous humour (Snell's law, vector form) and on to the iris plane
+    nc = _scale(_add(pc, Cc, -1.0), 1.0 / rc)
+    eta = 1.0 / CORNEA_INDEX
+    cosi = -_dot(d, nc)
+    coef = eta * cosi - torch.sqrt((1 - eta**2 * (1 - cosi**2)).clamp_min(0))
+    dr = (eta * d[0] + coef * nc[0], eta * d[1] + coef * nc[1], eta * d[2] + coef * nc[2])
+    li = ld - 0.4  # iris plane a little behind the limbus (anterior chamber ≈ 3 mm deep)
+    ti = (li - _dot(pe, a)) / _dot(dr, a).clamp_max(-1e-4)
+    q = (pe[0] + ti * dr[0] - li * a[0], pe[1] + ti * dr[1] - li * a[1], pe[2] + ti * dr[2] - li * a[2])
+    # iris-plane basis: e1 = head x made orthogonal to the axis, e2 = axis × e1
+    e1 = torch.stack([1 - axis[:, 0] ** 2, -axis[:, 0] * axis[:, 1], -axis[:, 0] * axis[:, 2]], -1)
+    e1 = e1 / e1.norm(dim=-1, keepdim=True)
+    e2 = torch.cross(axis, e1, dim=-1)
+    e1v, e2v = _vec(e1), _vec(e2)
+    qx, qy = _dot(q, e1v), _dot(q, e2v)
+    rho = torch.sqrt(qx**2 + qy**2 + 1e-12) / rl
+    theta = torch.atan2(qy, qx)
+
+    # ---- iris: polar texture (fibres, crypts, fine detail), collarette, limbal ring, pupil ruff, pupil
+    rp = _s(params.pupil_frac)
+    rho_i = ((rho - rp) / (1 - rp)).clamp(0, 1)  # 0 at the pupil edge, 1 at the limbus
+    tex = _wrap_sample(params.iris_tex, rho_i, theta)  # (n, 3, h, w)
+    fib, cry, fine = tex[:, 0:1], tex[:, 1:2], tex[:, 2:3]
+    ic = params.iris_colors
+    f_fib, f_cry, f_limb, coll_r = (params.iris_features[:, i, None, None, None] for i in range(4))
+    r1 = rho_i.unsqueeze(1)
+    iris = torch.lerp(_col(ic[:, 0]), _col(ic[:, 1]), 1 - _smoothstep(coll_r - 0.1, coll_r + 0.1, r1))
+    iris = torch.lerp(iris * (1 + 0.6 * f_fib * fib), _col(ic[:, 2]), (1.5 * f_fib * (fib - 0.15)).clamp(0, 1))
+    shade_i = (1 - f_cry * (-1.6 * cry).clamp(0, 1)) * (1 + 0.12 * fine)
+    shade_i = shade_i * (1 + 0.3 * torch.exp(-(((r1 - coll_r) / 0.035) ** 2)))
+    shade_i = shade_i * (1 - f_limb * _smoothstep(0.72, 1.0, r1)) * (1 - 0.5 * torch.exp(-((r1 / 0.05) ** 2)))
+    iris = iris * shade_i
+    pupil_w = 1 - _smoothstep(rp - 0.03, rp + 0.03, rho).unsqueeze(1)
+    iris = torch.lerp(iris, torch.full_like(iris, 0.006), pupil_w)
+    ndl_iris = _dot(a, L).clamp_min(0)
+    iris = iris * (amb + light * (0.35 + 0.65 * ndl_iris).unsqueeze(1))
+
+    # ---- sclera: veins towards the periphery, pinker near the corners, grey limbal transition, wrap lighting
+    ns = _scale(_add(ps, E, -1.0), 1.0 / re)
+    phi = torch.acos(_dot(ns, a).clamp(-1, 1))
+    psi = torch.atan2(_dot(ns, e2v), _dot(ns, e1v))
+    veins = _wrap_sample(params.sclera_tex, phi / (math.pi / 2), psi)  # (n, 1, h, w)
+    ridge = (1 - veins.abs() / 0.1).clamp_min(0) ** 2
+    phi1 = phi.unsqueeze(1)
+    w_vein = _s(params.vein_strength).unsqueeze(1) * _smoothstep(0.6, 1.3, phi1)
+    sclera = _col(params.sclera_color) * (1 - 0.15 * _smoothstep(0.9, 1.5, phi1))
+    sclera = torch.lerp(sclera, _rgb((0.62, 0.18, 0.15), sclera), (w_vein * ridge).clamp(0, 0.8))
+    phi_l = torch.acos((ld / re).clamp(-1, 1)).unsqueeze(1)
+    limbal = _col(ic[:, 0]) * 0.4 + 0.02
+    sclera = torch.lerp(sclera, limbal, 0.85 * (1 - _smoothstep(phi_l, phi_l + 0.14, phi1)))
+    sclera = sclera * (amb + light * ((_dot(ns, L) + 0.3) / 1.3).clamp_min(0).unsqueeze(1))
+
+    # ---- through the cornea: iris, or limbus/sclera when the refracted ray misses the iris disc
+    eye = torch.where(hit_c.unsqueeze(1), torch.lerp(iris, sclera, _smoothstep(1.0, 1.06, rho).unsqueeze(1)), sclera)
+    # reflections: light source glint (cornea) and the screen the user looks at (cornea strong, wet sclera weak)
+    n_eye = tuple(torch.where(hit_c, nc[i], ns[i]) for i in range(3))
+    half = _norm(_add(L, _scale(d, -1.0)))
+    nh = _dot(n_eye, half).clamp(0, 1)
+    log_nh = torch.log(nh.clamp_min(1e-30))
+    glint = torch.where(hit_c, torch.exp(900 * log_nh) * 6.0, torch.zeros_like(nh)) + torch.exp(40 * log_nh) * 0.04
+    dn = 2 * _dot(d, n_eye)
+    refl = (d[0] - dn * n_eye[0], d[1] - dn * n_eye[1], d[2] - dn * n_eye[2])
+    r_p, r_y = torch.asin((-refl[1]).clamp(-1, 1)), torch.atan2(-refl[0], -refl[2])
+    sb, sp, sy, sh = (_s(params.screen[:, i]) for i in range(4))
+    scr = _smoothstep(sh, sh * 0.8, (r_y - sy).abs()) * _smoothstep(sh * 0.7, sh * 0.55, (r_p - sp).abs())
+    scr = sb * scr * torch.where(hit_c, 0.06, 0.015)
+    eye = eye + light * glint.unsqueeze(1) + scr.unsqueeze(1) * _rgb((0.92, 0.96, 1.0), eye)
+    # socket (rays that miss the eyeball near the corners) and the caruncle at the nasal corner
+    socket = _rgb((0.55, 0.30, 0.28), eye) * (amb + 0.5 * light)
+    eye = torch.where(hit_s.unsqueeze(1), eye, socket)
+    car = torch.exp(-0.5 * (((xs - lid["xm"] - 1.7) / 1.1) ** 2 + ((ys - lid["ym"]) / 1.0) ** 2)).unsqueeze(1)
+    eye = torch.lerp(eye, _rgb((0.80, 0.47, 0.45), eye) * (amb + light * 0.8), car.clamp(0, 0.9))
+    # lid shadow and corner occlusion, lower-lid waterline
+    shadow = (1 - 0.65 * torch.exp(-sd_u.clamp_min(0) / 1.2)) * (1 - 0.3 * torch.exp(-sd_l.clamp_min(0) / 0.7))
+    shadow = shadow * (1 - 0.55 * (1 - torch.sin(math.pi * t_lid.clamp(0, 1))) ** 3)
+    eye = eye * shadow.unsqueeze(1)
+    wl = torch.exp(-sd_l.clamp_min(0) / 0.3).unsqueeze(1) * 0.8
+    return torch.lerp(eye, _rgb((0.78, 0.48, 0.45), eye) * (amb + light * 0.7), wl)
+
+
+def _skin(params: RenderParams, xs, ys, diffuse, spec, sd_u, sd_l, t_lid, in_lid, lid, base, bump_u, y_lo):
+    """Colour (n, 3, H, W) of the face: albedo texture, periorbital darkening, lid crease, brow, lighting."""
+    dev, dt = xs.device, xs.dtype
+    light, amb = _col(params.light_color), _col(params.ambient_color)
+    T = _region_sample(params.skin_tex, xs, ys)  # (n, 3, H, W)
+    mott, pores, strands = T[:, 0:1], T[:, 1:2], T[:, 2:3]
+    sf = params.skin_features
+    alb_s = (1 + sf[:, 0, None, None, None] * 1.2 * mott) * (1 + sf[:, 1, None, None, None] * 2.0 * pores)
+    peri = torch.exp(-0.5 * (((xs - lid["ex"]) / 11.0) ** 2 + ((ys - lid["ey"] - 1.0) / 8.0) ** 2)).unsqueeze(1)
+    near_margin = (torch.exp(-torch.minimum(sd_u.abs(), sd_l.abs()) / 0.8) * in_lid).unsqueeze(1)
+    tint = 1 - sf[:, 2, None, None, None] * peri * torch.tensor([0.8, 1.0, 1.0], device=dev, dtype=dt).view(1, 3, 1, 1)
+    tint = tint * (1 - 0.2 * near_margin * torch.tensor([0.0, 1.0, 0.8], device=dev, dtype=dt).view(1, 3, 1, 1))
+    # crease (supratarsal fold): a shadowed line above the open lid margin, a highlight just above it
+    yc = base - (lid["h_u_open"] + _s(params.crease[:, 0])) * _powf(bump_u, 0.8)
+    cs = _s(params.crease[:, 1]) * _powf(bump_u, 0.3)  # the fold fades out towards the corners
+    sh = (1 - cs * 0.45 * torch.exp(-(((ys - yc) / 0.6) ** 2))) * (1 + cs * 0.12 * torch.exp(-(((ys - yc + 1.5) / 1.2) ** 2)))
+    sh = sh * (1 - 0.12 * in_lid * torch.exp(-(((ys - y_lo - 4.0) / 1.2) ** 2)))  # lower-lid fold
+    # brow-ridge shadow when lit from above
+    brow = params.brow
+    yb = _s(brow[:, 0]) + _s(brow[:, 3]) * (xs / 20.0) ** 2
+    sh = sh * (1 - 0.3 * (-_s(params.light_dir[:, 1])).clamp_min(0) * _smoothstep(yb, yb + 6.0, ys) * _smoothstep(yb + 14.0, yb + 6.0, ys))
+    skin = _col(params.skin_color) * alb_s * tint * (amb + light * (diffuse * sh).unsqueeze(1)) + light * spec.unsqueeze(1)
+    # brow hair: a band of strands (texture stretched along x), tapering at both ends
+    thick = _s(brow[:, 1])
+    band = _smoothstep(yb + 0.5, yb - 1.0, ys) * _smoothstep(yb - thick - 1.0, yb - thick + 1.5, ys)
+    band = band * _smoothstep(32.0, 20.0, xs) * _smoothstep(-32.0, -22.0, xs)
+    hair_a = band * (_s(brow[:, 2]) * (0.55 + 1.2 * strands.squeeze(1))).clamp(0, 1)
+    hair = _col(params.hair_color) * (amb + light * 0.6)
+    return torch.lerp(skin, hair, hair_a.unsqueeze(1))
+
+
 def shade(params: RenderParams, out_size: tuple[int, int]) -> dict[str, torch.Tensor]:
     """Render the scenes of ``params`` (on its device/dtype) without camera effects.
 
@@ -233,187 +427,45 @@ def shade(params: RenderParams, out_size: tuple[int, int]) -> dict[str, torch.Te
     "visual_gaze": (n, 2)}``.
     """
     H, W = out_size
-    n = len(params)
-    dev, dt = params.gaze.device, params.gaze.dtype
-    hmm, wmm = REGION_MM
-    px_mm = wmm / max(W - 1, 1)  # for anti-aliased edges
-
-    # ---- rays: pinhole at (0, 0, -D) through the region plane z = 0 (align_corners=True pixel centres)
-    X = torch.linspace(-wmm / 2, wmm / 2, W, device=dev, dtype=dt).view(1, 1, W).expand(n, H, W)
-    Y = torch.linspace(-hmm / 2, hmm / 2, H, device=dev, dtype=dt).view(1, H, 1).expand(n, H, W)
-    D = _s(params.camera_distance)
-    dcam = _norm((X, Y, D.expand(n, H, W)))
-    t0 = (D - NEAR_PLANE_MM) / dcam[2]
-    ocam = (t0 * dcam[0], t0 * dcam[1], t0 * dcam[2] - D)
-
+    dt = params.gaze.dtype
+    px_mm = REGION_MM[1] / max(W - 1, 1)  # for anti-aliased edges
     R = head_rotation(params.head)  # (n, 3, 3) head → camera
-    Rt = [[_s(R[:, j, i]) for j in range(3)] for i in range(3)]  # rows of R^T
-    to_head = lambda v: tuple(Rt[i][0] * v[0] + Rt[i][1] * v[1] + Rt[i][2] * v[2] for i in range(3))  # noqa: E731
-    o, d = to_head(ocam), to_head(dcam)
-    view = _scale(d, -1.0)
-
     axis, optical_gaze, visual_gaze = eye_axes(params, R)
-    a = _vec(axis)
-    L = _vec(params.light_dir)
     light, amb = _col(params.light_color), _col(params.ambient_color)
-    half = _norm(_add(L, view))
 
-    # ---- face surface: fixed-point iterations of z = -P(x, y) along the ray (near-orthographic, gentle surface)
-    t = -o[2] / d[2]
-    for _ in range(3):
-        xs, ys = o[0] + t * d[0], o[1] + t * d[1]
-        P, Px, Py = _face_height(xs, ys, params)
-        t = (-P - o[2]) / d[2]
-    xs, ys = o[0] + t * d[0], o[1] + t * d[1]
+    f = _surface(params, (H, W), R)
+    o, d = (f[:, 0], f[:, 1], f[:, 2]), (f[:, 3], f[:, 4], f[:, 5])
+    xs, ys, diffuse, spec = f[:, 6], f[:, 7], f[:, 8], f[:, 9]
 
     lid, openness = _lid_geometry(params, axis)
     y_up, y_lo, base, bump_u, t_lid = _lid_curves(xs, lid)
     sd_u, sd_l = ys - y_up, y_lo - ys  # > 0 inside the aperture
-    aperture = ((torch.minimum(sd_u, sd_l) / px_mm + 0.5).clamp(0, 1)).unsqueeze(1)  # (n, 1, H, W)
-
-    # ---- eyeball and cornea
-    E = _vec(params.eyeball_center)
-    re, rc, rl = _s(params.eyeball_radius), _s(params.cornea_radius), _s(params.iris_radius)
-    ld, dc = (_s(v) for v in _limbus(params))
-    hit_s, ps = _sphere_hit(o, d, E, re)
-    Cc = _add(E, a, dc)
-    hit_c, pc = _sphere_hit(o, d, Cc, rc)
-    hit_c = hit_c & (_dot(_add(pc, E, -1.0), a) > ld)
-    # refraction into the aqueous humour (Snell, vector form)
-    nc = _scale(_add(pc, Cc, -1.0), 1.0 / rc)
-    eta = 1.0 / CORNEA_INDEX
-    cosi = -_dot(d, nc)
-    k = (1 - eta**2 * (1 - cosi**2)).clamp_min(0)
-    coef = eta * cosi - torch.sqrt(k)
-    dr = (eta * d[0] + coef * nc[0], eta * d[1] + coef * nc[1], eta * d[2] + coef * nc[2])
-    li = ld - 0.4  # iris plane a little behind the limbus
-    ti = (li - _dot(_add(pc, E, -1.0), a)) / _dot(dr, a).clamp_max(-1e-4)
-    q = _add((pc[0] + ti * dr[0], pc[1] + ti * dr[1], pc[2] + ti * dr[2]), _add(E, a, li), -1.0)
-    # iris-plane basis: e1 = head x made orthogonal to the axis, e2 = axis × e1
-    ax = axis
-    e1 = torch.stack([1 - ax[:, 0] ** 2, -ax[:, 0] * ax[:, 1], -ax[:, 0] * ax[:, 2]], -1)
-    e1 = e1 / e1.norm(dim=-1, keepdim=True)
-    e2 = torch.cross(ax, e1, dim=-1)
-    e1v, e2v = _vec(e1), _vec(e2)
-    qx, qy = _dot(q, e1v), _dot(q, e2v)
-    rho = torch.sqrt(qx**2 + qy**2 + 1e-12) / rl
-    theta = torch.atan2(qy, qx)
-
-    # ---- iris colour
-    rp = _s(params.pupil_frac)
-    rho_i = ((rho - rp) / (1 - rp)).clamp(0, 1)  # 0 at the pupil edge, 1 at the limbus
-    tex = _wrap_sample(params.iris_tex, rho_i, theta)  # (n, 3, H, W)
-    fib, cry, fine = tex[:, 0:1], tex[:, 1:2], tex[:, 2:3]
-    ic = params.iris_colors
-    f_fib, f_cry, f_limb, coll_r = (params.iris_features[:, i, None, None, None] for i in range(4))
-    r1 = rho_i.unsqueeze(1)
-    w_coll = 1 - _smoothstep(coll_r - 0.1, coll_r + 0.1, r1)
-    iris = torch.lerp(_col(ic[:, 0]), _col(ic[:, 1]), w_coll)
-    iris = iris * (1 + 0.6 * f_fib * fib)
-    iris = torch.lerp(iris, _col(ic[:, 2]).expand_as(iris), (1.5 * f_fib * (fib - 0.15)).clamp(0, 1))
-    iris = iris * (1 - f_cry * (-1.6 * cry).clamp(0, 1)) * (1 + 0.12 * fine)
-    iris = iris * (1 + 0.3 * torch.exp(-(((r1 - coll_r) / 0.035) ** 2)))
-    iris = iris * (1 - f_limb * _smoothstep(0.72, 1.0, r1)) * (1 - 0.5 * torch.exp(-((r1 / 0.05) ** 2)))
-    pupil_w = 1 - _smoothstep(rp - 0.03, rp + 0.03, rho).unsqueeze(1)
-    iris = torch.lerp(iris, torch.full_like(iris, 0.008), pupil_w)
-    ndl_iris = _dot(a, L).clamp_min(0)
-    iris = iris * (amb + light * (0.35 + 0.65 * ndl_iris).unsqueeze(1))
-
-    # ---- sclera
-    ns = _scale(_add(ps, E, -1.0), 1.0 / re)
-    cos_phi = _dot(ns, a).clamp(-1, 1)
-    phi = torch.acos(cos_phi)
-    psi = torch.atan2(_dot(ns, e2v), _dot(ns, e1v))
-    veins = _wrap_sample(params.sclera_tex, phi / (math.pi / 2), psi)  # (n, 1, H, W)
-    ridge = (1 - veins.abs() / 0.1).clamp_min(0) ** 2
-    phi1 = phi.unsqueeze(1)
-    w_vein = _s(params.vein_strength).unsqueeze(1) * _smoothstep(0.6, 1.3, phi1)
-    sclera = _col(params.sclera_color) * torch.lerp(torch.ones_like(phi1), torch.full_like(phi1, 0.85), _smoothstep(0.9, 1.5, phi1))
-    sclera = torch.lerp(sclera, _rgb((0.62, 0.18, 0.15), sclera).expand_as(sclera), (w_vein * ridge).clamp(0, 0.8))
-    phi_l = torch.acos((ld / re).clamp(-1, 1)).unsqueeze(1)
-    limbal = _col(ic[:, 0]) * 0.4 + 0.02
-    sclera = torch.lerp(sclera, limbal.expand_as(sclera), 0.85 * (1 - _smoothstep(phi_l, phi_l + 0.14, phi1)))
-    ndl_s = _dot(ns, L)
-    sclera = sclera * (amb + light * ((ndl_s + 0.3) / 1.3).clamp_min(0).unsqueeze(1))
-
-    # ---- through the cornea: iris, or limbus/sclera when the refracted ray misses the iris disc
-    out_iris = _smoothstep(1.0, 1.06, rho).unsqueeze(1)
-    cornea_col = torch.lerp(iris, sclera, out_iris)
-    hc = hit_c.unsqueeze(1).to(dt)
-    eye = torch.lerp(sclera, cornea_col, hc)
-    # reflections: light source glint (cornea) and the screen (cornea strong, wet sclera weak)
-    n_eye = tuple(torch.where(hit_c, nc[i], ns[i]) for i in range(3))
-    nh = _dot(n_eye, half).clamp(0, 1)
-    glint = torch.where(hit_c, nh**900 * 6.0, torch.zeros_like(nh)) + nh**40 * 0.04
-    eye = eye + light * glint.unsqueeze(1)
-    dn = _dot(d, n_eye)
-    refl = (d[0] - 2 * dn * n_eye[0], d[1] - 2 * dn * n_eye[1], d[2] - 2 * dn * n_eye[2])
-    r_p = torch.asin((-refl[1]).clamp(-1, 1))
-    r_y = torch.atan2(-refl[0], -refl[2])
-    sb, sp, sy, sh = (_s(params.screen[:, i]) for i in range(4))
-    scr = _smoothstep(sh, sh * 0.8, (r_y - sy).abs()) * _smoothstep(sh * 0.7, sh * 0.55, (r_p - sp).abs())
-    eye = eye + (sb * scr * (0.06 * hit_c.to(dt) + 0.015)).unsqueeze(1) * _rgb((0.92, 0.96, 1.0), eye)
-    # socket (rays that miss the eyeball near the corners) and the caruncle at the nasal corner
-    socket = _rgb((0.55, 0.30, 0.28), eye) * (amb + 0.5 * light)
-    eye = torch.lerp(socket.expand_as(eye), eye, hit_s.unsqueeze(1).to(dt))
-    car = torch.exp(-0.5 * (((xs - lid["xm"] - 1.7) / 1.1) ** 2 + ((ys - lid["ym"]) / 1.0) ** 2)).unsqueeze(1)
-    eye = torch.lerp(eye, _rgb((0.80, 0.47, 0.45), eye) * (amb + light * 0.8), car.clamp(0, 0.9))
-    # lid shadow on the eye, corner occlusion, lower-lid waterline
-    shadow = (1 - 0.6 * torch.exp(-sd_u.clamp_min(0) / 1.1)) * (1 - 0.25 * torch.exp(-sd_l.clamp_min(0) / 0.6))
-    shadow = shadow * (1 - 0.5 * (1 - torch.sin(math.pi * t_lid.clamp(0, 1))) ** 3)
-    eye = eye * shadow.unsqueeze(1)
-    wl = torch.exp(-sd_l.clamp_min(0) / 0.3).unsqueeze(1) * 0.8
-    eye = torch.lerp(eye, _rgb((0.78, 0.48, 0.45), eye) * (amb + light * 0.7), wl)
-
-    # ---- skin
-    T = _wrap_free_sample(params.skin_tex, xs, ys)  # (n, 3, H, W)
-    mott, pores, strands = T[:, 0:1], T[:, 1:2], T[:, 2:3]
-    sf = params.skin_features
-    alb = _col(params.skin_color) * (1 + sf[:, 0, None, None, None] * 2.0 * mott) * (1 + sf[:, 1, None, None, None] * 2.0 * pores)
-    peri = torch.exp(-0.5 * (((xs - E[0]) / 11.0) ** 2 + ((ys - E[1] - 1.0) / 8.0) ** 2)).unsqueeze(1)
-    alb = alb * (1 - sf[:, 2, None, None, None] * peri * torch.tensor([0.8, 1.0, 1.0], device=dev, dtype=dt).view(1, 3, 1, 1))
+    aperture = (torch.minimum(sd_u, sd_l) / px_mm + 0.5).clamp(0, 1) * ((t_lid > 0) & (t_lid < 1))  # (n, H, W)
     in_lid = _smoothstep(-0.05, 0.08, t_lid) * _smoothstep(1.05, 0.9, t_lid)
-    near_margin = (torch.exp(-torch.minimum(sd_u.abs(), sd_l.abs()) / 0.8) * in_lid).unsqueeze(1)
-    alb = alb * (1 - 0.2 * near_margin * torch.tensor([0.0, 1.0, 0.8], device=dev, dtype=dt).view(1, 3, 1, 1))
-    ns_skin = _norm((-Px, -Py, -torch.ones_like(Px)))
-    ndl = _dot(ns_skin, L)
-    # crease (supratarsal fold): a shadowed line above the open lid margin, a highlight just above it
-    yc = base - (lid["h_u_open"] + _s(params.crease[:, 0])) * bump_u ** 0.8
-    cs = _s(params.crease[:, 1])
-    crease = (1 - cs * 0.45 * torch.exp(-(((ys - yc) / 0.6) ** 2))) * (1 + cs * 0.12 * torch.exp(-(((ys - yc + 1.5) / 1.2) ** 2)))
-    crease = crease * (1 - 0.12 * torch.exp(-(((ys - y_lo - 4.0) / 1.2) ** 2)))  # lower-lid fold
-    # brow ridge shadow when lit from above: darken below the ridge in proportion to how steeply light falls
-    brow = params.brow
-    yb = _s(brow[:, 0]) + _s(brow[:, 3]) * (xs / 20.0) ** 2
-    ridge_sh = 1 - 0.3 * (-L[1]).clamp_min(0) * _smoothstep(yb, yb + 6.0, ys) * _smoothstep(yb + 14.0, yb + 6.0, ys)
-    diffuse = ((ndl + 0.35) / 1.35).clamp_min(0) * crease * ridge_sh
-    spec = _dot(ns_skin, half).clamp_min(0) ** 16 * 0.05
-    skin = alb * (amb + light * diffuse.unsqueeze(1)) + light * spec.unsqueeze(1)
-    # brow hair
-    thick = _s(brow[:, 1])
-    band = _smoothstep(yb + 0.5, yb - 1.0, ys) * _smoothstep(yb - thick - 1.0, yb - thick + 1.5, ys)
-    band = band * _smoothstep(32.0, 20.0, xs) * _smoothstep(-32.0, -22.0, xs)
-    hair_a = (band * (0.5 + 2.5 * (strands.squeeze(1) + _s(brow[:, 2]) - 0.55))).clamp(0, 1).unsqueeze(1)
-    hair = _col(params.hair_color) * (amb + light * 0.6)
-    skin = torch.lerp(skin, hair.expand_as(skin), hair_a)
 
-    img = torch.lerp(skin, eye, aperture)
+    img = _skin(params, xs, ys, diffuse, spec, sd_u, sd_l, t_lid, in_lid, lid, base, bump_u, y_lo)
+    # the eye is shaded only inside the batch's bounding box of the aperture
+    i0, i1, j0, j1 = _crop_box(aperture > 0, pad=1)
+    c = lambda t: t[..., i0:i1, j0:j1]  # noqa: E731
+    eye = _eye(params, tuple(map(c, o)), tuple(map(c, d)), c(xs), c(ys), c(sd_u), c(sd_l), c(t_lid), lid, axis)
+    img[..., i0:i1, j0:j1] = torch.lerp(c(img), eye, c(aperture).unsqueeze(1))
 
-    # ---- lashes (over skin and eye)
+    # ---- lashes (over skin and eye): a dark lash line with strands fanning out from the margin
     lash = params.lashes
     dens, llen, ldens = _s(lash[:, 0]), _s(lash[:, 1]), _s(lash[:, 2])
     tl = t_lid.clamp(0, 1)
-    length = llen * (0.35 + 0.65 * torch.sin(math.pi * tl).clamp_min(0) ** 0.5)
+    length = llen * (0.35 + 0.65 * torch.sqrt(torch.sin(math.pi * tl).clamp_min(0)))
     d_up = y_up - ys  # > 0 above the upper margin
-    slant = 1.2 * (tl - 0.45)
-    strand = (0.5 + 0.5 * torch.cos(2 * math.pi * 1.6 * (xs + slant * d_up))) ** 3
-    band_u = _smoothstep(-0.5, 0.0, d_up) * torch.exp(-d_up.clamp_min(0) / (0.35 * length)) * _smoothstep(length, 0.6 * length, d_up)
-    cov_u = dens * band_u * (0.55 + 0.45 * strand) * in_lid
+    # strands: ~0.8 per mm (coarser than real lashes, which a 3 px/mm render cannot resolve), fanning outwards
+    strand = (0.5 + 0.5 * torch.cos(2 * math.pi * 0.8 * (xs + 1.2 * (tl - 0.45) * d_up))) ** 2
+    line = _smoothstep(-0.7, -0.2, d_up) * _smoothstep(0.9, 0.3, d_up)  # the lash line along the margin
+    fringe = torch.exp(-d_up.clamp_min(0) / (0.35 * length)) * _smoothstep(length, 0.5 * length, d_up) * (d_up > 0)
+    cov_u = (0.5 + 0.45 * dens) * torch.maximum(line, fringe * strand)
     d_lo = ys - y_lo
-    band_l = _smoothstep(-0.2, 0.1, d_lo) * torch.exp(-d_lo.clamp_min(0) / (0.2 * length)) * _smoothstep(0.5 * length, 0.2 * length, d_lo)
-    cov_l = ldens * band_l * (0.4 + 0.6 * strand) * in_lid * 0.7
-    cov = (cov_u + cov_l).clamp(0, 0.95).unsqueeze(1)
-    img = torch.lerp(img, (_col(params.hair_color) * 0.6 * (amb + light * 0.5)).expand_as(img), cov)
+    band_l = _smoothstep(-0.2, 0.15, d_lo) * torch.exp(-d_lo.clamp_min(0) / (0.2 * length)) * _smoothstep(0.5 * length, 0.2 * length, d_lo)
+    cov_l = ldens * band_l * (0.4 + 0.6 * strand) * 0.7
+    cov = ((cov_u + cov_l) * in_lid).clamp(0, 0.95).unsqueeze(1)
+    img = torch.lerp(img, _col(params.hair_color) * 0.6 * (amb + light * 0.5), cov)
 
     # ---- glasses: rim (ellipse in a plane 12 mm in front of the eye) and a soft reflection on the lens
     gl = params.glasses
@@ -427,12 +479,12 @@ def shade(params: RenderParams, out_size: tuple[int, int]) -> dict[str, torch.Te
         glare = _s(gl[:, 3]) * torch.exp(-0.5 * (((xg - _s(gl[:, 4])) / 9.0) ** 2 + ((yg - _s(gl[:, 5])) / 3.0) ** 2))
         glare = glare * (e < 1).to(dt) * _s(gl[:, 0])
         img = img + (light + amb) * glare.unsqueeze(1)
-        img = torch.lerp(img, rim_col.expand_as(img), rim.unsqueeze(1))
+        img = torch.lerp(img, rim_col, rim.unsqueeze(1))
 
     return {"linear": img.clamp_min(0), "openness": openness, "optical_gaze": optical_gaze, "visual_gaze": visual_gaze}
 
 
-def _wrap_free_sample(tex: torch.Tensor, xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
+def _region_sample(tex: torch.Tensor, xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
     """Sample the skin texture ``(n, C, h, w)`` at head-frame mm ``(xs, ys)`` (n, H, W); it spans 1.2 × the region."""
     hmm, wmm = REGION_MM
     grid = torch.stack([xs / (0.6 * wmm), ys / (0.6 * hmm)], -1)

@@ -164,6 +164,8 @@ class MainWindow(QMainWindow):
         self.info.setFont(mono)
         self.info.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.minimap = MiniMap()
+        self.gaze_label = QLabel("")
+        self.gaze_label.setWordWrap(True)
 
         # One Euro settings (Casiez et al. 2012): min_cutoff = jitter at rest, beta = lag when moving.
         self.min_cutoff = QDoubleSpinBox(decimals=2, minimum=0.01, maximum=20.0, singleStep=0.1)
@@ -209,7 +211,6 @@ class MainWindow(QMainWindow):
         self.state_label = QLabel("starting")
         self.counters_label = QLabel("")
         self.profile_label = QLabel("profile: none")
-        self.gaze_label = QLabel("")
         sb = self.statusBar()
         sb.addPermanentWidget(self.state_label, 2)
         sb.addPermanentWidget(self.counters_label, 4)
@@ -500,7 +501,7 @@ class MainWindow(QMainWindow):
         self.profile_box.clear()
         self.profile_box.addItem("(none)", None)
         for info in list_profiles(self.config.profiles_dir):
-            label = info.name if info.error is None else f"{info.name} (unreadable)"
+            label = info.user if info.error is None else f"{info.user} (unreadable)"
             self.profile_box.addItem(label, str(info.path))
         if self.profile is not None:
             i = self.profile_box.findText(self.profile.user)

@@ -1,0 +1,237 @@
+"""The Qt app end to end, offscreen (pytest-qt): real MediaPipe faces from ../shared/media through the real Pipeline.
+
+The gaze stage is the real :class:`GazePredictor` and sampler. When trained weights are in ``weights/`` they are
+used; otherwise a seeded *untrained* network stands in — the window's plumbing (patches, saliency, grid, gaze
+arrows, calibration, screen point) is the same, only the gaze angles are meaningless, and no test asserts them.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+pytest.importorskip("PyQt5")
+pytest.importorskip("pytestqt")
+
+import cv2  # noqa: E402 - after the skips
+
+from gazezoom.gui.config import AppConfig  # noqa: E402
+from gazezoom.gui.sources import parse_source  # noqa: E402
+
+os.environ.pop("QT_QPA_PLATFORM_PLUGIN_PATH", None)  # cv2 sets it; Qt must use its own plugins
+
+START_TIMEOUT_MS = 90_000
+
+
+@pytest.fixture(scope="module")
+def predictor(repo_dir):
+    import torch
+
+    from gazezoom.models import GazePredictor, ModelConfig, build_model
+    from gazezoom.models.checkpoint import weights_path
+
+    torch.set_num_threads(1)
+    path = weights_path(repo_dir / "weights", "sampler")
+    if path.is_file():
+        return GazePredictor.from_weights(path)
+    torch.manual_seed(0)
+    return GazePredictor(build_model(ModelConfig()))  # untrained stand-in, see the module docstring
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path, media_dir, predictor):
+    from gazezoom.gui.window import MainWindow
+
+    made = []
+
+    def make(source="single_face.mp4", **options):
+        spec = parse_source(str(media_dir / source) if not str(source).isdigit() else source,
+                            **{"resize": None, **options.pop("spec", {})})
+        config = AppConfig(source=spec, settings_file=str(tmp_path / "settings.ini"), out_dir=str(tmp_path),
+                           profiles_dir=str(tmp_path / "profiles"), gaze_factory=lambda: predictor, retry_s=0.5,
+                           **options)
+        w = MainWindow(config)
+        qtbot.addWidget(w)
+        w.show()
+        w.start()
+        made.append(w)
+        return w
+
+    yield make
+    for w in made:
+        w.close()
+        assert not w.engine.running
+
+
+def _wait_views(qtbot, window, n, timeout=START_TIMEOUT_MS):
+    start = window.views_shown
+    qtbot.waitUntil(lambda: window.views_shown >= start + n, timeout=timeout)
+    return window.last_view
+
+
+def _grid_pixels(image: np.ndarray) -> int:
+    """Pixels in the grid's magenta (BGR 255, 0, 255, anti-aliased)."""
+    b, g, r = image[..., 0].astype(int), image[..., 1].astype(int), image[..., 2].astype(int)
+    return int(((b > 170) & (r > 170) & (g < 90)).sum())
+
+
+def test_window_on_video_overlays_panel_screenshot_and_close(make_window, qtbot, tmp_path):
+    from PyQt5.QtCore import Qt
+
+    w = make_window()
+    view = _wait_views(qtbot, w, 8)
+    r = view.result
+    assert r.face is not None and r.gaze is not None
+    assert w.state.kind == "running" and w.banner == ""
+    # live view: the annotated frame differs from the raw frame where the overlays are
+    assert w.live.has_image and view.image.shape == view.frame.shape
+    assert np.abs(view.image.astype(int) - view.frame.astype(int)).sum() > 0
+    assert _grid_pixels(view.image) > 50
+    # the deformed grid is drawn where it samples: inside the eye regions' bounding box in the frame
+    eg = r.gaze.eyes[0]
+    assert eg.grid_px is not None
+    x0, y0, x1, y1 = r.face.bbox
+    assert np.all((eg.grid_px[..., 0] > x0) & (eg.grid_px[..., 0] < x1) & (eg.grid_px[..., 1] > y0) & (eg.grid_px[..., 1] < y1))
+    # side panel: zoomed patches, saliency, uniform patches of both eyes
+    assert w.panel.has_image and view.panel is not None and view.panel.shape[0] > 3 * 96
+    assert all(e.patch is not None and e.uniform_patch is not None and e.saliency is not None for e in r.gaze.eyes)
+    assert "pitch" in w.info.text() and "open" in w.info.text()
+    # counters from the app itself
+    c = view.counters
+    assert c.fps > 0 and c.frames >= 8 and {"landmarks", "gaze", "total"} <= set(c.stages_ms)
+    assert "FPS" in w.counters_label.text()
+
+    # keyboard shortcut G switches the sampling grid off, and the next frames are drawn without it
+    qtbot.keyClick(w, Qt.Key_G)
+    assert not w.actions["grid"].isChecked() and not w.engine.overlays.grid
+    view = _wait_views(qtbot, w, 3)
+    assert _grid_pixels(view.image) == 0
+    qtbot.keyClick(w, Qt.Key_G)
+    assert w.engine.overlays.grid
+
+    # screenshot of the window: written, window-sized, not blank
+    path = w.save_screenshot(tmp_path / "shot.png")
+    img = cv2.imread(str(path))
+    assert img is not None and img.shape[1] == w.width() * w.devicePixelRatio()
+    assert img.std() > 20 and len(np.unique(img.reshape(-1, 3), axis=0)) > 1000
+
+    # closing stops both threads and closes the pipeline; settings are remembered
+    w.close()
+    assert not w.engine.running and w.engine.pipeline is None
+    from PyQt5.QtCore import QSettings
+
+    s = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    assert s.value("source/text").endswith("single_face.mp4")
+    assert str(s.value("overlays/grid")).lower() == "true"
+
+
+def test_switch_source_camera_failure_and_recovery(make_window, qtbot, media_dir):
+    w = make_window()
+    _wait_views(qtbot, w, 3)
+    # a video without faces
+    w.open_source(parse_source(str(media_dir / "no_face.mp4")))
+    qtbot.waitUntil(lambda: w.last_view.source == "no_face.mp4" and w.last_view.result.face is None, timeout=20_000)
+    _wait_views(qtbot, w, 2)
+    assert w.last_view.panel is None and w.panel.message == "no face"
+    # an index with no camera: a visible state, retried, no crash
+    w.open_source(parse_source("99"))
+    qtbot.waitUntil(lambda: w.state.kind == "retrying", timeout=20_000)
+    assert "no camera at index 99" in w.banner and "--source VIDEO" in w.banner
+    assert "retrying" in w.state_label.text()
+    qtbot.wait(300)  # a frame of the old source may still be in flight
+    shown = w.views_shown
+    qtbot.wait(1200)  # two retries at retry_s = 0.5
+    assert w.state.kind == "retrying" and w.views_shown == shown and w.engine.running
+    # back to a working source: running again, banner gone
+    w.open_source(parse_source(str(media_dir / "single_face.mp4")))
+    qtbot.waitUntil(lambda: w.last_view.source == "single_face.mp4" and w.views_shown > shown + 2, timeout=20_000)
+    assert w.state.kind == "running" and w.banner == ""
+
+
+def test_record_session_csv(make_window, qtbot, tmp_path):
+    from gazezoom.io.table import FIXED_COLUMNS, read_table
+
+    w = make_window()
+    _wait_views(qtbot, w, 2)
+    w.actions["record"].setChecked(True)
+    _wait_views(qtbot, w, 5)
+    w.actions["record"].setChecked(False)
+    rows = read_table(w.recording_path)
+    assert len(rows) >= 5 and list(rows[0])[: len(FIXED_COLUMNS)] == list(FIXED_COLUMNS)
+    assert all(r["face"] == 1 and r["gaze_x"] is not None for r in rows)
+    assert all(r["screen_x_px"] is None for r in rows)  # no profile
+    t = [r["time_s"] for r in rows]
+    assert all(b > a for a, b in zip(t, t[1:]))
+
+
+def test_calibrate_save_profile_screen_point_recentre_and_cancel(make_window, qtbot, tmp_path):
+    """Plumbing, not accuracy: the man in the clip does not look at the targets."""
+    from PyQt5.QtCore import Qt
+
+    from gazezoom.calibration.procedure import SelectionSettings
+
+    w = make_window()
+    _wait_views(qtbot, w, 2)
+    fast = SelectionSettings(dwell_s=0.25, max_dwell_s=0.6, settle_s=0.05, min_samples=2)
+    cal = w.calibrate(user="tester", layout="5", n_validation=2, settings=fast)
+    assert cal is not None and cal.isVisible() and cal.procedure.phase == "idle"
+    qtbot.keyClick(cal, Qt.Key_Space)
+    assert cal.procedure.phase == "running" and cal.state.position_px is not None
+    qtbot.waitUntil(lambda: cal.procedure.phase in ("review", "failed"), timeout=30_000)
+    assert cal.procedure.phase == "review", cal.procedure.error
+    assert cal.frames_fed > 5
+    with qtbot.waitSignal(cal.finished, timeout=10_000) as sig:
+        qtbot.keyClick(cal, Qt.Key_Return)
+    assert sig.args[0]["status"] == "saved"
+    path = sig.args[0]["path"]
+    assert path.is_file() and path.parent == tmp_path / "profiles"
+    # the main window uses the new profile: a screen point on the mini-map
+    assert w.profile is not None and w.profile.user == "tester" and w.engine.mapper is not None, w.banner
+    qtbot.waitUntil(lambda: w.last_view.screen is not None, timeout=10_000)
+    assert w.minimap.point is not None
+    assert "tester" in w.profile_label.text()
+
+    # Esc in a new calibration leaves the saved profile as it was
+    before = path.read_bytes()
+    cal = w.calibrate(user="tester", layout="5", n_validation=2, settings=fast)
+    qtbot.keyClick(cal, Qt.Key_Space)
+    _wait_views(qtbot, w, 2)
+    with qtbot.waitSignal(cal.finished, timeout=5000) as sig:
+        qtbot.keyClick(cal, Qt.Key_Escape)
+    assert sig.args[0]["status"] == "cancelled" and path.read_bytes() == before
+
+    # recentre: a dot at the centre, the offset re-estimated and saved in the profile file
+    rec = w.recentre()
+    assert rec is not None
+    with qtbot.waitSignal(rec.finished, timeout=15_000) as sig:
+        pass
+    out = sig.args[0]
+    assert out["status"] in ("saved", "failed"), out
+    if out["status"] == "saved":  # an untrained model can predict far off-screen: then recentring refuses, visibly
+        from gazezoom.calibration.profile import load_profile
+
+        assert load_profile(path).offset_px == pytest.approx(out["profile"].offset_px)
+    else:
+        assert "recalibrate" in out["message"] or "frames" in out["message"]
+
+
+@pytest.mark.slow
+def test_demo_command_headless_screenshot(tmp_path, media_dir, repo_dir):
+    """``gazezoom demo --screenshot`` in a fresh process (no gaze weights given: the front-end only, said so)."""
+    out = tmp_path / "demo.png"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(repo_dir)}
+    proc = subprocess.run(
+        [sys.executable, "app.py", "--source", str(media_dir / "single_face.mp4"), "--screenshot", str(out),
+         "--frames", "6", "--weights", str(tmp_path / "no_weights"), "--settings", str(tmp_path / "s.ini"),
+         "--threads", "1"],
+        cwd=repo_dir, env=env, capture_output=True, text=True, timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "screenshot saved" in proc.stdout and "FPS" in proc.stdout and "no gaze model" in proc.stdout
+    img = cv2.imread(str(out))
+    assert img is not None and img.std() > 20

@@ -31,18 +31,21 @@ def run(args: argparse.Namespace) -> int:
     X, y = s["X"], s["y"]
     print(f"SYNTHETIC simulated user, layout {args.layout}, {args.seeds} sessions, {len(X)} calibration frames each; "
           f"per-frame validation error, mean over 5 unseen targets; head moved by {tuple(args.shift_mm)} mm")
-    print(f"{'regressor':10s} {'same seat':>22s} {'head moved':>22s} {'fit ms':>8s} {'predict us/frame':>17s}")
+    print("error = mean per-frame error; bias = error of the mean prediction per target (what smoothing cannot fix)")
+    print(f"{'regressor':10s} {'same seat: error':>24s} {'bias':>6s} {'head moved: error':>25s} {'bias':>6s} "
+          f"{'fit ms':>7s} {'predict us/frame':>17s}")
     for r in rows:
         name = r["regressor"]
         if name in REGRESSORS:
             fit = median_ms(lambda: create_regressor(name, s["sim"].screen).fit(X, y), repeat=args.repeat)
             m = create_regressor(name, s["sim"].screen).fit(X, y)
             pred = median_ms(lambda: m.predict(X[:1]), repeat=args.repeat * 10) * 1e3
-            t = f"{fit:8.2f} {pred:17.1f}"
+            t = f"{fit:7.2f} {pred:17.1f}"
         else:
-            t = f"{'-':>8s} {'-':>17s}  (true parameters: network-gaze noise floor)"
-        print(f"{name:10s} {r['static_deg']:5.2f}° {r['static_px']:5.0f} px {r['static_cm']:4.2f} cm "
-              f"{r['moved_deg']:5.2f}° {r['moved_px']:5.0f} px {r['moved_cm']:4.2f} cm {t}")
+            t = f"{'-':>7s} {'-':>17s}  (true parameters: network-gaze noise floor)"
+        print(f"{name:10s} {r['static_deg']:6.2f}° {r['static_px']:5.0f} px {r['static_cm']:5.2f} cm "
+              f"{r['static_bias_deg']:5.2f}° {r['moved_deg']:6.2f}° {r['moved_px']:5.0f} px {r['moved_cm']:5.2f} cm "
+              f"{r['moved_bias_deg']:5.2f}° {t}")
     if args.figures:
         out = Path(args.figures)
         sim = s["sim"]

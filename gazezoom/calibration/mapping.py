@@ -27,7 +27,8 @@ class ScreenMapper:
     """A fitted :class:`CalibrationModel`, its screen, and an additive drift offset in pixels.
 
     ``filter`` (a :class:`gazezoom.filters.PointFilter`) smooths the points of :meth:`map_result`; raw values are
-    kept in ``ScreenPoint.raw_*``.
+    kept in ``ScreenPoint.raw_*``. Calling the mapper is :meth:`map_result`, so it is what ``Pipeline(calibration=)``
+    expects.
     """
 
     def __init__(self, model: CalibrationModel, screen: ScreenGeometry, offset_px=(0.0, 0.0), filter=None):
@@ -50,6 +51,8 @@ class ScreenMapper:
             return None
         smooth = self.filter(float(result.time_s), raw) if self.filter is not None else raw
         return ScreenPoint(x_px=float(smooth[0]), y_px=float(smooth[1]), raw_x_px=float(raw[0]), raw_y_px=float(raw[1]))
+
+    __call__ = map_result
 
     def set_offset(self, offset_px) -> None:
         self.offset_px = _offset(offset_px)

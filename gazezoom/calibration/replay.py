@@ -220,9 +220,13 @@ def replay_samples(recording: Recording, process: Callable[[np.ndarray, float], 
     samples, counts = [], {}
     frames = iter_video(recording.video)
     if progress:
+        import cv2
         from tqdm import tqdm
 
-        frames = tqdm(frames, desc="replay", unit="frame")
+        cap = cv2.VideoCapture(str(recording.video))
+        total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or None
+        cap.release()
+        frames = tqdm(frames, desc="replay", unit="frame", total=total)
     for _, t, frame in frames:
         result = process(frame, t)
         span = recording.span_at(t)

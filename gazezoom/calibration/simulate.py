@@ -195,7 +195,8 @@ def simulated_session(seed: int = 0, *, layout: str = "9", n_validation: int = 5
 
 def compare_regressors(seeds=(0, 1, 2), *, head_shift_mm=(100.0, 0.0, 0.0), layout: str = "9",
                        names=None) -> list[dict]:
-    """Validation error (degrees, px, cm) of every regressor on simulated sessions, same seat and head moved,
+    """Validation error (degrees, px, cm; and the bias — error of the mean prediction — in degrees) of every
+    regressor on simulated sessions, same seat and head moved,
     plus the oracle (the geometric model with the simulator's true parameters: the noise floor). Synthetic.
 
     Returns one row per regressor with means over ``seeds``.
@@ -218,11 +219,11 @@ def compare_regressors(seeds=(0, 1, 2), *, head_shift_mm=(100.0, 0.0, 0.0), layo
             for Xk, yk, ik in (("Xv", "yv", "idv"), ("Xm", "ym", "idm")):
                 X = s[Xk]
                 r = accuracy_report(m.predict(X), s[yk], s[ik], X[:, COLUMNS["origin"]], sim.screen, n)
-                row += [r.error_deg, r.error_px, r.error_cm]
+                row += [r.error_deg, r.error_px, r.error_cm, r.bias_deg]
             acc[n].append(row)
     out = []
     for n, rows in acc.items():
         a = np.mean(np.array(rows), axis=0)
-        out.append(dict(regressor=n, static_deg=a[0], static_px=a[1], static_cm=a[2],
-                        moved_deg=a[3], moved_px=a[4], moved_cm=a[5]))
+        out.append(dict(regressor=n, static_deg=a[0], static_px=a[1], static_cm=a[2], static_bias_deg=a[3],
+                        moved_deg=a[4], moved_px=a[5], moved_cm=a[6], moved_bias_deg=a[7]))
     return out

@@ -119,9 +119,9 @@ def draw_grid(image: np.ndarray, grid_px: np.ndarray, *, scale: float = 1.0, col
 
     g = np.round(np.asarray(grid_px, float) * scale).astype(np.int32)
     for r in g[::every]:
-        cv2.polylines(image, [r], False, color, 1, cv2.LINE_AA)
+        cv2.polylines(image, [np.ascontiguousarray(r)], False, color, 1, cv2.LINE_AA)
     for c in g[:, ::every].transpose(1, 0, 2):
-        cv2.polylines(image, [c], False, color, 1, cv2.LINE_AA)
+        cv2.polylines(image, [np.ascontiguousarray(c)], False, color, 1, cv2.LINE_AA)
     return image
 
 

@@ -32,3 +32,31 @@ def test_bench_frontend_runs(media_dir, capsys):
     assert main(["bench", "frontend", "--sizes", "320x180", "--repeat", "3", "--warmup", "1"]) == 0
     text = capsys.readouterr().out
     assert "320x180" in text and "ours/mediapipe" in text
+
+
+def test_draw_result_with_gaze_and_grids(media_dir):
+    """Every overlay of draw.py on a real face, with a gaze and sampling grids built from the eye regions."""
+    from gazezoom.draw import draw_result, region_outline
+    from gazezoom.pipeline import Pipeline
+    from gazezoom.results import EyeGaze, GazeResult
+
+    img = cv2.imread(str(media_dir / "single_face.jpg"))
+    with Pipeline(mode="image") as pipe:
+        r = pipe.process(img)
+        K = pipe.frontend.camera_for(img.shape[1], img.shape[0]).K
+    face = r.face
+    u, v = np.meshgrid(np.linspace(-1, 1, 12), np.linspace(-1, 1, 8))
+    eyes = []
+    for e in face.eyes:
+        q = np.stack([u, v, np.ones_like(u)], -1) @ e.region_to_frame.T
+        eyes.append(EyeGaze(e.side, np.zeros(2), np.array([0.0, 0.0, -1.0]), grid_px=q[..., :2] / q[..., 2:]))
+    gaze = GazeResult(tuple(eyes), np.array([0.0, 0.0, -1.0]), np.zeros(2), (face.eyes[0].center_mm + face.eyes[1].center_mm) / 2)
+    from dataclasses import replace
+
+    out = draw_result(img.copy(), replace(r, gaze=gaze), K, scale=1.0)
+    changed = np.any(out != img, axis=2)
+    x0, y0, x1, y1 = face.bbox.astype(int)
+    assert changed[y0:y1, x0:x1].mean() > 0.05 and out.shape == img.shape
+    # the region outline is drawn where region_outline says
+    p = region_outline(face.eyes[0].region_to_frame, 4)[0].round().astype(int)
+    assert changed[p[1] - 1 : p[1] + 2, p[0] - 1 : p[0] + 2].any()

@@ -144,7 +144,14 @@ class FrontEnd:
         self._blinks = {
             int(t): self._blinks.get(int(t)) or {s: BlinkHysteresis(*self.blink_thresholds) for s in ("left", "right")} for t in ids
         }
-        faces = [build_face(r, t, camera, self.face_model, self._blinks[int(t)], (H, W)) for r, t in zip(raws, ids)]
+        faces, kept = [], []
+        for i, (r, t) in enumerate(zip(raws, ids)):
+            try:
+                faces.append(build_face(r, t, camera, self.face_model, self._blinks[int(t)], (H, W)))
+                kept.append(i)
+            except InputValueError:  # no pose / no normalisation (head turned ~90°): not a usable face this frame
+                continue
+        primary = kept.index(primary) if primary in kept else None
         timings = {"landmarks": (t2 - t1) * 1e3}
         mp_ms = getattr(self.landmarker, "last_call_ms", None)
         if mp_ms is not None:

@@ -193,7 +193,8 @@ def plot_report(report: AccuracyReport, screen: ScreenGeometry, path: str | Path
         for t in report.targets:
             ax.add_patch(plt.Circle(tuple(t.target_px), t.error_px, fill=False, color="tab:red", lw=1))
             ax.plot([t.target_px[0], t.mean_pred_px[0]], [t.target_px[1], t.mean_pred_px[1]], color="tab:orange", lw=1)
-            ax.text(t.target_px[0] + 12, t.target_px[1] - 12, f"{t.error_deg:.1f}°", fontsize=8, color="tab:red")
+            k = 0.72 * t.error_px + 6  # just outside the circle, upper right
+            ax.text(t.target_px[0] + k, t.target_px[1] - k, f"{t.error_deg:.1f}°", fontsize=8, color="tab:red")
         tp = np.array([t.target_px for t in report.targets]).reshape(-1, 2)
         mp = np.array([t.mean_pred_px for t in report.targets]).reshape(-1, 2)
         ax.scatter(tp[:, 0], tp[:, 1], marker="o", s=40, facecolor="none", edgecolor="k", label="validation targets")

@@ -200,3 +200,19 @@ def test_camera_files(tmp_path):
 def test_head_pose_dataclass():
     hp = head_pose(_rot("y", 20), np.array([0, 0, 500.0]))
     assert hp.yaw_deg == pytest.approx(20) and hp.translation_mm.shape == (3,)
+
+
+def test_landmarker_states_and_bad_frames():
+    from gazezoom.errors import ShapeError, StateError, UnknownNameError
+
+    with pytest.raises(UnknownNameError, match="mediapipe"):
+        create_landmarker("dlib")
+    with pytest.raises(InputValueError, match="mode"):
+        create_landmarker("mediapipe", mode="live")
+    lm = create_landmarker("mediapipe", mode="image")
+    with pytest.raises(ShapeError, match="uint8 RGB"):
+        lm.detect(np.zeros((8, 8), np.uint8))
+    assert lm.detect(np.zeros((64, 64, 3), np.uint8)) == []
+    lm.close()
+    with pytest.raises(StateError, match="closed"):
+        lm.detect(np.zeros((64, 64, 3), np.uint8))

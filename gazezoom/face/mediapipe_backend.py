@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputValueError, ModelFileError, StateError
+from ..errors import InputValueError, ModelFileError, ShapeError, StateError
 from .landmarker import DEFAULT_MODEL_PATH, RawFace
 
 __all__ = ["MediaPipeLandmarker", "MODES", "REQUIRED_MEMBERS"]
@@ -96,7 +96,7 @@ class MediaPipeLandmarker:
         self.mode = mode
         self._last_ts = -1
         #: wall time of the last MediaPipe call alone (image wrap + inference + result objects), ms
-        self.last_call_ms = float('nan')
+        self.last_call_ms = float("nan")
 
     def detect(self, rgb: np.ndarray, timestamp_ms: int | None = None) -> list[RawFace]:
         """Landmarks of every face in ``rgb (H, W, 3)`` uint8 RGB. In VIDEO mode ``timestamp_ms`` is made strictly
@@ -105,6 +105,9 @@ class MediaPipeLandmarker:
             raise StateError("this landmarker is closed; create a new one")
         import mediapipe as mp
 
+        if not (isinstance(rgb, np.ndarray) and rgb.dtype == np.uint8 and rgb.ndim == 3 and rgb.shape[2] == 3):
+            raise ShapeError("rgb", "(H, W, 3) uint8 RGB (use gazezoom.face.landmarker.to_rgb)", getattr(rgb, "shape", type(rgb).__name__))
+        rgb = np.ascontiguousarray(rgb)
         h, w = rgb.shape[:2]
         t0 = time.perf_counter()
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)

@@ -98,7 +98,9 @@ def test_window_on_video_overlays_panel_screenshot_and_close(make_window, qtbot,
     x0, y0, x1, y1 = r.face.bbox
     assert np.all((eg.grid_px[..., 0] > x0) & (eg.grid_px[..., 0] < x1) & (eg.grid_px[..., 1] > y0) & (eg.grid_px[..., 1] < y1))
     # side panel: zoomed patches, saliency, uniform patches of both eyes
-    assert w.panel.has_image and view.panel is not None and view.panel.shape[0] > 3 * 96
+    # one row per eye (zoomed | saliency | uniform), each tile 96 px high under a 20 px title
+    assert w.panel.has_image and view.panel is not None
+    assert view.panel.shape[0] >= 2 * (96 + 20) and view.panel.shape[1] >= 3 * 96
     assert all(e.patch is not None and e.uniform_patch is not None and e.saliency is not None for e in r.gaze.eyes)
     assert "pitch" in w.info.text() and "open" in w.info.text()
     # counters from the app itself
@@ -235,3 +237,31 @@ def test_demo_command_headless_screenshot(tmp_path, media_dir, repo_dir):
     assert "screenshot saved" in proc.stdout and "FPS" in proc.stdout and "no gaze model" in proc.stdout
     img = cv2.imread(str(out))
     assert img is not None and img.std() > 20
+
+
+def test_calibrate_command_window_without_camera_esc_cancels(qtbot, tmp_path, predictor):
+    """``gazezoom calibrate --user NAME`` live mode: no camera → the window says so; Esc cancels, nothing saved."""
+    import argparse
+
+    from PyQt5.QtCore import QTimer, Qt
+    from PyQt5.QtTest import QTest
+
+    from gazezoom.gui.calibration import run_calibration
+
+    args = argparse.Namespace(user="nocam", camera=99, weights="weights", variant="sampler", landmarker="mediapipe",
+                              camera_file=None, profiles=str(tmp_path / "profiles"), report=None, max_error_deg=None,
+                              dry_run=False, record=None, screen=None, settle_s=0.3, max_head_move_mm=60.0,
+                              layout="9", validation=5, regressor="ridge", pursuit_s=20.0)
+    seen = {}
+
+    def on_window(window):
+        def press_esc():
+            seen["error"] = window._error
+            QTest.keyClick(window, Qt.Key_Escape)
+
+        QTimer.singleShot(2500, press_esc)
+
+    code = run_calibration(args, gaze_factory=lambda: predictor, on_window=on_window)
+    assert code == 1
+    assert "no camera at index 99" in seen["error"]
+    assert not (tmp_path / "profiles").exists() or not any((tmp_path / "profiles").iterdir())

@@ -234,12 +234,14 @@ class CalibrationWindow(_FullScreenWindow):
             self._text(p, full, f"Calibration for '{self.user}'\n\nLook at each dot until it moves on; keep your head "
                                 "still.\n\nSpace: start    Esc: cancel", 18)
         elif st.phase == proc.REVIEW:
+            text_h = 190.0
             if self._report_image is not None and not self._report_image.isNull():
                 img = self._report_image
-                s = min(self.width() * 0.8 / img.width(), self.height() * 0.65 / img.height())
+                avail = max(50.0, self.height() - text_h - 20)
+                s = min(self.width() * 0.9 / img.width(), avail / img.height())
                 w, h = img.width() * s, img.height() * s
-                p.drawImage(QRectF((self.width() - w) / 2, 90, w, h), img)
-            self._text(p, QRectF(0, self.height() - 170, self.width(), 160),
+                p.drawImage(QRectF((self.width() - w) / 2, 10, w, h), img)
+            self._text(p, QRectF(0, self.height() - text_h, self.width(), text_h - 10),
                        f"{st.message}\n\nEnter: accept and save    W: redo the worst points    Space: recalibrate    "
                        "Esc: cancel", 13)
         else:
@@ -312,10 +314,11 @@ class RecentreWindow(_FullScreenWindow):
         p.end()
 
 
-def run_calibration(args) -> int:
+def run_calibration(args, *, gaze_factory=None, on_window=None) -> int:
     """``gazezoom calibrate --user NAME`` (live): camera → pipeline → full-screen calibration window.
 
-    Returns 0 when a profile was saved (or a dry run accepted), 1 when cancelled or failed.
+    ``gaze_factory`` replaces loading ``args.weights`` (embedding, tests); ``on_window(window)`` is called once the
+    window exists. Returns 0 when a profile was saved (or a dry run accepted), 1 when cancelled or failed.
     """
     from ..calibration.procedure import CalibrationProcedure, SelectionSettings
     from ..calibration.screen import ScreenGeometry
@@ -339,7 +342,8 @@ def run_calibration(args) -> int:
     procedure = CalibrationProcedure(screen, layout=args.layout, n_validation=args.validation,
                                      regressor=args.regressor, settings=settings, pursuit_s=args.pursuit_s)
     config = AppConfig(source=parse_source(str(args.camera)), weights=args.weights, variant=args.variant,
-                       landmarker=args.landmarker, camera_file=args.camera_file, profiles_dir=args.profiles)
+                       landmarker=args.landmarker, camera_file=args.camera_file, profiles_dir=args.profiles,
+                       gaze_factory=gaze_factory)
     from .config import load_gaze
 
     gaze = load_gaze(config)
@@ -384,6 +388,8 @@ def run_calibration(args) -> int:
     window.finished.connect(finished)
     engine.start(config.source)
     window.showFullScreen()
+    if on_window is not None:
+        on_window(window)
     try:
         app.exec_()
     finally:

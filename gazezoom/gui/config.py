@@ -50,8 +50,10 @@ def load_gaze(config: AppConfig) -> GazeSetup:
     """Load the gaze predictor named by ``config`` (never raises for a missing file: the note says what to do)."""
     if config.gaze_factory is not None:
         predictor = config.gaze_factory()
-        variant = getattr(predictor, "variant", "custom")
-        return GazeSetup(predictor, f"gaze_{variant}@custom", f"gaze model: {variant} (supplied by the caller)")
+        variant = str(getattr(predictor, "variant", "custom"))
+        slug = "".join(c if c.isalnum() or c in "_-." else "_" for c in variant)
+        # not a weights file, so no hash: profiles fitted with it say so and never match shipped weights
+        return GazeSetup(predictor, f"gaze_{slug}@in-memory", f"gaze model: {variant} (supplied by the caller)")
     from ..calibration.profile import gaze_model_identity
     from ..models.checkpoint import weights_path
     from ..models.predictor import GazePredictor

@@ -63,6 +63,28 @@ def grid_step(grid_px: np.ndarray, scale: float, min_spacing_px: float = 7.0) ->
     return max(1, int(np.ceil(min_spacing_px / max(spacing, 1e-6))))
 
 
+def _blend_grids(img: np.ndarray, grids: list[np.ndarray], scale: float, alpha: float = 0.6) -> None:
+    """Draw the sampling grids half-transparent (the eye stays visible under them), in place."""
+    import cv2
+
+    from .. import draw
+
+    if not grids:
+        return
+    pts = np.concatenate([np.asarray(g, float).reshape(-1, 2) for g in grids]) * scale
+    h, w = img.shape[:2]
+    x0, y0 = np.clip(np.floor(pts.min(0)).astype(int) - 2, 0, [w, h])
+    x1, y1 = np.clip(np.ceil(pts.max(0)).astype(int) + 3, 0, [w, h])
+    if x1 <= x0 or y1 <= y0:
+        return
+    roi = img[y0:y1, x0:x1]
+    layer = roi.copy()
+    for g in grids:
+        shifted = np.asarray(g, float) - np.array([x0, y0]) / scale
+        draw.draw_grid(layer, shifted, scale=scale, every=grid_step(g, scale))
+    cv2.addWeighted(layer, alpha, roi, 1 - alpha, 0, dst=roi)
+
+
 def annotate(frame_bgr: np.ndarray, result: FrameResult, K: np.ndarray | None, overlays: Overlays = Overlays(),
              *, max_width: int = 1280) -> np.ndarray:
     """``frame_bgr (H, W, 3)`` uint8 → a new ``(h, w, 3)`` uint8 picture, ``w <= max_width``, with the overlays.
@@ -91,9 +113,7 @@ def annotate(frame_bgr: np.ndarray, result: FrameResult, K: np.ndarray | None, o
     if overlays.landmarks:
         draw.draw_landmarks(img, face, scale=s, step=2)
     if overlays.grid and result.gaze is not None:
-        for eg in result.gaze.eyes:
-            if eg.grid_px is not None:
-                draw.draw_grid(img, eg.grid_px, scale=s, every=grid_step(eg.grid_px, s))
+        _blend_grids(img, [eg.grid_px for eg in result.gaze.eyes if eg.grid_px is not None], s)
     if overlays.regions:
         draw.draw_eye_regions(img, face, scale=s)
     if overlays.axes and K is not None:
@@ -112,16 +132,18 @@ def annotate(frame_bgr: np.ndarray, result: FrameResult, K: np.ndarray | None, o
 def side_panel(result: FrameResult | None, *, height: int = 96) -> np.ndarray | None:
     """The sampler's view of both eyes as one BGR picture, or None without a gaze result.
 
-    Rows: zoomed patch (what the network sees), saliency map (where the sampler zooms), uniform patch (plain
-    resampling of the same region, for comparison); columns: the subject's left eye, right eye.
+    One row per eye (the subject's left, then right): the zoomed patch (what the network sees), the saliency map
+    (where the sampler magnifies) and the uniform patch (plain resampling of the same region, for comparison).
     """
     if result is None or result.gaze is None:
         return None
     from .. import draw
 
     rows = []
-    for title, key in (("zoomed", "patch"), ("saliency", "saliency"), ("uniform", "uniform_patch")):
-        tiles = [(f"{eg.side} {title}", getattr(eg, key)) for eg in result.gaze.eyes if getattr(eg, key) is not None]
+    for eg in result.gaze.eyes:
+        tiles = [(f"{eg.side} {title}", getattr(eg, key)) for title, key in
+                 (("zoomed", "patch"), ("saliency", "saliency"), ("uniform", "uniform_patch"))
+                 if getattr(eg, key) is not None]
         if tiles:
             rows.append(draw.patches_panel(tiles, height=height))
     if not rows:

@@ -371,7 +371,8 @@ class MainWindow(QMainWindow):
     def _on_state(self, state: EngineState) -> None:
         self.state = state
         color = _STATE_COLORS.get(state.kind, "#ccc")
-        self.state_label.setText(f"<span style='color:{color}'>●</span> {state.kind}: {state.message}")
+        short = state.message if len(state.message) <= 48 else state.message[:47] + "…"
+        self.state_label.setText(f"<span style='color:{color}'>●</span> {state.kind}: {short}")
         self.state_label.setToolTip(state.message)
         if state.kind in ("retrying", "error", "ended", "starting"):
             self._state_message = state.message

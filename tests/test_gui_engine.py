@@ -15,7 +15,7 @@ import pytest
 from gazezoom.errors import CameraError, InputValueError, MediaError, UnknownNameError
 from gazezoom.gui.engine import Engine, LatestSlot
 from gazezoom.gui.render import Counters, side_panel
-from gazezoom.gui.sources import SourceSpec, open_source, parse_size, parse_source
+from gazezoom.gui.sources import SOURCES, FrameSource, SourceSpec, open_source, parse_size, parse_source
 from gazezoom.results import FrameResult
 
 
@@ -141,3 +141,91 @@ def test_fast_mode_processes_every_frame(media_dir):
     engine, views, standin = _run_engine(spec, 0.02, 20)
     assert views[-1].counters.dropped == 0
     assert np.allclose(np.diff(standin.times), 1 / 30, atol=2e-3)  # consecutive frames, none skipped
+
+
+class _SimulatedPipeline:
+    """The calibration helper's simulated user behind the Pipeline interface: known blinks, real ScreenMapper."""
+
+    def __init__(self, calibration, target=(960.0, 540.0)):
+        from gazezoom.calibration.simulate import SimulatedUser
+
+        self.sim, self.calibration, self.target = SimulatedUser(seed=0), calibration, target
+
+    def process(self, frame, time_s=None):
+        import dataclasses
+
+        r = self.sim.frame(time_s, self.target)
+        return dataclasses.replace(r, screen=self.calibration(r) if self.calibration else None)
+
+    def close(self):
+        pass
+
+
+def test_screen_point_smoothed_and_held_during_blinks(media_dir):
+    from gazezoom.calibration.regressors import create_regressor
+    from gazezoom.calibration.simulate import SimulatedUser
+    from gazezoom.calibration.mapping import ScreenMapper
+    from gazezoom.filters import create_filter
+
+    sim = SimulatedUser(seed=0)
+    X, y, _ = sim.fixations([[200, 200], [1700, 200], [960, 540], [200, 900], [1700, 900]], dwell_s=0.8)
+    mapper = ScreenMapper(create_regressor("ridge", sim.screen).fit(X, y), sim.screen,
+                          filter=create_filter("one_euro", min_cutoff=0.5, beta=0.001))
+    views, done = [], threading.Event()
+    engine = Engine(lambda calibration: _SimulatedPipeline(calibration), on_view=views.append,
+                    on_state=lambda s: done.set() if s.kind == "done" else None, max_frames=60)
+    engine.set_mapper(mapper)
+    engine.start(parse_source(str(media_dir / "single_face.mp4"), resize=(160, 90), pace=False))
+    assert done.wait(30)
+    engine.stop()
+    blinks = [v for v in views if v.result.face.blink]
+    assert len(blinks) >= 3  # seed 0 blinks at frames 10-14
+    last = None
+    for v in views:
+        assert v.screen is not None and v.screen.screen_size == (1920, 1080)
+        if v.result.face.blink:
+            assert v.screen.held and (v.screen.x_px, v.screen.y_px) == last
+        else:
+            assert not v.screen.held
+            last = (v.screen.x_px, v.screen.y_px)
+    # smoothed: the filtered point moves less from frame to frame than the raw mapping
+    raw = np.array([[v.result.screen.raw_x_px, v.result.screen.raw_y_px] for v in views if v.result.screen])
+    smooth = np.array([[v.result.screen.x_px, v.result.screen.y_px] for v in views if v.result.screen])
+    assert np.abs(np.diff(smooth, axis=0)).mean() < 0.5 * np.abs(np.diff(raw, axis=0)).mean()
+
+
+_FLAKY = {"fail_after": 5, "opens": 0}
+
+
+@SOURCES.register("test-flaky-camera")
+class _FlakyCamera(FrameSource):
+    """A 'camera' made of a real video that stops delivering after a few frames the first time it is opened."""
+
+    def __init__(self, spec):
+        _FLAKY["opens"] += 1
+        self.inner = open_source(parse_source(spec.target))
+        self.spec, self.fps, self.n = spec, self.inner.fps, 0
+
+    def read(self):
+        self.n += 1
+        if _FLAKY["opens"] == 1 and self.n > _FLAKY["fail_after"]:
+            raise CameraError("camera test stopped delivering frames")
+        return self.inner.read()
+
+    def close(self):
+        self.inner.close()
+
+
+def test_camera_lost_mid_stream_is_retried(media_dir):
+    states, views = [], []
+    engine = Engine(lambda calibration: _SlowStandIn(0.0), on_view=views.append, on_state=states.append, retry_s=0.2)
+    engine.start(SourceSpec("test-flaky-camera", str(media_dir / "single_face.mp4")))
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not (_FLAKY["opens"] >= 2 and len(views) > 10):
+        time.sleep(0.05)
+    assert engine.stop(5)
+    kinds = [s.kind for s in states]
+    lost = kinds.index("retrying")
+    assert "stopped delivering" in states[lost].message and "retrying" in states[lost].message
+    assert "running" in kinds[lost:]  # reopened and running again
+    assert _FLAKY["opens"] >= 2 and len(views) > 10

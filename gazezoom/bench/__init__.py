@@ -19,8 +19,10 @@ __all__ = ["BENCHMARKS", "median_ms", "add_arguments", "run"]
 BENCHMARKS: dict[str, tuple[str, str]] = {
     "calibration": ("gazezoom.bench.calibration", "calibration regressors on a simulated user: validation error (same seat, head moved 10 cm) and fit time"),
     "frontend": ("gazezoom.bench.frontend", "face front-end per frame at 640x360 and 1280x720: MediaPipe alone vs whole front-end, share that is ours"),
+    "synth": ("gazezoom.bench.synth", "synthetic eye renderer: images/s at 96x160, batch 256, and minutes per 200k training images"),
     "sampler": ("gazezoom.bench.sampler", "grid + warp for two eye regions of a 1280x720 frame: dense vs separable vs crop"),
     "model": ("gazezoom.bench.model", "gaze inference, two eyes + fusion, vs the landmarker on a real 1280x720 frame"),
+    "pipeline": ("gazezoom.bench.pipeline", "gazezoom process throughput and per-stage medians vs the landmarker alone, native size and 1280x720"),
 }
 
 

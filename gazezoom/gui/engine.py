@@ -346,13 +346,15 @@ class Engine:
         frontend = getattr(pipeline, "frontend", None)
         if frontend is not None:
             K = frontend.camera_for(frame.image.shape[1], frame.image.shape[0]).K
+        t0 = time.perf_counter()
         image = annotate(frame.image, result, K, self.overlays, max_width=self.display_width)
         panel = side_panel(result)
+        draw_ms = (time.perf_counter() - t0) * 1e3
         screen = self._screen_view(result)
         recorder = self.recorder
         if recorder is not None:
             recorder(result)
-        self.counters.add(captured=frame.captured, timings_ms=result.timings_ms)
+        self.counters.add(captured=frame.captured, timings_ms={**result.timings_ms, "draw": draw_ms})
         if self.state.kind in ("starting", "retrying", "error"):
             self._set_state("running", f"{self._spec.label if self._spec else ''}", self.state.source)
         return View(result, frame.image, image, panel, screen, self.counters.snapshot(), self.state.source)

@@ -26,6 +26,7 @@ STAGES: dict[str, tuple[str, ...]] = {
     "sampler": ("sampler",),
     "gaze": ("gaze",),
     "total": ("total",),
+    "draw": ("draw",),  # the app's overlays and side panel (not part of Pipeline.process)
 }
 
 

@@ -289,7 +289,10 @@ class MainWindow(QMainWindow):
         if spec is None:
             text = str(self.settings.value("source/text", "0"))
             try:
-                spec = parse_source(text, loop=self._setting_bool("source/loop", True))
+                size = str(self.settings.value("source/size", "") or "")
+                w, h = parse_size(size) if size else (0, 0)
+                spec = parse_source(text, loop=self._setting_bool("source/loop", True), width=w, height=h,
+                                    fps=self._setting_float("source/fps", 0.0))
             except GazezoomError:
                 spec = parse_source("0")
         self._show_spec(spec)
@@ -316,6 +319,8 @@ class MainWindow(QMainWindow):
         if spec is not None:
             s.setValue("source/text", str(spec.target))
             s.setValue("source/loop", spec.loop)
+            s.setValue("source/size", f"{spec.width}x{spec.height}" if spec.width and spec.height else "")
+            s.setValue("source/fps", float(spec.fps))
         if self.profile is not None:
             s.setValue("profile", self.profile.user)
         s.sync()

@@ -115,6 +115,12 @@ def test_window_on_video_overlays_panel_screenshot_and_close(make_window, qtbot,
     assert _grid_pixels(view.image) == 0
     qtbot.keyClick(w, Qt.Key_G)
     assert w.engine.overlays.grid
+    # every toggle and action has a shortcut; O shows the transparent always-on-top screen overlay
+    assert all(not a.shortcut().isEmpty() for a in w.actions.values())
+    qtbot.keyClick(w, Qt.Key_O)
+    assert w.overlay_window.isVisible() and w.overlay_window.testAttribute(Qt.WA_TransparentForMouseEvents)
+    qtbot.keyClick(w, Qt.Key_O)
+    assert not w.overlay_window.isVisible()
 
     # screenshot of the window: written, window-sized, not blank
     path = w.save_screenshot(tmp_path / "shot.png")

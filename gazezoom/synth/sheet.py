@@ -1,0 +1,71 @@
+"""Contact sheets of synthetic eyes with their gaze labels drawn (for docs and eyeballing the renderer).
+
+>>> import numpy as np
+>>> img = contact_sheet(rows=2, cols=2, out_size=(24, 40), seed=0)
+>>> img.shape, img.dtype
+((48, 80, 3), dtype('uint8'))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import torch
+
+from ..errors import InputValueError
+from .params import EYE_WIDTH_PX_RANGE
+from .renderer import EyeRenderer
+
+__all__ = ["sheet_params", "contact_sheet", "draw_gaze"]
+
+
+def sheet_params(renderer: EyeRenderer, rows: int, cols: int, seed: int = 0, split: str = "train"):
+    """Scenes for a ``rows × cols`` sheet: eye width grows down the rows (log-spaced over the sampled range),
+    gaze sweeps across the columns (yaw from the subject's right to left, pitch alternating up/down);
+    everything else is random. Returns (n,) RenderParams in row-major order."""
+    n = rows * cols
+    p = renderer.sample_params(n, seed=seed, split=split)
+    lo, hi = EYE_WIDTH_PX_RANGE
+    widths = torch.logspace(math.log10(lo), math.log10(hi), rows).repeat_interleave(cols)
+    yaw = torch.linspace(math.radians(30), math.radians(-30), cols).repeat(rows)
+    pitch = torch.tensor([math.radians(15) if (c % 2) else math.radians(-20) for c in range(cols)]).repeat(rows)
+    dev, dt = p.gaze.device, p.gaze.dtype
+    return dataclasses.replace(p, eye_width_px=widths.to(dev, dt), gaze=torch.stack([pitch, yaw], -1).to(dev, dt))
+
+
+def draw_gaze(image: np.ndarray, pupil_uv, gaze, *, length: float = 0.35, color=(255, 255, 0)) -> np.ndarray:
+    """Draw the gaze label as an arrow from the pupil on an RGB uint8 image ``(H, W, 3)`` (returns a copy).
+
+    The arrow is the image-plane projection ``(g_x, g_y)`` of the gaze vector, ``length`` × the image width.
+    """
+    import cv2
+
+    h, w = image.shape[:2]
+    u, v = float(pupil_uv[0]), float(pupil_uv[1])
+    p, y = float(gaze[0]), float(gaze[1])
+    x0, y0 = (u + 1) * (w - 1) / 2, (v + 1) * (h - 1) / 2
+    gx, gy = -math.cos(p) * math.sin(y), -math.sin(p)
+    x1, y1 = x0 + gx * length * w, y0 + gy * length * w
+    out = np.ascontiguousarray(image.copy())
+    cv2.arrowedLine(out, (round(x0), round(y0)), (round(x1), round(y1)), color, 1, cv2.LINE_AA, tipLength=0.25)
+    return out
+
+
+def contact_sheet(rows: int = 6, cols: int = 8, out_size=(96, 160), seed: int = 0, split: str = "train", *,
+                  arrows: bool = True, camera_effects: bool = True, device="cpu") -> np.ndarray:
+    """Render a ``rows × cols`` grid (see :func:`sheet_params`) as one RGB uint8 image ``(rows·H, cols·W, 3)``."""
+    if rows < 1 or cols < 1:
+        raise InputValueError(f"rows and cols must be >= 1, got {rows}x{cols}")
+    r = EyeRenderer(out_size=out_size, device=device, camera_effects=camera_effects)
+    batch = r.render(sheet_params(r, rows, cols, seed, split))
+    imgs = (batch["image"].clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+    tiles = []
+    for i, img in enumerate(imgs):
+        if arrows:
+            img = draw_gaze(img, batch["pupil_uv"][i].cpu(), batch["gaze"][i].cpu())
+        tiles.append(img)
+    H, W = r.out_size
+    grid = np.stack(tiles).reshape(rows, cols, H, W, 3).transpose(0, 2, 1, 3, 4).reshape(rows * H, cols * W, 3)
+    return grid

@@ -216,3 +216,23 @@ def test_landmarker_states_and_bad_frames():
     lm.close()
     with pytest.raises(StateError, match="closed"):
         lm.detect(np.zeros((64, 64, 3), np.uint8))
+
+
+def test_to_rgb_reuses_a_buffer_but_never_the_callers_frame():
+    bgr = np.random.default_rng(0).integers(0, 255, (6, 9, 3), dtype=np.uint8)
+    buf = np.empty((6, 9, 3), np.uint8)
+    out = to_rgb(bgr, out=buf)
+    assert out is buf and np.array_equal(out, bgr[:, :, ::-1])
+    assert to_rgb(bgr, out=np.empty((5, 9, 3), np.uint8)).shape == (6, 9, 3)  # wrong size: a fresh array
+
+
+def test_frontend_does_not_write_into_input_frames():
+    from gazezoom.face.frontend import FrontEnd
+
+    rgb = np.random.default_rng(1).integers(0, 255, (40, 60, 3), dtype=np.uint8)
+    keep = rgb.copy()
+    with FrontEnd(mode="image", color="rgb") as fe:
+        fe.process(rgb)
+        fe.process(np.zeros((40, 60), np.uint8))  # gray → RGB conversion must not land in the previous frame
+        fe.process(np.zeros((40, 60, 4), np.uint8))
+    assert np.array_equal(rgb, keep)

@@ -112,6 +112,7 @@ class FrontEnd:
         self.tracker = FaceTracker(max_missing=max_missing)
         self._blinks: dict[int, dict[str, BlinkHysteresis]] = {}
         self._cameras: dict[tuple[int, int], Camera] = {}
+        self._rgb: np.ndarray | None = None
         self.landmarker = create_landmarker(landmarker, mode=mode, **landmarker_options)
         self.face_model = load_canonical_face(str(getattr(self.landmarker, "model_path", DEFAULT_MODEL_PATH)))
 
@@ -128,7 +129,9 @@ class FrontEnd:
         backend reports it) and ``"frontend"`` (all of this method).
         """
         t0 = time.perf_counter()
-        rgb = to_rgb(frame, self.color)
+        rgb = to_rgb(frame, self.color, self._rgb)  # converts into the last frame's buffer when sizes match
+        if not np.may_share_memory(rgb, frame):  # never keep (and later overwrite) the caller's own array
+            self._rgb = rgb
         H, W = rgb.shape[:2]
         camera = self.camera_for(W, H)
         t1 = time.perf_counter()

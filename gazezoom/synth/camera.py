@@ -117,7 +117,11 @@ def camera_effects(linear: torch.Tensor, params: RenderParams, *, enabled: bool 
     mean_rgb = linear.mean((2, 3)).clamp_min(1e-6)  # (n, 3)
     lum = (mean_rgb * torch.tensor([0.2126, 0.7152, 0.0722], device=dev, dtype=dt)).sum(-1, keepdim=True)
     awb = (lum / mean_rgb) ** 0.6
-    gain = params.exposure.view(-1, 1) / lum * awb * params.white_balance
+    # metering: mean luminance to the target, but keep the brightest ~1 % (sclera, glints) from clipping much
+    # (webcams meter the whole face and roll highlights off; a dark face would otherwise blow the sclera out)
+    bright = torch.quantile((linear * awb[:, :, None, None]).amax(1).flatten(1), 0.99, dim=1).clamp_min(1e-6)
+    expo = torch.minimum(params.exposure / lum.squeeze(1), 1.1 / bright)
+    gain = expo.view(-1, 1) * awb * params.white_balance
     img = linear * gain[:, :, None, None]
     inv_gamma = 1 / params.gamma.view(-1, 1, 1, 1)
     if not enabled:

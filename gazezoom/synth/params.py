@@ -259,13 +259,14 @@ def sample_params(n: int, seed: int = 0, split: str = "train") -> RenderParams:
     fibre = iris_base * U(1.3, 2.0).unsqueeze(-1) + 0.02
     iris_colors = torch.stack([iris_base, collarette, fibre], 1)
     iris_features = torch.stack([U(0.3, 0.9), U(0.0, 0.6), U(0.2, 0.8), U(0.25, 0.45)], -1)
-    sclera_color = _palette(U(0, 1), [(0.88, 0.86, 0.84), (0.86, 0.82, 0.76), (0.84, 0.76, 0.72)]) * U(0.8, 1.05).unsqueeze(-1)
+    sclera_color = _palette(U(0, 1), [(0.86, 0.84, 0.82), (0.84, 0.80, 0.74), (0.82, 0.74, 0.70)])
+    sclera_color = sclera_color * U(0.55, 0.9).unsqueeze(-1)
     vein_strength = U(0.0, 0.7)
     skin_tone = _banded(torch.rand(n, generator=g), split)
     skin_color = _palette(skin_tone, [(0.94, 0.78, 0.68), (0.86, 0.64, 0.52), (0.72, 0.52, 0.38), (0.55, 0.37, 0.25),
                                       (0.36, 0.23, 0.15), (0.24, 0.15, 0.10)])
     skin_color = skin_color * torch.exp(torch.randn(n, 3, generator=g) * torch.tensor([0.06, 0.05, 0.06]))
-    skin_features = torch.stack([U(0.05, 0.25), U(0.02, 0.12), U(0.0, 0.35)], -1)
+    skin_features = torch.stack([U(0.05, 0.2), U(0.02, 0.1), U(0.0, 0.35)], -1)
     hair_color = _palette(U(0, 1), [(0.55, 0.42, 0.28), (0.30, 0.20, 0.12), (0.12, 0.08, 0.06), (0.04, 0.03, 0.03)])
     hair_color = torch.minimum(hair_color, skin_color * 0.6)
 
@@ -280,7 +281,7 @@ def sample_params(n: int, seed: int = 0, split: str = "train") -> RenderParams:
     ambient_color = _palette(U(0, 1), [(1.0, 0.85, 0.7), (1.0, 1.0, 1.0), (0.8, 0.9, 1.0)]) * U(0.15, 0.6).unsqueeze(-1)
     screen = torch.stack([U(0.0, 0.8), U(d(-30), d(5)), U(d(-15), d(15)), U(d(8), d(20))], -1)
     has_glasses = (torch.rand(n, generator=g) < 0.15).float()
-    glasses = torch.stack([has_glasses, U(0.6, 2.5), U(0.55, 0.8), U(0.0, 0.35), U(-20, 20), U(-12, 12)], -1)
+    glasses = torch.stack([has_glasses, U(0.5, 2.0), U(0.6, 0.8), U(0.0, 0.2), U(-20, 20), U(-12, 12)], -1)
     glasses_color = _palette(U(0, 1), [(0.05, 0.05, 0.05), (0.25, 0.15, 0.08), (0.6, 0.6, 0.62), (0.5, 0.1, 0.1)])
 
     # --- camera ---
@@ -308,8 +309,8 @@ def sample_params(n: int, seed: int = 0, split: str = "train") -> RenderParams:
     sclera_tex = _fractal(g, n, 1, SCLERA_TEX[1:], [(6, 12, 1.0), (12, 24, 0.5), (24, 48, 0.25)])
     skin_tex = torch.cat([
         _fractal(g, n, 1, SKIN_TEX[1:], [(4, 6, 1.0), (8, 12, 0.5)]),  # mottling
-        torch.rand(n, 1, *SKIN_TEX[1:], generator=g) * 2 - 1,  # pores
-        _fractal(g, n, 1, SKIN_TEX[1:], [(24, 10, 1.0), (48, 20, 0.7)]),  # hair strands (stretched along x)
+        _fractal(g, n, 1, SKIN_TEX[1:], [(24, 40, 0.5), (48, 80, 1.0)]),  # pores and fine texture
+        _fractal(g, n, 1, SKIN_TEX[1:], [(48, 12, 1.0), (24, 6, 0.5)]),  # hair strands (stretched along x)
     ], 1)
     return RenderParams(
         gaze=gaze, head=head, kappa=kappa, camera_distance=camera_distance, eye_width_mm=eye_width_mm,

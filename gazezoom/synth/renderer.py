@@ -44,17 +44,20 @@ class EyeRenderer:
     """Renders left-eye regions of the normalised eye space (``REGION_MM`` around the eye centre) with gaze labels.
 
     ``out_size`` (H, W) is the image size; ``device``/``dtype`` are where rendering runs (all torch ops, CPU or
-    CUDA). ``chunk`` bounds memory: batches are rendered ``chunk`` samples at a time. ``camera_effects=False``
+    CUDA). ``chunk`` bounds memory: batches are rendered ``chunk`` samples at a time (default 16 on CPU, 512
+    on GPUs). ``camera_effects=False``
     gives clean renders (no resampling to the frame resolution, no blur, noise or JPEG), e.g. for figures/tests.
     """
 
-    def __init__(self, out_size=(96, 160), device="cpu", dtype=torch.float32, *, chunk: int = 16,
+    def __init__(self, out_size=(96, 160), device="cpu", dtype=torch.float32, *, chunk: int | None = None,
                  camera_effects: bool = True):
         self.out_size = _check_size(out_size)
         self.device = torch.device(device)
         if dtype not in (torch.float32, torch.float64):
             raise InputValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
         self.dtype = dtype
+        if chunk is None:  # small chunks keep CPU tensors in cache; a GPU wants big launches
+            chunk = 16 if self.device.type == "cpu" else 512
         if int(chunk) < 1:
             raise InputValueError(f"chunk must be >= 1, got {chunk}")
         self.chunk = int(chunk)

@@ -377,10 +377,10 @@ def _eye(params: RenderParams, o, d, xs, ys, sd_u, sd_l, t_lid, lid, axis: torch
     scr = sb * scr * torch.where(hit_c, 0.06, 0.015)
     eye = eye + light * glint.unsqueeze(1) + scr.unsqueeze(1) * _rgb((0.92, 0.96, 1.0), eye)
     # socket (rays that miss the eyeball near the corners) and the caruncle at the nasal corner
-    socket = _rgb((0.55, 0.30, 0.28), eye) * (amb + 0.5 * light)
+    socket = _rgb((0.50, 0.36, 0.34), eye) * (amb + 0.3 * light)
     eye = torch.where(hit_s.unsqueeze(1), eye, socket)
-    car = torch.exp(-0.5 * (((xs - lid["xm"] - 1.7) / 1.1) ** 2 + ((ys - lid["ym"]) / 1.0) ** 2)).unsqueeze(1)
-    eye = torch.lerp(eye, _rgb((0.80, 0.47, 0.45), eye) * (amb + light * 0.8), car.clamp(0, 0.9))
+    car = torch.exp(-0.5 * (((xs - lid["xm"] - 1.4) / 0.9) ** 2 + ((ys - lid["ym"]) / 0.9) ** 2)).unsqueeze(1)
+    eye = torch.lerp(eye, _rgb((0.78, 0.52, 0.50), eye) * (amb + light * 0.7), 0.7 * car)
     # lid shadow and corner occlusion, lower-lid waterline
     shadow = (1 - 0.65 * torch.exp(-sd_u.clamp_min(0) / 1.2)) * (1 - 0.3 * torch.exp(-sd_l.clamp_min(0) / 0.7))
     shadow = shadow * (1 - 0.55 * (1 - torch.sin(math.pi * t_lid.clamp(0, 1))) ** 3)
@@ -396,7 +396,7 @@ def _skin(params: RenderParams, xs, ys, diffuse, spec, sd_u, sd_l, t_lid, in_lid
     T = _region_sample(params.skin_tex, xs, ys)  # (n, 3, H, W)
     mott, pores, strands = T[:, 0:1], T[:, 1:2], T[:, 2:3]
     sf = params.skin_features
-    alb_s = (1 + sf[:, 0, None, None, None] * 1.2 * mott) * (1 + sf[:, 1, None, None, None] * 2.0 * pores)
+    alb_s = (1 + sf[:, 0, None, None, None] * 1.2 * mott) * (1 + sf[:, 1, None, None, None] * pores)
     peri = torch.exp(-0.5 * (((xs - lid["ex"]) / 11.0) ** 2 + ((ys - lid["ey"] - 1.0) / 8.0) ** 2)).unsqueeze(1)
     near_margin = (torch.exp(-torch.minimum(sd_u.abs(), sd_l.abs()) / 0.8) * in_lid).unsqueeze(1)
     tint = 1 - sf[:, 2, None, None, None] * peri * torch.tensor([0.8, 1.0, 1.0], device=dev, dtype=dt).view(1, 3, 1, 1)
@@ -472,11 +472,12 @@ def shade(params: RenderParams, out_size: tuple[int, int]) -> dict[str, torch.Te
     if bool((gl[:, 0] > 0).any()):
         tg = (-12.0 - o[2]) / d[2]
         xg, yg = o[0] + tg * d[0], o[1] + tg * d[1]
-        ay_g = 27.0 * _s(gl[:, 2])
-        e = torch.sqrt((xg / 27.0) ** 2 + ((yg - 2.0) / ay_g) ** 2)
+        ay_g = 26.0 * _s(gl[:, 2])  # lens ~52 mm wide, 31-42 mm tall, centred a little below the eye
+        e = _powf(_powf((xg / 26.0).abs(), 3.0) + _powf(((yg - 4.0) / ay_g).abs(), 3.0), 1 / 3)  # rounded rectangle
         rim = _smoothstep(_s(gl[:, 1]) / ay_g + 0.02, _s(gl[:, 1]) / ay_g - 0.02, (e - 1).abs()) * _s(gl[:, 0])
         rim_col = _col(params.glasses_color) * (amb + light * 0.9) + light * 0.05
-        glare = _s(gl[:, 3]) * torch.exp(-0.5 * (((xg - _s(gl[:, 4])) / 9.0) ** 2 + ((yg - _s(gl[:, 5])) / 3.0) ** 2))
+        gx, gy = xg - _s(gl[:, 4]), yg - _s(gl[:, 5])  # a slanted streak of reflected light on the lens
+        glare = _s(gl[:, 3]) * torch.exp(-0.5 * (((gx + 0.5 * gy) / 10.0) ** 2 + ((gy - 0.3 * gx) / 2.5) ** 2))
         glare = glare * (e < 1).to(dt) * _s(gl[:, 0])
         img = img + (light + amb) * glare.unsqueeze(1)
         img = torch.lerp(img, rim_col, rim.unsqueeze(1))

@@ -424,3 +424,38 @@ def test_sidecar_json_is_written_atomically(tmp_path):
     _write_json_atomic(p, {"a": 1})
     _write_json_atomic(p, {"a": 2})
     assert json.loads(p.read_text()) == {"a": 2} and [q.name for q in tmp_path.iterdir()] == ["m.json"]
+
+
+def test_lookahead_landmarker_order_and_misuse():
+    from gazezoom.errors import StateError
+    from gazezoom.io.overlap import LookaheadLandmarker, lookahead
+    from gazezoom.io.readers import Frame
+
+    class Fake:  # records what the real backend would see
+        mode = "video"
+
+        def __init__(self):
+            self.seen, self.closed = [], False
+
+        def detect(self, rgb, ts):
+            self.seen.append((int(rgb[0, 0, 0]), ts))
+            return [ts]
+
+        def close(self):
+            self.closed = True
+
+    inner = Fake()
+    la = LookaheadLandmarker(inner, "rgb")
+    frames = [Frame(i, i / 10, np.full((2, 2, 3), i, np.uint8) if i != 2 else None) for i in range(5)]
+    got = []
+    for f in lookahead(frames, la):
+        if f.image is not None:
+            got.append(la.detect(None, int(round(f.time_s * 1e3))))
+    assert got == [[0], [100], [300], [400]] and inner.seen == [(0, 0), (1, 100), (3, 300), (4, 400)]
+    with pytest.raises(StateError, match="not submitted"):
+        la.detect(None, 500)
+    la.submit(np.zeros((2, 2, 3), np.uint8), 0.6)
+    with pytest.raises(StateError, match="timestamp 600 ms but detect asked for 700"):
+        la.detect(None, 700)
+    la.close()
+    assert inner.closed

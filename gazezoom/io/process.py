@@ -64,6 +64,7 @@ class Settings:
     resume: bool = False
     overwrite: bool = False
     threads: int = 0  # torch threads per process; 0 = torch's default
+    overlap: bool = True  # videos: landmarker one frame ahead in a thread (gazezoom.io.overlap)
 
     def identity(self) -> dict:
         """What a resumed table must have been written with."""
@@ -247,11 +248,15 @@ def _reuse_annotated(path: Path, rows: int, writer) -> bool:
 
 
 def process_job(job: Job, table: Path, settings: Settings, progress: Callable[[int], None] | None = None,
-                stop: Callable[[], bool] | None = None, total: Callable[[int], None] | None = None) -> JobOutcome:
+                stop: Callable[[], bool] | None = None, total: Callable[[int], None] | None = None,
+                stats: dict | None = None, on_pipeline: Callable | None = None) -> JobOutcome:
     """Process one job into ``table``; never raises for a problem of this job (it is in the outcome).
 
     ``progress(n)`` is called with the number of frames decoded since the last call; ``total(n)`` once with the
     frame count the container lists; ``stop()`` True ends the job after the current frame (status interrupted).
+    For benchmarks: ``stats`` (a dict) receives per written frame ``"decode"``, ``"pipeline"`` (its ``timings_ms``)
+    and ``"write"`` lists in ms, and ``"loop_s"``, the wall time of the frame loop; ``on_pipeline(pipeline)`` is
+    called once the pipeline is built.
     """
     import dataclasses as dc
 
@@ -317,23 +322,41 @@ def process_job(job: Job, table: Path, settings: Settings, progress: Callable[[i
         })
         meta.setdefault("runs", []).append({"started": _now(), "first_frame": first, "resumed_after": last})
         pipeline = build_pipeline(settings, "video" if job.kind == "video" else "image")
+        if on_pipeline is not None:
+            on_pipeline(pipeline)
         meta["landmarker_model"] = str(getattr(pipeline.frontend.landmarker, "model_path", ""))
         meta["versions"] = _versions()
         _write_json_atomic(meta_path, meta)
         writer = open_writer(table, settings.fmt, append=exists)
 
+        frames = reader.frames(lambda i: i >= warm and i % every == 0)
+        ahead = None
+        if settings.overlap and job.kind == "video":
+            from .overlap import install, lookahead
+
+            ahead = install(pipeline)
+            frames = lookahead(frames, ahead)
         pending = 0
-        last_tick = time.perf_counter()
-        for frame in reader.frames(lambda i: i >= warm and i % every == 0):
+        last_tick = t_read = t_loop = time.perf_counter()
+        for frame in frames:
             pending += 1
             if frame.image is not None:
+                t_got = time.perf_counter()
                 result = pipeline.process(frame.image, frame.time_s)
                 if frame.index >= first:
                     result = dc.replace(result, index=frame.index)
+                    t_w = time.perf_counter()
                     row = result_to_row(result, source=frame.source)
                     if frame.time_s is None:
                         row["time_s"] = None  # stills have no time
                     writer.write(row)
+                    if stats is not None:
+                        stats.setdefault("decode", []).append((t_got - t_read) * 1e3)
+                        tm = dict(result.timings_ms)
+                        if ahead is not None:  # the landmarker's own time; "landmarks" is the wait for it
+                            tm["landmarks_wait"], tm["landmarks"] = tm["landmarks"], ahead.last_compute_ms
+                        stats.setdefault("pipeline", []).append(tm)
+                        stats.setdefault("write", []).append((time.perf_counter() - t_w) * 1e3)
                     new += 1
                     faces += result.face is not None
                     b = row["blink"] == 1
@@ -345,7 +368,7 @@ def process_job(job: Job, table: Path, settings: Settings, progress: Callable[[i
                     if settings.annotate:
                         video = _annotate(frame, result, pipeline, job, reader, settings, ann_path, video, meta,
                                           old_rows, first)
-            now = time.perf_counter()
+            now = t_read = time.perf_counter()
             if progress is not None and (now - last_tick > 0.1):
                 progress(pending)
                 pending, last_tick = 0, now
@@ -354,6 +377,8 @@ def process_job(job: Job, table: Path, settings: Settings, progress: Callable[[i
                 break
         else:
             status, exit_code = "complete", 0
+        if stats is not None:
+            stats["loop_s"] = time.perf_counter() - t_loop
         if progress is not None and pending:
             progress(pending)
     except KeyboardInterrupt:
@@ -610,8 +635,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="gaze weights: a .safetensors file or a folder holding gaze_<variant>.safetensors (default: weights/)")
     parser.add_argument("--variant", default="sampler", help="gaze model variant to load from a weights folder (default: sampler)")
     parser.add_argument("--no-gaze", action="store_true", help="front-end only: face, head pose, eyes; gaze columns empty")
-    parser.add_argument("--threads", type=int, default=0, help="torch threads per process (default: torch's choice; "
-                        "with --workers K: cores / K)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per process (default 1: the gaze "
+                        "network is small, and MediaPipe works in parallel on another core; 0 = torch's choice)")
+    parser.add_argument("--no-overlap", action="store_true", help="run the landmarker in the main thread (by default "
+                        "it works one frame ahead in a second thread)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -657,10 +684,11 @@ def resolve_settings(args: argparse.Namespace) -> Settings:
         from .annotate import pick_codec
 
         pick_codec(args.codec)
-    threads = args.threads if args.threads > 0 else (max(1, (os.cpu_count() or 1) // args.workers) if args.workers > 1 else 0)
+    threads = max(0, args.threads)
     return Settings(fmt=args.format, every=args.every, annotate=args.annotate, codec=args.codec, weights=weights,
                     variant=variant, model_identity=identity, profile=profile, profile_user=user, camera=camera,
-                    resume=args.resume, overwrite=args.overwrite, threads=threads)
+                    resume=args.resume, overwrite=args.overwrite, threads=threads,
+                    overlap=not args.no_overlap)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,0 +1,186 @@
+"""``gazezoom bench pipeline``: offline throughput of ``gazezoom process`` vs the landmarker alone, in one run.
+
+For a real video at its own size and re-encoded at 1280×720 (OpenCV mp4v in a temporary folder), on the same frames:
+
+- **landmarker alone**: MediaPipe (our backend's ``detect``, VIDEO mode) on frames decoded and converted to RGB
+  beforehand — the most the landmarker achieves; measured before and after the full run, the two averaged;
+- **process**: the very loop of ``gazezoom process`` (:func:`gazezoom.io.process.process_job`: decode, Pipeline —
+  front-end, sampler + gaze network, fusion — row, CSV write with a flush per row), per-stage medians:
+  ``decode``, ``landmarks`` (the backend's detect), ``frontend`` (the rest of the front-end), ``sampler`` (the
+  saliency sampler's ``forward_regions``), ``gaze`` (predictor call without the sampler), ``write``.
+
+frames/s are frames over the wall time of the frame loop (model loading excluded for both; each starts with a
+fresh landmarker, so its first, slower call counts in both). The process loop runs twice: with the landmarker one
+frame ahead in a thread (``overlap``, the default of ``gazezoom process``) and all in one thread (``serial``). The aim of the
+issue is process ≥ 80 % of the landmarker alone. Without trained weights an untrained model of the same variant is
+used (timing does not depend on the weight values; the output says so).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["add_arguments", "run"]
+
+DEFAULT_VIDEO = Path(__file__).resolve().parents[3] / "shared" / "media" / "single_face.mp4"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _size(text: str):
+    if text == "native":
+        return None
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must be 'native' or look like 1280x720, got {text!r}") from None
+    return w, h
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--video", type=Path, default=DEFAULT_VIDEO, help="a real video (default ../shared/media/single_face.mp4)")
+    parser.add_argument("--sizes", type=_size, nargs="+", default=[None, (1280, 720)], metavar="SIZE",
+                        help="'native' and/or WxH (default: native 1280x720)")
+    parser.add_argument("--frames", type=int, default=0, help="use the first N frames (default: all)")
+    parser.add_argument("--weights", type=Path, default=None, help="gaze weights file (default: weights/gaze_sampler_P."
+                        "safetensors, else an untrained sampler model)")
+    parser.add_argument("--variant", default="sampler", help="variant for an untrained model (default: sampler)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the three loops; medians reported (default 3)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1, as gazezoom process; 0 = torch's choice)")
+
+
+def _frames(path: Path, limit: int) -> tuple[list[np.ndarray], float]:
+    from ..io.readers import VideoReader
+
+    with VideoReader(path) as r:
+        frames = []
+        for f in r.frames(stop_after=limit - 1 if limit > 0 else None):
+            frames.append(f.image)
+        return frames, r.info.fps
+
+
+def _landmarker_alone(frames: list[np.ndarray], fps: float) -> tuple[float, float]:
+    """(frames/s, median ms) of the backend's detect on pre-decoded RGB frames, VIDEO mode."""
+    import cv2
+
+    from ..face.landmarker import create_landmarker
+
+    rgbs = [cv2.cvtColor(f, cv2.COLOR_BGR2RGB) for f in frames]
+    lm = create_landmarker("mediapipe", mode="video")
+    try:
+        times = []  # a fresh landmarker, every frame timed, as in the process loop
+        for i, rgb in enumerate(rgbs):
+            t0 = time.perf_counter()
+            lm.detect(rgb, int(round(i * 1e3 / (fps or 30.0))))
+            times.append((time.perf_counter() - t0) * 1e3)
+    finally:
+        lm.close()
+    return len(times) / (sum(times) / 1e3), statistics.median(times)
+
+
+def _weights(args, tmp: Path) -> tuple[Path, str]:
+    from ..models.checkpoint import weights_path
+
+    if args.weights is not None:
+        return args.weights, "given"
+    shipped = weights_path(REPO / "weights", args.variant)
+    if shipped.is_file():
+        return shipped, "shipped"
+    import torch
+
+    from ..models import build_model, save_weights
+
+    torch.manual_seed(0)
+    st, _ = save_weights(build_model(args.variant), tmp / "gaze_untrained")
+    return st, "UNTRAINED (speed only; no trained weights in weights/)"
+
+
+def _timed(fn, sink: list):
+    def wrapper(*a, **k):
+        t0 = time.perf_counter()
+        try:
+            return fn(*a, **k)
+        finally:
+            sink.append((time.perf_counter() - t0) * 1e3)
+
+    return wrapper
+
+
+def run(args: argparse.Namespace) -> int:
+    import cv2
+    import torch
+
+    from ..io.process import Settings, process_job
+    from ..io.readers import Job
+
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory(prefix="gazezoom-bench-") as tmp:
+        tmp = Path(tmp)
+        wfile, wkind = _weights(args, tmp)
+        settings = Settings(weights=str(wfile), variant=args.variant, model_identity="bench", overwrite=True)
+        print(f"video {args.video}; gaze weights {wfile.name} ({wkind}); torch threads {torch.get_num_threads()}")
+        print(f"{'size':>10} {'frames':>6} {'landmarker':>11} {'process':>9} {'ratio':>6}  {'mode':<8} per-stage medians (ms)")
+        for size in args.sizes:
+            frames, fps = _frames(args.video, args.frames)
+            video = args.video
+            if size is not None and frames[0].shape[1::-1] != tuple(size):
+                frames = [cv2.resize(f, size, interpolation=cv2.INTER_LINEAR) for f in frames]
+                video = tmp / f"{size[0]}x{size[1]}.mp4"
+                w = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), fps or 30.0, size)
+                for f in frames:
+                    w.write(f)
+                w.release()
+            h, wdt = frames[0].shape[:2]
+            # rounds of (landmarker alone, overlap, serial) interleaved: load changes hit all three alike
+            lm_runs, runs = [], {True: [], False: []}
+            for _ in range(args.rounds):
+                lm_runs.append(_landmarker_alone(frames, fps))
+                for overlap in (True, False):
+                    stats: dict = {}
+                    sampler_ms: list = []
+
+                    def hook(pipeline, sampler_ms=sampler_ms):
+                        front = getattr(getattr(getattr(pipeline.gaze, "predictor", None), "model", None), "front", None)
+                        sampler = getattr(front, "sampler", None)
+                        if sampler is not None:  # time the sampler inside the gaze call (instance attribute shadows the method)
+                            sampler.forward_regions = _timed(sampler.forward_regions, sampler_ms)
+
+                    job = Job("bench", "video", (str(video),))
+                    out = process_job(job, tmp / "bench.csv", dataclasses.replace(settings, overlap=overlap), stats=stats,
+                                      on_pipeline=hook)
+                    if out.status != "complete":
+                        print(f"process failed on {video}: {out.message}")
+                        return out.exit_code or 1
+                    runs[overlap].append((stats, sampler_ms, out))
+            lm_fps = statistics.median(r[0] for r in lm_runs)
+            med = lambda xs: statistics.median(xs) if xs else float("nan")  # noqa: E731
+            for overlap in (True, False):
+                fps_runs = [len(st["pipeline"]) / st["loop_s"] for st, _, _ in runs[overlap]]
+                proc_fps = statistics.median(fps_runs)
+                pt = [p for st, _, _ in runs[overlap] for p in st["pipeline"]]
+                sampler = med([x for _, sm, _ in runs[overlap] for x in sm])
+                gaze = med([p["gaze"] for p in pt if "gaze" in p])
+                parts = {
+                    "decode": med([x for st, _, _ in runs[overlap] for x in st["decode"]]),
+                    "landmarks": med([p["landmarks"] for p in pt]),
+                    "frontend": med([p["frontend"] - p.get("landmarks_wait", p["landmarks"]) for p in pt]),
+                    "sampler": sampler,
+                    "gaze": gaze - sampler if sampler == sampler else gaze,
+                    "write": med([x for st, _, _ in runs[overlap] for x in st["write"]]),
+                }
+                text = " ".join(f"{k} {v:.2f}" for k, v in parts.items())
+                mode = "overlap" if overlap else "serial"
+                n = len(runs[overlap][0][0]["pipeline"])
+                print(f"{wdt:>5}x{h:<4} {n:>6} {lm_fps:>7.1f}/s {proc_fps:>7.1f}/s {100 * proc_fps / lm_fps:>5.0f}%  {mode:<8} {text}")
+                print(f"{'':>18} rounds: process {', '.join(f'{v:.1f}' for v in fps_runs)} frames/s; landmarker alone "
+                      f"{', '.join(f'{r[0]:.1f}' for r in lm_runs)} frames/s")
+            out = runs[True][0][2]
+            print(f"{'':>18} landmarker alone median {med([r[1] for r in lm_runs]):.2f} ms/frame; faces in {out.faces}/{n} frames")
+    return 0

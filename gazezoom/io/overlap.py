@@ -1,0 +1,93 @@
+"""Offline overlap: the landmarker runs one frame ahead in a worker thread while the caller's thread decodes the next
+frame and runs the rest of the pipeline (head pose, sampler, gaze network, writing) on the current one.
+
+MediaPipe's Tasks API calls its C library through ``ctypes``, which releases the GIL, so its inference overlaps
+with torch and OpenCV work on another core. Results are the same as without overlap: the landmarker sees the same
+frames with the same timestamps in the same order, from one thread.
+
+:class:`LookaheadLandmarker` wraps a backend (:class:`gazezoom.face.landmarker.Landmarker`) and is installed as
+``pipeline.frontend.landmarker``; :func:`lookahead` drives it from a frame iterator.
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from ..errors import StateError
+
+__all__ = ["LookaheadLandmarker", "lookahead", "install"]
+
+
+class LookaheadLandmarker:
+    """A landmarker whose ``detect`` returns results computed in advance by :meth:`submit`, in submission order.
+
+    ``submit(frame, time_s)`` must be called for a frame before the front-end processes it (``lookahead`` does),
+    with the frame in the front-end's colour order and the same ``time_s`` the pipeline gets.
+    ``last_compute_ms``: the landmarker's own time for the frame just returned (the wait is shorter when overlapped).
+    """
+
+    def __init__(self, inner, color: str = "bgr"):
+        self.inner, self.color = inner, color
+        self.mode = inner.mode
+        self.model_path = getattr(inner, "model_path", None)
+        self.last_call_ms = float("nan")
+        self.last_compute_ms = float("nan")
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gazezoom-landmarker")
+        self._pending: collections.deque = collections.deque()
+
+    def _run(self, frame: np.ndarray, ts: int | None):
+        from ..face.landmarker import to_rgb
+
+        t0 = time.perf_counter()
+        faces = self.inner.detect(to_rgb(frame, self.color), ts)
+        return faces, getattr(self.inner, "last_call_ms", float("nan")), (time.perf_counter() - t0) * 1e3
+
+    def submit(self, frame: np.ndarray, time_s: float | None) -> None:
+        # the same millisecond timestamp FrontEnd.process passes to detect
+        ts = None if time_s is None else int(round(time_s * 1e3))
+        self._pending.append((ts, self._pool.submit(self._run, frame, ts)))
+
+    def detect(self, rgb: np.ndarray, timestamp_ms: int | None = None):
+        if not self._pending:
+            raise StateError("LookaheadLandmarker.detect called for a frame that was not submitted; call submit(frame, "
+                             "time_s) first (gazezoom.io.overlap.lookahead does)")
+        ts, fut = self._pending.popleft()
+        if ts != timestamp_ms:
+            raise StateError(f"LookaheadLandmarker: frame submitted with timestamp {ts} ms but detect asked for "
+                             f"{timestamp_ms} ms; submit frames in the order they are processed, with their time_s")
+        faces, self.last_call_ms, self.last_compute_ms = fut.result()
+        return faces
+
+    def close(self) -> None:
+        for _, fut in self._pending:
+            fut.cancel()
+        self._pending.clear()
+        self._pool.shutdown(wait=True)
+        self.inner.close()
+
+
+def install(pipeline) -> LookaheadLandmarker:
+    """Wrap ``pipeline.frontend.landmarker`` in a :class:`LookaheadLandmarker` (``pipeline.close()`` closes both)."""
+    fe = pipeline.frontend
+    if not isinstance(fe.landmarker, LookaheadLandmarker):
+        fe.landmarker = LookaheadLandmarker(fe.landmarker, getattr(fe, "color", "bgr"))
+    return fe.landmarker
+
+
+def lookahead(frames: Iterable, landmarker: LookaheadLandmarker) -> Iterator:
+    """Yield each frame of ``frames`` (objects with ``image`` and ``time_s``) after submitting the *next* one with an
+    image to ``landmarker``: while the caller processes frame n, the landmarker works on frame n + 1."""
+    prev = None
+    for f in frames:
+        if f.image is not None:
+            landmarker.submit(f.image, f.time_s)
+        if prev is not None:
+            yield prev
+        prev = f
+    if prev is not None:
+        yield prev

@@ -22,6 +22,7 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "synth": ("gazezoom.bench.synth", "synthetic eye renderer: images/s at 96x160, batch 256, and minutes per 200k training images"),
     "sampler": ("gazezoom.bench.sampler", "grid + warp for two eye regions of a 1280x720 frame: dense vs separable vs crop"),
     "model": ("gazezoom.bench.model", "gaze inference, two eyes + fusion, vs the landmarker on a real 1280x720 frame"),
+    "inference": ("gazezoom.bench.inference", "two-eye gaze network: torch eager vs torch jit.freeze vs ONNX Runtime (and predict() end to end), one run"),
     "pipeline": ("gazezoom.bench.pipeline", "gazezoom process throughput and per-stage medians vs the landmarker alone, native size and 1280x720"),
 }
 

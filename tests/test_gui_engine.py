@@ -52,14 +52,14 @@ def test_bad_video_files(tmp_path):
 def test_video_loops_with_increasing_time(media_dir):
     src = open_source(parse_source(str(media_dir / "single_face.mp4"), loop=True, resize=(320, 180)))
     try:
-        frames = [src.read() for _ in range(80)]  # the clip has 72 frames
+        frames = [src.read() for _ in range(3 * 72 + 10)]  # the clip has 72 frames: three loops
     finally:
         src.close()
     t = np.array([f.time_s for f in frames])
-    assert np.all(np.diff(t) > 0), "time must keep increasing across the loop"
-    assert np.allclose(np.diff(t[:70]), 1 / 30, atol=2e-3)
+    # time runs on at the clip's rate through every loop (a stalled clock would break real-time pacing)
+    assert np.allclose(np.diff(t), 1 / 30, atol=2e-3), np.diff(t)[np.abs(np.diff(t) - 1 / 30) > 2e-3]
     restarts = [i for i, f in enumerate(frames) if f.restart]
-    assert restarts == [72]
+    assert restarts == [72, 144, 216]
     assert frames[0].image.shape == (180, 320, 3) and frames[0].image.dtype == np.uint8
     assert np.array_equal(frames[0].image, frames[72].image)  # the loop starts again at the first frame
 
@@ -138,8 +138,10 @@ def test_slow_processing_drops_frames_instead_of_queueing(media_dir):
 
 def test_fast_mode_processes_every_frame(media_dir):
     spec = parse_source(str(media_dir / "single_face.mp4"), resize=(320, 180), pace=False)
-    engine, views, standin = _run_engine(spec, 0.02, 20)
+    engine, views, standin = _run_engine(spec, 0.05, 20)
     assert views[-1].counters.dropped == 0
+    # the next frame is read only when processing asks for it, so it does not wait a whole cycle in the slot
+    assert views[-1].counters.latency_ms < 95, views[-1].counters
     assert np.allclose(np.diff(standin.times), 1 / 30, atol=2e-3)  # consecutive frames, none skipped
 
 

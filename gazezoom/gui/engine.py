@@ -55,13 +55,11 @@ class LatestSlot:
             self._cond.notify_all()
             return replaced
 
-    def put_wait(self, item, stop: threading.Event, timeout: float = 0.05) -> None:
-        """Wait until the slot is empty (or ``stop`` is set), then put: nothing is dropped."""
+    def wait_empty(self, stop: threading.Event, timeout: float = 0.05) -> None:
+        """Block until the item was taken (or ``stop`` is set)."""
         with self._cond:
             while self._full and not stop.is_set():
                 self._cond.wait(timeout)
-            self._item, self._full = item, True
-            self._cond.notify_all()
 
     def get(self, timeout: float = 0.1):
         with self._cond:
@@ -245,6 +243,12 @@ class Engine:
                         self._set_state("error", str(err), spec.label)
                         spec = None
                         continue
+                fast = spec.kind == "video" and not spec.pace
+                if fast:  # read the next frame only when processing wants it: no drops, no waiting in the slot
+                    self._slot.wait_empty(self._stop)
+                    with self._lock:
+                        if self._spec_changed or self._stop.is_set():
+                            continue
                 try:
                     frame = source.read()
                 except CameraError as err:
@@ -269,12 +273,8 @@ class Engine:
                     if due < now - 0.5:  # far behind (e.g. after a stall): re-anchor instead of racing
                         pace0 = (now, frame.time_s)
                     frame = dataclasses.replace(frame, captured=time.perf_counter())
-                item = (frame, self._generation)
-                if spec.pace or spec.kind == "camera":
-                    if self._slot.put(item):
-                        self.counters.drop()
-                else:
-                    self._slot.put_wait(item, self._stop)
+                if self._slot.put((frame, self._generation)):
+                    self.counters.drop()
         except Exception as err:  # noqa: BLE001 - a bug here must show, not kill the app silently
             traceback.print_exc(file=sys.stderr)
             self._set_state("error", f"frame grabber failed: {err}")

@@ -187,6 +187,7 @@ class VideoSource(FrameSource):
             raise MediaError(f"cannot open {path} as a video (not a video, or a codec OpenCV lacks)")
         self.fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0) or 30.0
         self._offset = 0.0  # seconds of the loops already played
+        self._pass_start = 0  # frames read before the current pass through the file
         self._last = -1.0
         self._n = 0
         self._pending_restart = False
@@ -210,15 +211,20 @@ class VideoSource(FrameSource):
         if not ok or image is None:
             if not self.spec.loop or self._n == 0:
                 return None
-            self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            # Reopen rather than seek: after CAP_PROP_POS_FRAMES = 0 the FFmpeg backend keeps reporting stale
+            # CAP_PROP_POS_MSEC values, and the frame times would stall.
+            self._cap.release()
+            self._cap = cv2.VideoCapture(str(self.spec.target))
             self._offset = self._last + 1.0 / self.fps
+            self._pass_start = self._n
             ok, image = self._cap.read()
             if not ok or image is None:
                 return None
             restart = True
         self._pending_restart = False
         pos = self._cap.get(cv2.CAP_PROP_POS_MSEC) / 1e3
-        t = self._offset + (pos if pos > 0 or self._n == 0 else self._n / self.fps)
+        in_pass = self._n - self._pass_start
+        t = self._offset + (pos if pos > 0 or in_pass == 0 else in_pass / self.fps)
         # Container timestamps can repeat (or be missing) on some files: force strictly increasing time.
         t = max(t, self._last + 1e-3) if self._last >= 0 else t
         self._last = t

@@ -140,8 +140,8 @@ def test_fast_mode_processes_every_frame(media_dir):
     spec = parse_source(str(media_dir / "single_face.mp4"), resize=(320, 180), pace=False)
     engine, views, standin = _run_engine(spec, 0.05, 20)
     assert views[-1].counters.dropped == 0
-    # the next frame is read only when processing asks for it, so it does not wait a whole cycle in the slot
-    assert views[-1].counters.latency_ms < 95, views[-1].counters
+    # one frame is decoded ahead while the previous one is processed, never more: latency stays under 3 cycles
+    assert views[-1].counters.latency_ms < 150, views[-1].counters
     assert np.allclose(np.diff(standin.times), 1 / 30, atol=2e-3)  # consecutive frames, none skipped
 
 

@@ -244,7 +244,7 @@ class Engine:
                         spec = None
                         continue
                 fast = spec.kind == "video" and not spec.pace
-                if fast:  # read the next frame only when processing wants it: no drops, no waiting in the slot
+                if fast:  # read the next frame once processing took the last: one decoded ahead, none dropped
                     self._slot.wait_empty(self._stop)
                     with self._lock:
                         if self._spec_changed or self._stop.is_set():

@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "calibrate": ("gazezoom.calibrate_cli", "calibrate a user (live window or --replay FOLDER), validate, save the profile"),
     "profile": ("gazezoom.profile_cli", "list, show or delete calibration profiles"),
     "eval": ("gazezoom.evaluate", "held-out synthetic evaluation: sampler vs uniform vs crop, by eye size"),
+    "export": ("gazezoom.export", "write each trained variant (sampler + gaze net) as ONNX beside its weights, checked against torch"),
     "demo": ("gazezoom.demo_cli", "the live desktop app: webcam or video, overlays, zoomed eyes, gaze on screen, calibration"),
     "inspect": ("gazezoom.inspect", "debug picture of one frame: landmarks, eye regions, head pose, normalised eye patches"),
     "camera": ("gazezoom.camera_cli", "camera intrinsics: `camera calibrate` from chessboard images or video"),

@@ -90,27 +90,40 @@ class GazePredictor:
     and returns a :class:`~gazezoom.results.GazeResult`.
     """
 
-    def __init__(self, model: GazeNet | None = None, device: str | torch.device = "cpu"):
+    def __init__(self, model: GazeNet | None = None, device: str | torch.device = "cpu", *,
+                 backend: str | None = None, weights: str | Path | None = None):
         self.device = torch.device(device)
         self.model: GazeNet | None = None
+        self.backend = "torch"
         if model is not None:
-            self._set(model)
+            self._set(model, backend, weights)
 
-    def _set(self, model: GazeNet) -> None:
+    def _set(self, model: GazeNet, backend: str | None = None, weights: str | Path | None = None) -> None:
+        from .onnx_backend import make_runner, resolve_backend  # inference backends (issue 8)
+
         # Inference copy with BatchNorm folded into the convolutions: fewer small ops per frame.
         self.model = fold_batchnorm(copy.deepcopy(model).to(self.device).eval())
+        # torch (the module) or ONNX Runtime (gaze_<variant>.onnx beside the weights): see onnx_backend.DEFAULT_BACKEND
+        self.backend = resolve_backend(backend, weights) if self.device.type == "cpu" else "torch"
+        self._runner = make_runner(self.model, weights, self.backend)
 
     @classmethod
     def from_weights(
-        cls, path_or_dir: str | Path = "weights", variant: str = "sampler", device: str | torch.device = "cpu"
+        cls, path_or_dir: str | Path = "weights", variant: str = "sampler", device: str | torch.device = "cpu",
+        backend: str | None = None,
     ) -> "GazePredictor":
-        """Load ``path_or_dir`` (a weights file, or a folder holding ``gaze_<variant>.safetensors``)."""
+        """Load ``path_or_dir`` (a weights file, or a folder holding ``gaze_<variant>.safetensors``).
+
+        ``backend``: ``"torch"``, ``"onnx"`` (needs ``gazezoom export``) or ``"auto"``; default
+        ``gazezoom.models.onnx_backend.DEFAULT_BACKEND``.
+        """
         p = Path(path_or_dir)
         path = weights_path(p, variant) if p.is_dir() else p
-        return cls(load_weights(path, variant=variant if p.is_dir() else None, device=device), device)
+        model = load_weights(path, variant=variant if p.is_dir() else None, device=device)
+        return cls(model, device, backend=backend, weights=path)
 
-    def load(self, path: str | Path, variant: str | None = None) -> "GazePredictor":
-        self._set(load_weights(path, variant=variant, device=self.device))
+    def load(self, path: str | Path, variant: str | None = None, backend: str | None = None) -> "GazePredictor":
+        self._set(load_weights(path, variant=variant, device=self.device), backend, path)
         return self
 
     @property
@@ -156,15 +169,10 @@ class GazePredictor:
         shift = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0], [0.0, 0.0, 1.0]])
         Hc = torch.from_numpy(shift @ H).float().to(self.device)  # (N, 3, 3) region → crop pixels
 
-        saliency = None
-        if hasattr(model.front, "sampler"):
-            out = model.front.sampler.forward_regions(crop, Hc)  # zoomed patches read from full resolution
-            patch, grid, saliency = out.patch, out.grid, out.saliency
-            pitchyaw = model.head(patch, grid)
-        else:
-            region = sample_regions(crop, Hc, cfg.region_size)  # (N, 3, *region_size), as in training
-            o = model(region)
-            patch, grid, pitchyaw = o.patch, o.grid, o.pitchyaw
+        # sampler: zoomed patches read from the full-resolution crop; others: the region, as in training
+        out = self._runner(crop, Hc)  # torch module or ONNX Runtime session (onnx_backend.RegionGazeGraph)
+        pitchyaw, patch, grid = out[:3]
+        saliency = out[3] if len(out) > 3 else None
         if not display:
             return RegionGaze(pitchyaw.float().cpu().numpy().astype(np.float64))
         uniform = sample_regions(crop, Hc, cfg.patch)

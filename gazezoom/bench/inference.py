@@ -1,0 +1,164 @@
+"""``gazezoom bench inference``: two-eye gaze inference, torch eager vs torch jit.freeze vs ONNX Runtime, one run.
+
+The front-end finds the two eye regions on a real 1280x720 frame of ``../shared/media``; the predictor's crop and
+homographies are then fed to each backend of the same network (sampler + gaze net, BatchNorm folded): the torch
+module, its ``torch.jit.trace`` + ``freeze``, and an ONNX Runtime session on the graph ``gazezoom export`` writes.
+Rounds alternate between backends so drift on a shared machine hits them alike; medians and ratios to torch eager
+are reported, and the end-to-end ``GazePredictor.predict`` (crop + network + fusion) with each predictor backend.
+Without trained weights (``--untrained``) a freshly initialised model is timed: same ops, same cost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+from . import median_ms
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.description = __doc__.split("\n\n")[0]
+    p.add_argument("--weights", default="weights", help="folder with gaze_<variant> weights (+ .onnx from "
+                   "`gazezoom export`; exported into a temporary folder when missing)")
+    p.add_argument("--variants", nargs="+", default=["sampler@P", "uniform@P"], help="variants to time")
+    p.add_argument("--untrained", action="store_true", help="time freshly initialised models (no weights needed)")
+    p.add_argument("--media", default=None, help="image or video for the frame (default ../shared/media/single_face.mp4)")
+    p.add_argument("--threads", type=int, default=2, help="CPU threads for torch and ONNX Runtime alike (default 2)")
+    p.add_argument("--repeat", type=int, default=200, help="timed calls per backend (median)")
+    p.add_argument("--device", default="cpu", help="torch device for the eager/jit rows (cuda adds GPU rows)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _interleaved(fns: dict, repeat: int, warmup: int = 10) -> dict:
+    """Median ms of each callable, measured in alternating rounds of 10 calls."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times = {k: [] for k in fns}
+    for _ in range(max(1, repeat // 10)):
+        for k, fn in fns.items():
+            for _ in range(10):
+                t0 = time.perf_counter()
+                fn()
+                times[k].append((time.perf_counter() - t0) * 1e3)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+    import torch
+
+    from ..errors import ModelFileError, NoFaceError
+    from ..export import export_onnx
+    from ..face.frontend import FrontEnd
+    from ..models import GazePredictor, build_model, load_weights, weights_path
+    from ..models.onnx_backend import OnnxRegionGaze, RegionGazeGraph, onnx_path
+    from .model import _frame
+
+    torch.set_num_threads(args.threads)
+    media = Path(args.media) if args.media else Path(__file__).resolve().parents[2].parent / "shared/media/single_face.mp4"
+    frame = _frame(media, (1280, 720))
+    with FrontEnd(mode="image") as fe:
+        face, _, _ = fe.process(frame)
+    if face is None:
+        raise NoFaceError(f"no face found in {media}; pass --media with a frontal face")
+    tmp = Path(tempfile.mkdtemp(prefix="gazezoom-bench-"))
+    res, info, checks = {}, {"threads": args.threads, "media": media.name, "frame": [720, 1280],
+                             "weights": "untrained (timing only)" if args.untrained else args.weights}, {}
+    for v in args.variants:
+        if args.untrained:
+            torch.manual_seed(0)
+            model, wpath = build_model(v).eval(), tmp / f"{v}.safetensors"
+        else:
+            wpath = weights_path(args.weights, v)
+            if not wpath.is_file():
+                raise ModelFileError(f"no weights {wpath}; train them, pass --weights DIR, or use --untrained")
+            model = load_weights(wpath, variant=v)
+        if not onnx_path(wpath).is_file():  # not exported yet: export into the temporary folder
+            wpath = tmp / f"gaze_{v.replace('@', '_')}.safetensors"
+            export_onnx(model, onnx_path(wpath))
+        onnx_file = onnx_path(wpath)
+        pred_t = GazePredictor(model, backend="torch")
+        pred_o = GazePredictor(model, backend="onnx", weights=wpath)
+        # the predictor's own crop and homographies for these two eyes
+        crop, Hc = _crop_inputs(pred_t, frame, face)
+        eager = RegionGazeGraph(pred_t.model)
+        with torch.inference_mode():
+            ref = eager(crop, Hc)
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer notes on shape checks; jit.freeze's deprecation
+            frozen = torch.jit.freeze(torch.jit.trace(RegionGazeGraph(pred_t.model), (crop, Hc), check_trace=False).eval())
+        ort = OnnxRegionGaze(onnx_file, threads=args.threads)
+
+        def t_eager():
+            with torch.inference_mode():
+                return eager(crop, Hc)
+
+        def t_frozen():
+            with torch.inference_mode():
+                return frozen(crop, Hc)
+
+        fns = {"torch eager": t_eager, "torch jit.freeze": t_frozen, "onnxruntime": lambda: ort(crop, Hc)}
+        for name, fn in fns.items():
+            checks[f"{v} {name} max |dgaze| rad"] = float((fn()[0].float().cpu() - ref[0].float().cpu()).abs().max())
+        if args.device.startswith("cuda") and torch.cuda.is_available():
+            gm = RegionGazeGraph(pred_t.model).to(args.device)
+            gc, gH = crop.to(args.device), Hc.to(args.device)
+
+            def t_cuda(amp=False):
+                with torch.inference_mode(), torch.autocast("cuda", dtype=torch.float16, enabled=amp):
+                    out = gm(gc, gH)
+                torch.cuda.synchronize()
+                return out
+
+            fns[f"torch eager {args.device}"] = t_cuda
+            fns[f"torch eager {args.device} fp16 autocast"] = lambda: t_cuda(True)
+            info["gpu"] = torch.cuda.get_device_name()
+        ms = _interleaved(fns, args.repeat)
+        for k, val in ms.items():
+            res[f"{v} network, {k} ms"] = val
+        e2e = _interleaved({"torch": lambda: pred_t.predict(frame, face, display=False),
+                            "onnxruntime": lambda: pred_o.predict(frame, face, display=False)}, args.repeat)
+        for k, val in e2e.items():
+            res[f"{v} predict() two eyes + fusion, {k} ms"] = val
+    ratios = {}
+    for v in args.variants:
+        base = res[f"{v} network, torch eager ms"]
+        for k in [k for k in res if k.startswith(f"{v} network")]:
+            ratios[k.replace(" ms", "") + " / torch eager"] = res[k] / base
+    if args.json:
+        print(json.dumps({**info, "median_ms": res, "ratios": ratios, "agreement": checks}))
+        return 0
+    print(f"inference benchmark: two eyes of {media.name} at 1280x720, {args.threads} threads, medians "
+          f"({info['weights']}{', GPU ' + info['gpu'] if 'gpu' in info else ''})")
+    for k, val in res.items():
+        print(f"  {k:<58s} {val:8.3f}")
+    for k, val in ratios.items():
+        print(f"  {k:<58s} {val:8.2f}x")
+    worst = max(checks.values())
+    print(f"  largest gaze difference between backends: {worst:.1e} rad")
+    return 0
+
+
+def _crop_inputs(pred, frame, face):
+    """The ``(crop (1, 3, h, w), Hc (2, 3, 3))`` that ``GazePredictor.predict_regions`` feeds its network."""
+    captured = {}
+    runner = pred._runner
+
+    def spy(crop, Hc):
+        captured["x"] = (crop.clone(), Hc.clone())
+        return runner(crop, Hc)
+
+    pred._runner = spy
+    try:
+        pred.predict(frame, face, display=False)
+    finally:
+        pred._runner = runner
+    return captured["x"]

@@ -1,0 +1,165 @@
+"""Inference backends for the two-eye path: the same graph in torch or in ONNX Runtime.
+
+The per-frame gaze path is one function of a frame crop and the eye regions' homographies:
+``crop (1, 3, h, w)`` RGB [0, 1] and ``region_to_frame (N, 3, 3)`` (region → crop pixels) →
+``pitchyaw (N, 2)``, ``patch (N, 3, ph, pw)``, ``grid (N, ph, pw, 2)`` and, for the sampler, ``saliency (N, 1, g, g)``.
+:class:`RegionGazeGraph` is that function as an ``nn.Module`` (what ``gazezoom export`` writes to ONNX, sampler and
+gaze network in one graph, crop size and N dynamic); :data:`BACKENDS` maps a backend name to a runner with that
+signature:
+
+* ``"torch"``: the module itself (BatchNorm folded when the caller passes a folded copy);
+* ``"onnx"``: an ONNX Runtime session on ``gaze_<variant>.onnx`` shipped beside the weights.
+
+Which one a predictor uses is the explicit setting :data:`DEFAULT_BACKEND` (see docs/training_at_scale.md for the
+measurement behind it); ``"auto"`` takes ONNX Runtime when it is installed and the ``.onnx`` file is present,
+torch otherwise.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import InputValueError, ModelFileError, ShapeError
+from ..registry import Registry
+from ..sampler import sample_regions
+
+__all__ = [
+    "RegionGazeGraph",
+    "OnnxRegionGaze",
+    "BACKENDS",
+    "DEFAULT_BACKEND",
+    "onnx_path",
+    "make_runner",
+    "resolve_backend",
+]
+
+#: The backend a :class:`~gazezoom.models.GazePredictor` uses unless told otherwise. ``"auto"``: ONNX Runtime where
+#: it is installed and the exported ``.onnx`` lies beside the weights (faster on the CPUs we measured), else torch.
+DEFAULT_BACKEND = "auto"
+
+OUTPUTS_SAMPLER = ("pitchyaw", "patch", "grid", "saliency")
+OUTPUTS_PLAIN = ("pitchyaw", "patch", "grid")
+
+
+class RegionGazeGraph(nn.Module):
+    """The two-eye inference path of a :class:`~gazezoom.models.GazeNet` as one module.
+
+    ``forward(crop (1, 3, h, w), region_to_frame (N, 3, 3))`` → ``(pitchyaw, patch, grid[, saliency])``. For the
+    sampler the zoomed patch is read straight from the full-resolution crop (``forward_regions``); the other variants
+    read the ``region_size`` region, as in training, and resample it.
+    """
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model.eval()
+        self.zooms = hasattr(model.front, "sampler")
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        return OUTPUTS_SAMPLER if self.zooms else OUTPUTS_PLAIN
+
+    def forward(self, crop: torch.Tensor, region_to_frame: torch.Tensor):
+        m = self.model
+        if torch.jit.is_tracing():
+            region_to_frame = _traceable_crop_size(crop, region_to_frame)
+        if self.zooms:
+            out = m.front.sampler.forward_regions(crop, region_to_frame)
+            return m.head(out.patch, out.grid), out.patch, out.grid, out.saliency
+        region = sample_regions(crop, region_to_frame, m.config.region_size)  # (N, 3, *region_size)
+        o = m(region)
+        return o.pitchyaw, o.patch, o.grid
+
+
+def _traceable_crop_size(crop: torch.Tensor, region_to_frame: torch.Tensor) -> torch.Tensor:
+    """Make an exported graph valid for every crop size.
+
+    ``region_grid`` turns pixels into ``grid_sample`` units with the crop size as Python numbers, which a trace
+    freezes at the example's ``(h0, w0)``. Rescaling the homography's x and y rows by ``(w0 - 1) / (w - 1)`` and
+    ``(h0 - 1) / (h - 1)``, with ``(h, w)`` read from the crop as a traced shape tensor, cancels that: the product
+    is ``2 / (w - 1)`` for whatever crop runs. On the example itself both factors are 1.
+    """
+    from torch.onnx.operators import shape_as_tensor
+
+    h0, w0 = int(crop.shape[2]), int(crop.shape[3])  # int(): frozen by the trace, exactly like region_grid's
+    hw = shape_as_tensor(crop)[2:].to(region_to_frame.dtype)  # (2,) traced: the run-time (h, w)
+    one = torch.ones_like(hw[:1])
+    rows = torch.cat([(w0 - 1) / (hw[1:] - 1), (h0 - 1) / (hw[:1] - 1), one])  # (3,)
+    return region_to_frame * rows.view(1, 3, 1)
+
+
+def onnx_path(weights: str | Path) -> Path:
+    """``gaze_<slug>.onnx`` beside ``gaze_<slug>.safetensors`` (or the stem)."""
+    p = Path(weights)
+    return (p.with_suffix("") if p.suffix in (".safetensors", ".json", ".onnx") else p).with_suffix(".onnx")
+
+
+class OnnxRegionGaze:
+    """ONNX Runtime session on an exported :class:`RegionGazeGraph`; called like it, returns torch tensors (CPU).
+
+    ``threads``: intra-op threads (0 = ONNX Runtime's choice).
+    """
+
+    def __init__(self, path: str | Path, *, threads: int = 0, providers: list[str] | None = None):
+        try:
+            import onnxruntime as ort
+        except ImportError as err:
+            raise InputValueError(
+                "the ONNX backend needs onnxruntime; `pip install onnxruntime` (or gazezoom[onnx]) or use backend 'torch'"
+            ) from err
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise ModelFileError(f"ONNX model {self.path} not found; write it with `gazezoom export --weights "
+                                 f"{self.path.parent}` or use backend 'torch'")
+        so = ort.SessionOptions()
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads:
+            so.intra_op_num_threads = int(threads)
+            so.inter_op_num_threads = 1
+        try:
+            self.session = ort.InferenceSession(str(self.path), so, providers=providers or ["CPUExecutionProvider"])
+        except Exception as err:  # noqa: BLE001 - onnxruntime raises its own exception types for corrupt files
+            raise ModelFileError(f"{self.path} is not a loadable ONNX model ({err}); re-run `gazezoom export`") from err
+        self.output_names = tuple(o.name for o in self.session.get_outputs())
+        self.zooms = "saliency" in self.output_names
+
+    def __call__(self, crop: torch.Tensor, region_to_frame: torch.Tensor, *, outputs: tuple[str, ...] | None = None):
+        if crop.ndim != 4 or crop.shape[:2] != (1, 3):
+            raise ShapeError("crop", "(1, 3, h, w)", crop.shape)
+        feeds = {
+            "crop": np.ascontiguousarray(crop.detach().cpu().numpy(), dtype=np.float32),
+            "region_to_frame": np.ascontiguousarray(region_to_frame.detach().cpu().numpy(), dtype=np.float32),
+        }
+        names = list(outputs or self.output_names)
+        return tuple(torch.from_numpy(a) for a in self.session.run(names, feeds))
+
+
+#: backend name → ``(model, weights_path | None, threads) -> runner(crop, region_to_frame)``
+BACKENDS: Registry[Callable] = Registry("inference backend")
+BACKENDS.register("torch", lambda model, weights, threads: RegionGazeGraph(model))
+BACKENDS.register("onnx", lambda model, weights, threads: OnnxRegionGaze(onnx_path(weights), threads=threads))
+
+
+def resolve_backend(name: str | None, weights: str | Path | None) -> str:
+    """``None`` → :data:`DEFAULT_BACKEND`; ``"auto"`` → ``"onnx"`` when onnxruntime imports and the exported file is
+    beside ``weights``, else ``"torch"``; other names are checked against :data:`BACKENDS`."""
+    name = DEFAULT_BACKEND if name is None else name
+    if name != "auto":
+        BACKENDS.get(name)
+        return name
+    if weights is None or not onnx_path(weights).is_file():
+        return "torch"
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return "torch"
+    return "onnx"
+
+
+def make_runner(model: nn.Module, weights: str | Path | None = None, backend: str | None = None, threads: int = 0):
+    """A runner ``(crop, region_to_frame) -> (pitchyaw, patch, grid[, saliency])`` for ``backend``."""
+    return BACKENDS.get(resolve_backend(backend, weights))(model, weights, threads)

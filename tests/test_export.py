@@ -1,0 +1,140 @@
+"""ONNX export of sampler + gaze network, and the ONNX Runtime backend of the predictor (against torch)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from gazezoom.errors import ModelFileError, UnknownNameError, WeightsMismatchError
+
+pytest.importorskip("onnx")
+pytest.importorskip("onnxruntime")
+
+VARIANTS = ("sampler@P", "uniform@P")
+
+
+def _model(variant: str):
+    """A small untrained model with non-trivial BatchNorm statistics and saliency (SYNTHETIC weights)."""
+    from gazezoom.models import ModelConfig, build_model
+
+    torch.manual_seed(0)
+    m = build_model(ModelConfig(variant=variant, patch=(12, 20), region_size=(48, 80), low_size=(12, 20)))
+    for mod in m.modules():
+        if isinstance(mod, torch.nn.BatchNorm2d):
+            mod.running_mean.uniform_(-0.2, 0.2)
+            mod.running_var.uniform_(0.5, 1.5)
+    if hasattr(m.front, "sampler"):
+        torch.nn.init.normal_(m.front.sampler.saliency_net.out.weight, std=0.5)
+    return m.eval()
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    from gazezoom.cli import main
+    from gazezoom.models import save_weights
+
+    d = tmp_path_factory.mktemp("weights")
+    for v in VARIANTS:
+        save_weights(_model(v), d / f"gaze_{v.replace('@', '_')}")
+    assert main(["export", "--weights", str(d)]) == 0
+    return d
+
+
+def test_export_writes_verified_onnx_beside_the_weights(exported):
+    import onnx
+
+    for v in VARIANTS:
+        path = exported / f"gaze_{v.replace('@', '_')}.onnx"
+        model = onnx.load(str(path))
+        onnx.checker.check_model(model)
+        ins = {i.name: [d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim] for i in model.graph.input}
+        assert ins == {"crop": [1, 3, "height", "width"], "region_to_frame": ["regions", 3, 3]}
+        outs = [o.name for o in model.graph.output]
+        assert outs == (["pitchyaw", "patch", "grid", "saliency"] if v == "sampler@P" else ["pitchyaw", "patch", "grid"])
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_onnx_runtime_matches_torch_on_other_shapes(exported, variant):
+    """Crop sizes and eye counts unlike the traced example (the crop size must not be frozen into the graph)."""
+    from gazezoom.export import example_inputs
+    from gazezoom.models import load_weights
+    from gazezoom.models.onnx_backend import OnnxRegionGaze, RegionGazeGraph
+
+    slug = variant.replace("@", "_")
+    sess = OnnxRegionGaze(exported / f"gaze_{slug}.onnx", threads=1)
+    graph = RegionGazeGraph(load_weights(exported / f"gaze_{slug}.safetensors"))
+    for n, hw in ((1, (50, 70)), (2, (140, 420)), (4, (211, 97))):
+        crop, H = example_inputs(n, hw, seed=n)
+        with torch.no_grad():
+            ref = graph(crop, H)
+        got = sess(crop, H)
+        assert len(got) == len(ref)
+        np.testing.assert_allclose(got[0].numpy(), ref[0].numpy(), atol=1e-5)  # gaze, radians
+        np.testing.assert_allclose(got[1].numpy(), ref[1].numpy(), atol=5e-4)  # patch pixels
+        np.testing.assert_allclose(got[2].numpy(), ref[2].numpy(), atol=1e-5)  # grid
+
+
+def test_predictor_backends_agree(exported):
+    from gazezoom.models import GazePredictor
+    from gazezoom.models.onnx_backend import DEFAULT_BACKEND
+
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 255, (360, 640, 3), dtype=np.uint8)
+    H = np.array([[[40.0, 2.0, 260.0], [1.0, 24.0, 170.0], [0.0, 0.0, 1.0]],
+                  [[-40.0, 2.0, 380.0], [-1.0, 24.0, 172.0], [0.0, 0.0, 1.0]]])  # left eye, mirrored right eye
+    for v in VARIANTS:
+        t = GazePredictor.from_weights(exported, variant=v, backend="torch")
+        o = GazePredictor.from_weights(exported, variant=v, backend="onnx")
+        a = GazePredictor.from_weights(exported, variant=v, backend="auto")
+        assert (t.backend, o.backend, a.backend) == ("torch", "onnx", "onnx")
+        assert GazePredictor.from_weights(exported, variant=v).backend == ("onnx" if DEFAULT_BACKEND in ("auto", "onnx") else "torch")
+        rt, ro = t.predict_regions(frame, H), o.predict_regions(frame, H)
+        np.testing.assert_allclose(ro.pitchyaw, rt.pitchyaw, atol=1e-5)
+        assert np.abs(ro.patch.astype(int) - rt.patch.astype(int)).max() <= 1
+        np.testing.assert_allclose(ro.grid_px, rt.grid_px, atol=1e-3)
+        if v == "sampler@P":
+            np.testing.assert_allclose(ro.saliency, rt.saliency, atol=1e-6)
+
+
+def test_auto_falls_back_to_torch_and_errors_are_typed(exported, tmp_path):
+    from gazezoom.cli import main
+    from gazezoom.models import GazePredictor, save_weights
+
+    save_weights(_model("uniform@P"), tmp_path / "gaze_uniform_P")  # no .onnx beside it
+    assert GazePredictor.from_weights(tmp_path, variant="uniform@P", backend="auto").backend == "torch"
+    with pytest.raises(ModelFileError, match="gazezoom export"):
+        GazePredictor.from_weights(tmp_path, variant="uniform@P", backend="onnx")
+    with pytest.raises(UnknownNameError, match="choose one of: onnx, torch"):
+        GazePredictor.from_weights(tmp_path, variant="uniform@P", backend="tensorrt")
+    (tmp_path / "gaze_uniform_P.onnx").write_bytes(b"not a model")
+    with pytest.raises(ModelFileError, match="not a loadable ONNX model"):
+        GazePredictor.from_weights(tmp_path, variant="uniform@P", backend="onnx")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["export", "--weights", str(empty)]) == ModelFileError.exit_code
+    assert main(["export", "--weights", str(exported), "--opset", "13"]) == WeightsMismatchError.exit_code
+
+
+def test_verify_rejects_a_graph_of_other_weights(exported, tmp_path):
+    from gazezoom.export import verify_onnx
+
+    other = _model("uniform@P")
+    with torch.no_grad():
+        other.task.head[-1].bias.add_(0.1)  # 0.1 rad off
+    with pytest.raises(WeightsMismatchError, match="disagrees with torch"):
+        verify_onnx(other, exported / "gaze_uniform_P.onnx")
+
+
+@pytest.mark.slow
+def test_bench_inference_runs(media_dir, capsys):
+    from gazezoom.cli import main
+
+    assert main(["bench", "inference", "--untrained", "--variants", "uniform@P", "--repeat", "10", "--threads", "1",
+                 "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    names = [k for k in rep["median_ms"] if k.startswith("uniform@P network")]
+    assert len(names) == 3 and all(rep["median_ms"][k] > 0 for k in names)
+    assert max(rep["agreement"].values()) < 1e-4

@@ -50,6 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="skip this long after each target appears (default 0.3 s)")
     parser.add_argument("--max-head-move-mm", type=float, default=60.0,
                         help="drop frames with the eyes this far from where they started (default 60 mm)")
+    parser.add_argument("--outlier-k", type=float, default=3.0,
+                        help="drop calibration frames whose gaze is over K x the median distance from the target's "
+                             "median gaze (glances away); 0 keeps all (default 3)")
     parser.add_argument("--weights", default="weights", help="gaze weights file or folder (default weights/)")
     parser.add_argument("--variant", default="sampler", help="gaze model variant in the weights folder")
     parser.add_argument("--landmarker", default="mediapipe", help="face landmarker backend")
@@ -71,7 +74,8 @@ def selection_settings(args):
     from .calibration.procedure import SelectionSettings
 
     return SelectionSettings(settle_s=args.settle_s, max_head_move_mm=args.max_head_move_mm,
-                             dwell_s=max(1.5, args.settle_s + 0.1), max_dwell_s=max(3.0, args.settle_s + 0.1))
+                             dwell_s=max(1.5, args.settle_s + 0.1), max_dwell_s=max(3.0, args.settle_s + 0.1),
+                             outlier_k=args.outlier_k if args.outlier_k > 0 else None)
 
 
 def screen_from_args(args):
@@ -126,14 +130,15 @@ def _replay(args) -> int:
     outcomes = {}
     for name in names:
         try:
-            outcomes[name] = fit_and_validate(samples, recording.screen, name)
+            outcomes[name] = fit_and_validate(samples, recording.screen, name, outlier_k=settings.outlier_k)
         except GazezoomError as err:
             if name == args.regressor:
                 raise
             print(f"{name}: {err}")
             continue
         o = outcomes[name]
-        print(f"{name}: fitted on {o.n_calibration_frames} frames in {o.fit_time_ms:.1f} ms")
+        print(f"{name}: fitted on {o.n_calibration_frames} frames ({o.n_outliers} outliers dropped) "
+              f"in {o.fit_time_ms:.1f} ms")
         print(o.report.summary() if o.report else "  no validation frames: accuracy unknown")
     outcome = outcomes[args.regressor]
     if args.dry_run:

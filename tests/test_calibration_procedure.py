@@ -315,3 +315,35 @@ def test_recentre_session():
     off = sess.finish()
     assert np.linalg.norm(off) < 60  # the simulated user has not drifted: a small correction
     np.testing.assert_allclose(mapper.offset_px, off)
+
+
+def test_outlier_rejection_removes_glances_away():
+    """10 % of calibration frames look at a random other place: dropped, and the fit is better for it."""
+    from gazezoom.calibration.procedure import Sample, reject_outliers
+    from gazezoom.calibration.simulate import simulated_session
+
+    from gazezoom.calibration.features import features_from_result
+
+    s = simulated_session(3)
+    sim = s["sim"]
+    no_blinks = SimulatedUser(sim.screen, dataclasses.replace(sim.cfg, blink_every_s=1e9), seed=3)
+    rng = np.random.default_rng(0)
+    samples, glance = [], []
+    for k, (x, y) in enumerate(zip(s["X"], s["y"])):
+        if rng.random() < 0.1:
+            elsewhere = rng.uniform([0, 0], [sim.screen.width_px, sim.screen.height_px])
+            x = features_from_result(no_blinks.frame(500 + k / 30, elsewhere))
+            glance.append(k)
+        samples.append(Sample(0, "calibration", 0.0, y, x))
+    # give each target its own id as the procedure does
+    ids = {tuple(v): i for i, v in enumerate(np.unique(s["y"], axis=0))}
+    samples = [dataclasses.replace(smp, target_id=ids[tuple(smp.target_px)]) for smp in samples]
+    kept, n = reject_outliers(samples)
+    kept_idx = {id(smp) for smp in kept}
+    dropped_glances = sum(id(samples[k]) not in kept_idx for k in glance)
+    assert dropped_glances >= 0.8 * len(glance)
+    assert n - dropped_glances <= 0.03 * (len(samples) - len(glance))  # few good frames lost
+    val = [Sample(int(i), "validation", 0.0, y, x) for x, y, i in zip(s["Xv"], s["yv"], s["idv"])]
+    clean = fit_and_validate(samples + val, sim.screen, "ridge").report.error_deg
+    dirty = fit_and_validate(samples + val, sim.screen, "ridge", outlier_k=None).report.error_deg
+    assert clean < dirty

@@ -23,14 +23,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import CalibrationError, InputValueError, NotEnoughDataError, StateError
-from .features import COLUMNS, features_from_result
+from ..geometry import vector_to_pitchyaw
+from .features import COLUMNS, features_from_result, mean_gaze
 from .regressors import DEFAULT_REGRESSOR, CalibrationModel, create_regressor
 from .report import AccuracyReport, accuracy_report
 from .screen import ScreenGeometry
 from .targets import CALIBRATION, VALIDATION, Target, make_targets
 
 __all__ = ["SelectionSettings", "Sample", "SampleSelector", "CalibrationOutcome", "ProcedureState",
-           "CalibrationProcedure", "fit_and_validate", "samples_to_arrays", "Reason"]
+           "CalibrationProcedure", "fit_and_validate", "samples_to_arrays", "Reason", "reject_outliers"]
 
 
 class Reason:
@@ -55,6 +56,9 @@ class SelectionSettings:
     pursuit_lag_s: float = 0.0
     radius_max_px: float = 40.0
     radius_min_px: float = 6.0
+    #: drop calibration frames whose gaze is farther than ``outlier_k`` × the median distance from the target's
+    #: median gaze (glances away, tracking glitches); None keeps every frame. Validation frames are never dropped.
+    outlier_k: float | None = 3.0
 
     def __post_init__(self):
         if not 0 <= self.settle_s < self.dwell_s <= self.max_dwell_s:
@@ -63,6 +67,8 @@ class SelectionSettings:
             )
         if self.min_samples < 1 or self.max_head_move_mm <= 0:
             raise InputValueError("min_samples must be >= 1 and max_head_move_mm > 0")
+        if self.outlier_k is not None and not self.outlier_k > 1:
+            raise InputValueError(f"outlier_k must be > 1 (or None to keep every frame), got {self.outlier_k}")
 
     def radius_px(self, t_rel: float) -> float:
         """The shrinking target: from ``radius_max_px`` to ``radius_min_px`` over the settle time, then a slow pulse
@@ -121,6 +127,28 @@ def samples_to_arrays(samples: list[Sample], role: str | None = None) -> tuple[n
             np.array([x.target_id for x in s], int))
 
 
+def reject_outliers(samples: list[Sample], k: float = 3.0, floor_deg: float = 1.5) -> tuple[list[Sample], int]:
+    """Drop samples of a fixed target whose mean-eye gaze lies more than ``max(k · median distance, floor_deg)``
+    from that target's median gaze (pitch/yaw, camera space). Moving targets are kept as they are.
+
+    With Gaussian jitter the median distance is about 1.18 σ, so ``k = 3`` cuts at about 3.5 σ (≈ 0.2 % of good
+    frames) while glances away of several degrees go. Returns the kept samples and the number dropped.
+    """
+    by_target: dict[tuple[int, float, float], list[int]] = {}
+    for i, smp in enumerate(samples):
+        by_target.setdefault((smp.target_id, float(smp.target_px[0]), float(smp.target_px[1])), []).append(i)
+    drop = set()
+    for idx in by_target.values():
+        if len(idx) < 5:
+            continue
+        X = np.stack([samples[i].features for i in idx])
+        py = vector_to_pitchyaw(mean_gaze(X))
+        d = np.degrees(np.linalg.norm(py - np.median(py, axis=0), axis=1))
+        limit = max(k * float(np.median(d)), floor_deg)
+        drop.update(i for i, di in zip(idx, d) if di > limit)
+    return [smp for i, smp in enumerate(samples) if i not in drop], len(drop)
+
+
 @dataclass(frozen=True, eq=False)
 class CalibrationOutcome:
     """A fitted model and its report on the validation targets (None when no validation target had samples)."""
@@ -129,12 +157,18 @@ class CalibrationOutcome:
     report: AccuracyReport | None
     fit_time_ms: float
     n_calibration_frames: int
+    n_outliers: int = 0
 
 
-def fit_and_validate(samples: list[Sample], screen: ScreenGeometry, regressor: str = DEFAULT_REGRESSOR,
-                     **options) -> CalibrationOutcome:
-    """Fit ``regressor`` on the calibration samples, report on the validation samples (never used in the fit)."""
-    X, y, _ = samples_to_arrays(samples, CALIBRATION)
+def fit_and_validate(samples: list[Sample], screen: ScreenGeometry, regressor: str = DEFAULT_REGRESSOR, *,
+                     outlier_k: float | None = 3.0, **options) -> CalibrationOutcome:
+    """Fit ``regressor`` on the calibration samples (outliers dropped, see :func:`reject_outliers`), report on
+    the validation samples — never used in the fit, never filtered."""
+    cal = [smp for smp in samples if smp.role == CALIBRATION]
+    n_out = 0
+    if outlier_k is not None:
+        cal, n_out = reject_outliers(cal, outlier_k)
+    X, y, _ = samples_to_arrays(cal, CALIBRATION)
     if len(X) == 0:
         raise NotEnoughDataError(
             "no usable calibration frames (no face, eyes closed or head moved at every target); "
@@ -148,7 +182,8 @@ def fit_and_validate(samples: list[Sample], screen: ScreenGeometry, regressor: s
     report = None
     if len(Xv):
         report = accuracy_report(model.predict(Xv), yv, idv, Xv[:, COLUMNS["origin"]], screen, regressor)
-    return CalibrationOutcome(model=model, report=report, fit_time_ms=fit_ms, n_calibration_frames=len(X))
+    return CalibrationOutcome(model=model, report=report, fit_time_ms=fit_ms, n_calibration_frames=len(X),
+                              n_outliers=n_out)
 
 
 @dataclass(frozen=True, eq=False)
@@ -339,7 +374,8 @@ class CalibrationProcedure:
 
     def _finish(self) -> None:
         try:
-            self.outcome = fit_and_validate(self.samples, self.screen, self.regressor)
+            self.outcome = fit_and_validate(self.samples, self.screen, self.regressor,
+                                            outlier_k=self.settings.outlier_k)
             self.phase = self.REVIEW
         except CalibrationError as err:
             self.error, self.outcome = err, None

@@ -245,6 +245,7 @@ def fit_recording(recording: Recording, process: Callable[[np.ndarray, float], o
                   regressor: str = DEFAULT_REGRESSOR, settings: SelectionSettings | None = None, *,
                   progress: bool = False) -> tuple[CalibrationOutcome, dict]:
     """Replay, fit ``regressor`` on the calibration targets and validate on the validation targets."""
+    settings = settings or SelectionSettings()
     samples, counts = replay_samples(recording, process, settings, progress=progress)
-    return fit_and_validate(samples, recording.screen, regressor), counts
+    return fit_and_validate(samples, recording.screen, regressor, outlier_k=settings.outlier_k), counts
 

@@ -127,3 +127,35 @@ def test_live_calibrate_without_gui_is_a_clear_error(capsys, monkeypatch):
     rc = main(["calibrate", "--user", "bob"])
     err = capsys.readouterr().err
     assert rc != 0 and "calibration window" in err and "--replay" in err
+
+
+def test_live_run_and_its_replay_select_the_same_frames(tmp_path):
+    """A run recorded with RecordingWriter + procedure.timeline() replays to the very same samples (simulated user
+    standing in for the camera and the pipeline, so the time bases are what is tested)."""
+    from gazezoom.calibration.procedure import CalibrationProcedure
+    from gazezoom.calibration.replay import replay_samples
+    from gazezoom.calibration.simulate import SimulatedUser
+
+    fps = 30.0
+    live_user = SimulatedUser(seed=11)
+    proc = CalibrationProcedure(live_user.screen, layout="5", n_validation=2)
+    writer = RecordingWriter(tmp_path / "rec", fps, (32, 32))
+    black = np.zeros((32, 32, 3), np.uint8)
+    t = writer.add(black)
+    st = proc.start(t)
+    while proc.phase == proc.RUNNING:
+        st = proc.update(t, live_user.frame(t, st.position_px))
+        t = writer.add(black)
+    writer.close(live_user.screen, proc.timeline(0.0))
+    rec = load_recording(tmp_path / "rec")
+
+    replay_user = SimulatedUser(seed=11)  # same seed: the same noise for the same sequence of frames
+
+    def process(frame, t):
+        span = rec.span_at(t)
+        return replay_user.frame(t, span.target.position(t - span.t_on)) if span else None
+
+    samples, counts = replay_samples(rec, process, proc.settings)
+    live = [(s.target_id, round(s.t, 6)) for s in proc.samples]
+    assert [(s.target_id, round(s.t, 6)) for s in samples] == live
+    np.testing.assert_allclose(np.stack([s.features for s in samples]), np.stack([s.features for s in proc.samples]))

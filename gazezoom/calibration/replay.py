@@ -58,9 +58,10 @@ class Recording:
     spans: tuple[Span, ...]
 
     def span_at(self, t: float) -> Span | None:
-        """The span showing at time ``t`` (spans do not overlap), or None between targets."""
+        """The span showing at time ``t``, or None between targets. A frame at a switch time belongs to the
+        target that ends there, as in the live procedure (the frame that completes a target is its last one)."""
         for s in self.spans:
-            if s.t_on <= t < s.t_off:
+            if s.t_on <= t <= s.t_off:
                 return s
         return None
 

@@ -452,6 +452,17 @@ def test_lookahead_landmarker_order_and_misuse():
         if f.image is not None:
             got.append(la.detect(None, int(round(f.time_s * 1e3))))
     assert got == [[0], [100], [300], [400]] and inner.seen == [(0, 0), (1, 100), (3, 300), (4, 400)]
+
+    def broken():  # a truncated video: the frames before the error still come out
+        yield from frames[:2]
+        raise MediaError("cut")
+
+    seen = []
+    with pytest.raises(MediaError, match="cut"):
+        for f in lookahead(broken(), la):
+            seen.append(f.index)
+            la.detect(None, int(round(f.time_s * 1e3)))
+    assert seen == [0, 1]
     with pytest.raises(StateError, match="not submitted"):
         la.detect(None, 500)
     la.submit(np.zeros((2, 2, 3), np.uint8), 0.6)

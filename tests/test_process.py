@@ -131,8 +131,15 @@ def test_batch_with_bad_inputs_goes_on(short_clip, tmp_path, capsys):
     rc = gz(short_clip, text, tmp_path / "missing.mp4", cut, "--out", out, "--no-gaze")
     assert rc == 4
     assert len(read_table(out / "short.csv")) == 12 and meta(out / "short.csv")["status"] == "complete"
+    from gazezoom.errors import MediaError
+    from gazezoom.io.readers import VideoReader
+
+    decodable = []
+    with pytest.raises(MediaError), VideoReader(cut) as r:
+        decodable.extend(f.index for f in r.frames(lambda i: False))
     cut_rows = read_table(out / "cut.csv")
-    assert 10 < len(cut_rows) < 40 and meta(out / "cut.csv")["status"] == "failed"  # decodable frames kept
+    assert [r["frame"] for r in cut_rows] == decodable and 10 < len(decodable) < 40  # every decodable frame kept
+    assert meta(out / "cut.csv")["status"] == "failed"
     cap = capsys.readouterr()
     assert "cannot open" in cap.err and "notes.mp4" in cap.err
     assert "input not found" in cap.err and "missing.mp4" in cap.err

@@ -81,9 +81,19 @@ def install(pipeline) -> LookaheadLandmarker:
 
 def lookahead(frames: Iterable, landmarker: LookaheadLandmarker) -> Iterator:
     """Yield each frame of ``frames`` (objects with ``image`` and ``time_s``) after submitting the *next* one with an
-    image to ``landmarker``: while the caller processes frame n, the landmarker works on frame n + 1."""
+    image to ``landmarker``: while the caller processes frame n, the landmarker works on frame n + 1. An error of
+    ``frames`` (a truncated video) is raised after the frame before it has been yielded."""
     prev = None
-    for f in frames:
+    it = iter(frames)
+    while True:
+        try:
+            f = next(it)
+        except StopIteration:
+            break
+        except BaseException as err:
+            if prev is not None:
+                yield prev
+            raise err
         if f.image is not None:
             landmarker.submit(f.image, f.time_s)
         if prev is not None:

@@ -26,7 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .calibration.profile import delete_profile, list_profiles, load_profile, profile_path, profiles_dir
+    from .calibration.profile import (check_user, delete_profile, list_profiles, load_profile, profile_path,
+                                      profiles_dir)
 
     if args.action == "list":
         infos = list_profiles(args.profiles)
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{p.user:16s}  {p.model.name:9s}  validation {acc:>6s}  {p.gaze_model}  updated {p.updated}")
         return 0
     if args.action == "show":
-        p = load_profile(args.user, args.profiles)
+        p = load_profile(check_user(args.user), args.profiles)
         if args.json:
             print(json.dumps(p.to_dict(), indent=2))
             return 0

@@ -157,7 +157,7 @@ def test_interrupted_write_keeps_old_profile(saved, monkeypatch, fitted):
 
 def test_bad_user_names_never_escape_the_folder(tmp_path, fitted):
     s, model = fitted
-    for bad in ["../x", "a/b", ".hidden", "", "x" * 65, "a b"]:
+    for bad in ["../x", "a/b", ".hidden", "", "x" * 65, "a b", "bob.json"]:
         with pytest.raises(ProfileError, match="invalid user name"):
             save_profile(Profile(bad, s["sim"].screen, model, GM), tmp_path)
     assert list(tmp_path.iterdir()) == []
@@ -219,6 +219,8 @@ def test_profile_cli(saved, capsys):
     assert json.loads(capsys.readouterr().out)["user"] == "alice"
     assert main(["profile", "--profiles", d, "show", "nobody"]) == ProfileError.exit_code
     assert "no calibration profile" in capsys.readouterr().err
+    assert main(["profile", "--profiles", d, "show", "../alice"]) == ProfileError.exit_code
+    assert "invalid user name" in capsys.readouterr().err
     assert main(["profile", "--profiles", d, "delete", "alice", "--yes"]) == 0
     assert not path.exists()
     assert main(["profile", "--profiles", d, "list"]) == 0

@@ -100,10 +100,12 @@ class Profile:
 
 
 def check_user(user: str) -> str:
-    """A user name is 1–64 letters, digits, ``_``, ``-``, ``.``, not starting with ``.`` (it names a file)."""
-    if not isinstance(user, str) or not _USER_RE.match(user):
+    """A user name is 1–64 letters, digits, ``_``, ``-``, ``.``, not starting with ``.`` and not ending in ``.json``
+    (it names a file, and :func:`load_profile` reads a string ending in ``.json`` or holding a separator as a path)."""
+    if not isinstance(user, str) or not _USER_RE.match(user) or user.lower().endswith(".json"):
         raise ProfileError(
-            f"invalid user name {user!r}: use 1-64 letters, digits, '_', '-' or '.', starting with a letter or digit"
+            f"invalid user name {user!r}: use 1-64 letters, digits, '_', '-' or '.', starting with a letter or digit "
+            "and not ending in .json"
         )
     return user
 

@@ -470,3 +470,19 @@ def test_lookahead_landmarker_order_and_misuse():
         la.detect(None, 700)
     la.close()
     assert inner.closed
+
+
+def test_h264_writer_with_pyav(tmp_path, clip):
+    pytest.importorskip("av")
+    from gazezoom.io.annotate import create_video_writer
+    from gazezoom.io.readers import VideoReader
+
+    frames = read_frames(clip)[:8]
+    w = create_video_writer(tmp_path / "h.mp4", 30.0, (640, 360), "h264")
+    for f in frames:
+        w.write(f)
+    w.close()
+    with VideoReader(tmp_path / "h.mp4") as r:
+        got = [f.image for f in r.frames()]
+        assert r.info.codec == "h264"
+    assert len(got) == 8 and np.abs(got[4].astype(int) - frames[4]).mean() < 6

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 
 from . import median_ms
 
@@ -52,12 +53,18 @@ def run(args: argparse.Namespace) -> int:
     ms_clean = timed(lambda: clean.render(params))
     ms_full = timed(lambda: full.render(params))
     per_img = (ms_sample + ms_full) / args.batch
+    # process CPU time of one sampling + render: steadier than wall time on a shared machine (CPU only)
+    cpu0 = time.process_time()
+    full.render(full.sample_params(args.batch, seed=2))
+    sync()
+    cpu_ms = (time.process_time() - cpu0) * 1000 / args.batch
     res = {
         "device": str(dev), "threads": torch.get_num_threads(), "batch": args.batch, "size": [h, w],
         "sample_params_ms": round(ms_sample, 1), "shade_only_ms": round(ms_clean, 1), "render_ms": round(ms_full, 1),
         "camera_effects_share": round(max(ms_full - ms_clean, 0) / ms_full, 3),
         "images_per_s": round(1000 / per_img, 1),
         f"minutes_for_{args.images}": round(args.images * per_img / 60000, 1),
+        "cpu_ms_per_image": round(cpu_ms, 2),
     }
     if args.json:
         print(json.dumps(res))
@@ -68,4 +75,5 @@ def run(args: argparse.Namespace) -> int:
     print(f"  full render     {ms_full:9.1f} ms   (camera effects {100 * res['camera_effects_share']:.0f}% of it)")
     print(f"  throughput      {res['images_per_s']:9.1f} images/s (sampling + full render)")
     print(f"  {args.images} images  {res[f'minutes_for_{args.images}']:7.1f} min")
+    print(f"  process CPU time {cpu_ms:8.2f} ms per image (all threads; steadier than wall time when the machine is shared)")
     return 0

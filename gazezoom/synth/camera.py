@@ -72,74 +72,88 @@ def _quant_tables(quality: torch.Tensor) -> torch.Tensor:
     return ((base * scale.view(-1, 1, 1, 1) + 50) / 100).floor().clamp(min=1)
 
 
-def jpeg(img: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
-    """Approximate JPEG round trip in torch (differentiable nowhere it matters, runs on any device).
+def _block_dct_quant(plane: torch.Tensor, Q: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
+    """Quantise the 8×8-block DCT of ``plane (n, c, H, W)`` with tables ``Q (n, c, 64)``; returns the plane."""
+    n, c, H, W = plane.shape
+    blocks = plane.view(n, c, H // 8, 8, W // 8, 8).permute(0, 1, 2, 4, 3, 5).reshape(n, c, -1, 64)
+    coef = blocks @ K.T  # (n, c, blocks, 64)
+    Qb = Q.unsqueeze(2)
+    coef = torch.round(coef / Qb) * Qb
+    return (coef @ K).view(n, c, H // 8, W // 8, 8, 8).permute(0, 1, 2, 4, 3, 5).reshape(n, c, H, W)
 
-    img: (n, 3, H, W) RGB in [0, 1] with H, W multiples of 16; quality: (n,) in [1, 100]. Returns (n, 3, H, W).
+
+def jpeg(img: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
+    """Approximate JPEG round trip in torch (runs on any device): YCbCr, 4:2:0 chroma, 8×8 DCT quantisation.
+
+    img: (n, 3, H, W) RGB in [0, 1] with H, W multiples of 16; quality: (n,) in [1, 100] (IJG scale).
+    Returns (n, 3, H, W). Luma blocks cover 8×8 px, chroma blocks 16×16 px, as in a baseline JPEG.
     """
     n, _, H, W = img.shape
     x = img.clamp(0, 1) * 255
-    r, g, b = x[:, 0], x[:, 1], x[:, 2]
-    y = 0.299 * r + 0.587 * g + 0.114 * b
-    cb = 128 - 0.168736 * r - 0.331264 * g + 0.5 * b
-    cr = 128 + 0.5 * r - 0.418688 * g - 0.081312 * b
-    ycc = torch.stack([y, cb, cr], 1)
-    # 4:2:0 chroma subsampling
-    chroma = F.interpolate(F.avg_pool2d(ycc[:, 1:], 2), scale_factor=2, mode="nearest")
-    ycc = torch.cat([ycc[:, :1], chroma], 1) - 128
+    r, g, b = x[:, 0:1], x[:, 1:2], x[:, 2:3]
+    y = 0.299 * r + 0.587 * g + 0.114 * b - 128
+    cbcr = F.avg_pool2d(torch.cat([-0.168736 * r - 0.331264 * g + 0.5 * b, 0.5 * r - 0.418688 * g - 0.081312 * b], 1), 2)
     D = dct_matrix(8, device=img.device, dtype=img.dtype)
     K = torch.kron(D, D)  # (64, 64): vec(D B Dᵀ) = K vec(B) for row-major vec, so one GEMM does every block
-    blocks = ycc.view(n, 3, H // 8, 8, W // 8, 8).permute(0, 1, 2, 4, 3, 5).reshape(n, 3, -1, 64)
-    coef = blocks @ K.T  # (n, 3, blocks, 64)
-    Q = _quant_tables(quality.to(img.dtype)).view(n, 3, 1, 64)
-    coef = torch.round(coef / Q) * Q
-    ycc = (coef @ K).view(n, 3, H // 8, W // 8, 8, 8).permute(0, 1, 2, 4, 3, 5).reshape(n, 3, H, W) + 128
-    y, cb, cr = ycc[:, 0], ycc[:, 1] - 128, ycc[:, 2] - 128
-    rgb = torch.stack([y + 1.402 * cr, y - 0.344136 * cb - 0.714136 * cr, y + 1.772 * cb], 1)
+    Q = _quant_tables(quality.to(img.dtype)).view(n, 3, 64)
+    y = _block_dct_quant(y, Q[:, :1], K) + 128
+    cbcr = F.interpolate(_block_dct_quant(cbcr, Q[:, 1:], K), scale_factor=2, mode="bilinear", align_corners=False)
+    cb, cr = cbcr[:, 0:1], cbcr[:, 1:2]
+    rgb = torch.cat([y + 1.402 * cr, y - 0.344136 * cb - 0.714136 * cr, y + 1.772 * cb], 1)
     return (rgb / 255).clamp(0, 1)
 
 
-def _pyramid(img: torch.Tensor) -> list[torch.Tensor]:
-    levels = [img]
-    for _ in range(MAX_LEVEL):
-        levels.append(F.avg_pool2d(levels[-1], 2, ceil_mode=True))
+def _pyramid(img: torch.Tensor, base: int, top: int) -> dict[int, torch.Tensor]:
+    """Area-averaging mip levels ``base … top`` of ``img``, which is level ``base`` itself."""
+    levels = {base: img}
+    for k in range(base + 1, top + 1):
+        levels[k] = F.avg_pool2d(levels[k - 1], 2, ceil_mode=True)
     return levels
 
 
-def camera_effects(linear: torch.Tensor, params: RenderParams, *, enabled: bool = True) -> torch.Tensor:
-    """Turn a linear render ``(n, 3, H, W)`` into a camera image ``(n, 3, H, W)`` in [0, 1] (see module doc).
+def camera_effects(linear: torch.Tensor, params: RenderParams, *, out_size: tuple[int, int] | None = None,
+                   base_level: int = 0, enabled: bool = True) -> torch.Tensor:
+    """Turn a linear render into a camera image ``(n, 3, H, W)`` in [0, 1] (see the module doc).
 
-    With ``enabled=False`` only exposure, white balance and gamma are applied (a clean reference image).
+    linear: (n, 3, h, w), the scene rendered at ``out_size / 2**base_level`` (a caller may shade samples whose
+    mip level is >= k at 1/2^k resolution; it then stands for level k of the pyramid). ``out_size`` defaults to
+    the input size. With ``enabled=False`` only exposure, white balance and gamma are applied (a clean image).
     """
-    n, _, H, W = linear.shape
+    n, _, h, w = linear.shape
+    H, W = out_size if out_size is not None else (h, w)
     dev, dt = linear.device, linear.dtype
     # 1. auto exposure + partial grey-world white balance + per-camera gains
     mean_rgb = linear.mean((2, 3)).clamp_min(1e-6)  # (n, 3)
     lum = (mean_rgb * torch.tensor([0.2126, 0.7152, 0.0722], device=dev, dtype=dt)).sum(-1, keepdim=True)
     awb = (lum / mean_rgb) ** 0.6
-    # metering: mean luminance to the target, but keep the brightest ~1 % (sclera, glints) from clipping much
-    # (webcams meter the whole face and roll highlights off; a dark face would otherwise blow the sclera out)
-    bright = torch.quantile((linear * awb[:, :, None, None]).amax(1).flatten(1), 0.99, dim=1).clamp_min(1e-6)
+    # metering: mean luminance to the target, but keep the brightest 4×4-px block (sclera; not a 1-px glint)
+    # from clipping much: webcams meter the whole face and roll highlights off, and a dark face would otherwise
+    # blow the sclera out.
+    block = max(1, 4 >> base_level)
+    bright = F.avg_pool2d((linear * awb[:, :, None, None]).amax(1, keepdim=True), block, ceil_mode=True)
+    bright = bright.amax((1, 2, 3)).clamp_min(1e-6)
     expo = torch.minimum(params.exposure / lum.squeeze(1), 1.1 / bright)
     gain = expo.view(-1, 1) * awb * params.white_balance
     img = linear * gain[:, :, None, None]
     inv_gamma = 1 / params.gamma.view(-1, 1, 1, 1)
     if not enabled:
+        if (h, w) != (H, W):
+            img = F.interpolate(img, size=(H, W), mode="bilinear", align_corners=True)
         return torch.exp(torch.log(img.clamp(1e-30, 1)) * inv_gamma)
 
-    # 2. to frame resolution, in a canvas of multiples of 16 px
+    # 2. to frame resolution, in a canvas of multiples of 16 px (trilinear mip-mapping, motion-blur taps)
     s = frame_scale(params, W)  # (n,)
     Hc = int(math.ceil((math.ceil(H * float(s.max())) + 8) / 16) * 16)
     Wc = int(math.ceil((math.ceil(W * float(s.max())) + 8) / 16) * 16)
     off = params.jpeg_offset.to(dt)
-    level = mip_level(params, W)
+    level = mip_level(params, W).clamp_min(base_level)
     lo = level.floor().long()
     frac = (level - lo).view(-1, 1, 1, 1)
-    pyr = _pyramid(img)
+    pyr = _pyramid(img, base_level, int(lo.max()) + 1)
     jc = torch.arange(Wc, device=dev, dtype=dt).view(1, 1, Wc)
     ic = torch.arange(Hc, device=dev, dtype=dt).view(1, Hc, 1)
     sv = s.view(-1, 1, 1)
-    xr = (jc - off[:, 0].view(-1, 1, 1) + 0.5) / sv - 0.5  # render pixel coordinates of the canvas pixels
+    xr = (jc - off[:, 0].view(-1, 1, 1) + 0.5) / sv - 0.5  # full-resolution render pixel of each canvas pixel
     yr = (ic - off[:, 1].view(-1, 1, 1) + 0.5) / sv - 0.5
     canvas = torch.empty(n, 3, Hc, Wc, device=dev, dtype=dt)
     moving = (params.motion.abs().sum(-1) > 0).long()
@@ -150,6 +164,7 @@ def camera_effects(linear: torch.Tensor, params: RenderParams, *, enabled: bool 
         for tap in taps:
             mx = (params.motion[idx, 0] * tap / s[idx]).view(-1, 1, 1)
             my = (params.motion[idx, 1] * tap / s[idx]).view(-1, 1, 1)
+            # normalised (align_corners=False) coordinates are the same at every pyramid level
             gx = ((xr[idx] + mx + 0.5) / W * 2 - 1).expand(-1, Hc, Wc)
             gy = ((yr[idx] + my + 0.5) / H * 2 - 1).expand(-1, Hc, Wc)
             grid = torch.stack([gx, gy], -1)
@@ -158,11 +173,11 @@ def camera_effects(linear: torch.Tensor, params: RenderParams, *, enabled: bool 
             acc = acc + torch.lerp(a, b, frac[idx])
         canvas[idx] = acc / len(taps)
 
-    # 3. sensor noise (signal-dependent), then gamma
+    # 3. sensor noise (signal-dependent; uniform with the Gaussian's variance, cheaper to draw), then gamma
     g = torch.Generator(device=dev).manual_seed(int(params.noise_seed.sum().item() % (2**62)))
     shot, read = params.noise[:, 0].view(-1, 1, 1, 1), params.noise[:, 1].view(-1, 1, 1, 1)
     sigma = torch.sqrt(shot * canvas.clamp_min(0) + read**2)
-    canvas = canvas + sigma * torch.randn(canvas.shape, generator=g, device=dev, dtype=dt)
+    canvas = canvas + sigma * ((torch.rand(canvas.shape, generator=g, device=dev, dtype=dt) - 0.5) * math.sqrt(12))
     canvas = torch.exp(torch.log(canvas.clamp(1e-30, 1)) * inv_gamma)
 
     # 4. JPEG

@@ -196,7 +196,7 @@ def _fractal(g: torch.Generator, n: int, c: int, size: tuple[int, int], octaves:
     total = 0.0
     for rows, cols, amp in octaves:
         coarse = torch.rand(n, c, rows, cols, generator=g) * 2 - 1
-        out += amp * F.interpolate(coarse, size=size, mode="bicubic", align_corners=False)
+        out += amp * F.interpolate(coarse, size=size, mode="bilinear", align_corners=False)
         total += amp
     return out / total
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 
 from ..errors import InputValueError, ShapeError
 from .camera import camera_effects, mip_level
@@ -104,13 +103,12 @@ class EyeRenderer:
         for start in range(0, n, self.chunk):
             sel = order[start:start + self.chunk]
             p = params[sel]
-            f = 2 ** int(min(float(level[sel].min()), 2.0))
-            size = (max(8, -(-H // f)), max(8, -(-W // f)))
+            k = int(min(float(level[sel].min()), 2.0))
+            size = (-(-H // 2**k), -(-W // 2**k))
+            if min(size) < 8:
+                k, size = 0, (H, W)
             sc = shade(p, size)
-            lin = sc["linear"]
-            if size != (H, W):
-                lin = F.interpolate(lin, size=(H, W), mode="bilinear", align_corners=True)
-            image = camera_effects(lin, p, enabled=self.camera_effects)
+            image = camera_effects(sc["linear"], p, out_size=(H, W), base_level=k, enabled=self.camera_effects)
             outs.append({
                 "image": image.contiguous(),
                 "gaze": p.gaze,

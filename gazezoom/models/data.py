@@ -36,7 +36,9 @@ def _synthetic(n: int, seed: int, split: str, batch_size: int, region_size, devi
     """The gazezoom renderer (100 % synthetic high-resolution eye regions with exact labels)."""
     from ..synth import SyntheticEyeDataset
 
-    return SyntheticEyeDataset(n, seed, split, batch_size, tuple(region_size), device)
+    # The renderer works in chunks to bound memory; a GPU has room for whole batches (far fewer kernel launches).
+    kw = {"chunk": max(16, batch_size)} if torch.device(device).type == "cuda" else {}
+    return SyntheticEyeDataset(n, seed, split, batch_size, tuple(region_size), device, **kw)
 
 
 class ToyEyes(torch.utils.data.Dataset):

@@ -91,3 +91,19 @@ def test_torchrun_two_gloo_processes_then_resume_with_one(tmp_path):
     assert any(not torch.equal(w2[k], st["model"][k]) for k in w2)  # it trained on from the 2-process weights
     rows = list(csv.DictReader(open(out / "gaze_uniform_P.csv")))
     assert [int(x["step"]) for x in rows] == [2, 4, 6]
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_mixed_precision_training(tmp_path):
+    """bfloat16 autocast on the GPU, data generated on the GPU; the weights load back on the CPU."""
+    from gazezoom.cli import main
+    from gazezoom.models import load_weights
+
+    out = tmp_path / "gpu"
+    assert main(["train", "--variant", "sampler@P", "--dataset", "toy", "--steps", "4", "--batch-size", "16",
+                 "--eval-every", "2", "--val-n", "32", "--device", "cuda", "--amp", "--out", str(out), "--quiet"]) == 0
+    rows = list(csv.DictReader(open(out / "gaze_sampler_P.csv")))
+    assert [int(r["step"]) for r in rows] == [2, 4] and all(float(r["loss"]) > 0 for r in rows)
+    m = load_weights(out / "gaze_sampler_P.safetensors")
+    assert all(torch.isfinite(p).all() for p in m.parameters())

@@ -271,3 +271,47 @@ def test_calibrate_command_window_without_camera_esc_cancels(qtbot, tmp_path, pr
     assert code == 1
     assert "no camera at index 99" in seen["error"]
     assert not (tmp_path / "profiles").exists() or not any((tmp_path / "profiles").iterdir())
+
+
+def test_calibration_window_on_frame_clock_with_simulated_user(qtbot, tmp_path):
+    """The window driven only by frame times (``--record`` mode): a simulated user who really looks at each target
+    gives a good fit, and Enter saves the profile (the procedure's own logic is tested by the calibration tests)."""
+    from PyQt5.QtCore import Qt
+
+    from gazezoom.calibration.procedure import CalibrationProcedure, SelectionSettings
+    from gazezoom.calibration.profile import load_profile
+    from gazezoom.calibration.simulate import SimulatedUser
+    from gazezoom.gui.calibration import CalibrationWindow
+    from gazezoom.gui.engine import View
+    from gazezoom.gui.render import CounterSnapshot
+
+    sim = SimulatedUser(seed=3)
+    proc = CalibrationProcedure(sim.screen, layout="9", n_validation=3, regressor="ridge",
+                                settings=SelectionSettings(dwell_s=0.5, max_dwell_s=1.0, settle_s=0.1, min_samples=5))
+    win = CalibrationWindow(proc, user="sim", gaze_model="gaze_sim@0", profiles_dir=str(tmp_path), frame_clock=True)
+    qtbot.addWidget(win)
+    win.resize(640, 360)
+    win.show()
+    blank = np.zeros((4, 4, 3), np.uint8)
+    snap = CounterSnapshot(0, 0, 0.0, 0.0)
+
+    def feed(t):
+        target = win.state.position_px if win.state.position_px is not None else (960.0, 540.0)
+        win.feed(View(sim.frame(t, target), blank, blank, None, None, snap, "sim"), t)
+
+    t = 0.0
+    for _ in range(5):
+        t += 1 / 30
+        feed(t)
+    qtbot.keyClick(win, Qt.Key_Space)
+    assert proc.phase == "running" and proc.shown[0].t_on == pytest.approx(t)
+    while proc.phase == "running" and t < 60:
+        t += 1 / 30
+        feed(t)
+    assert proc.phase == "review", proc.error
+    assert t < 13  # 12 targets, 0.5-1.0 s each, on the frame clock only
+    assert proc.outcome.report.error_deg < 5  # the simulated user looked at the targets
+    with qtbot.waitSignal(win.finished, timeout=10_000) as sig:
+        qtbot.keyClick(win, Qt.Key_Return)
+    assert sig.args[0]["status"] == "saved" and sig.args[0]["report_png"].is_file()
+    assert load_profile(sig.args[0]["path"]).gaze_model == "gaze_sim@0"

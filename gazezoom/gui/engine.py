@@ -307,6 +307,8 @@ class Engine:
                 if item is None:
                     continue
                 frame, gen = item
+                if gen != self._generation:  # taken just before a source switch: stale, not shown
+                    continue
                 if gen != generation:  # a new source: restart the stream clock after the previous one
                     generation = gen
                     frame = dataclasses.replace(frame, restart=True)
@@ -315,6 +317,10 @@ class Engine:
                 except GazezoomError as err:
                     self._set_state("error", f"frame {frame.index}: {err}", self.state.source)
                     continue
+                if gen != self._generation:  # the source changed while this frame was processed
+                    continue
+                if self.state.kind in ("starting", "retrying", "error"):
+                    self._set_state("running", self._spec.label if self._spec else "", self.state.source)
                 self._on_view(view)
                 if self.max_frames is not None and self.counters.frames >= self.max_frames:
                     self._set_state("done", f"{self.counters.frames} frames processed", self.state.source)
@@ -355,8 +361,6 @@ class Engine:
         if recorder is not None:
             recorder(result)
         self.counters.add(captured=frame.captured, timings_ms={**result.timings_ms, "draw": draw_ms})
-        if self.state.kind in ("starting", "retrying", "error"):
-            self._set_state("running", f"{self._spec.label if self._spec else ''}", self.state.source)
         return View(result, frame.image, image, panel, screen, self.counters.snapshot(), self.state.source)
 
     def _calibrate(self, result: FrameResult) -> ScreenPoint | None:

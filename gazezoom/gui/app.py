@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-from pathlib import Path
 
 from ..errors import GazezoomError, MediaError
 from .config import AppConfig

@@ -25,7 +25,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import CameraError, GazezoomError, MediaError
+from ..errors import CameraError, GazezoomError
 from ..results import FrameResult, ScreenPoint
 from .render import CounterSnapshot, Counters, Overlays, annotate, side_panel
 from .sources import Frame, FrameSource, SourceSpec, open_source

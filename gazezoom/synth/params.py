@@ -247,7 +247,7 @@ def sample_params(n: int, seed: int = 0, split: str = "train") -> RenderParams:
     crease = torch.stack([U(1.5, 7.0), U(0.0, 1.0)], -1)
     brow = torch.stack([U(-21.0, -12.0), U(4.0, 7.0), U(0.3, 1.0), U(0.5, 3.0)], -1)
     lashes = torch.stack([U(0.4, 1.0), U(1.5, 3.5), U(0.2, 0.7)], -1)
-    face_shape = torch.stack([U(2.0, 4.5), U(3.0, 8.0), U(0.5, 3.0), U(2.0, 8.0)], -1)
+    face_shape = torch.stack([U(2.0, 4.5), U(3.0, 8.0), U(1.0, 4.0), U(2.0, 8.0)], -1)
 
     # --- colours ---
     iris_tone = _banded(torch.rand(n, generator=g), split)
@@ -279,7 +279,7 @@ def sample_params(n: int, seed: int = 0, split: str = "train") -> RenderParams:
     warm_cool = _palette(light_temp, [(1.0, 0.78, 0.55), (1.0, 0.92, 0.82), (0.95, 0.97, 1.0), (0.80, 0.88, 1.0)])
     light_color = warm_cool * U(0.5, 1.0).unsqueeze(-1)
     ambient_color = _palette(U(0, 1), [(1.0, 0.85, 0.7), (1.0, 1.0, 1.0), (0.8, 0.9, 1.0)]) * U(0.15, 0.6).unsqueeze(-1)
-    screen = torch.stack([U(0.0, 0.8), U(d(-30), d(5)), U(d(-15), d(15)), U(d(8), d(20))], -1)
+    screen = torch.stack([U(0.0, 0.6), U(d(-30), d(5)), U(d(-15), d(15)), U(d(4), d(12))], -1)
     has_glasses = (torch.rand(n, generator=g) < 0.15).float()
     glasses = torch.stack([has_glasses, U(0.5, 2.0), U(0.6, 0.8), U(0.0, 0.2), U(-20, 20), U(-12, 12)], -1)
     glasses_color = _palette(U(0, 1), [(0.05, 0.05, 0.05), (0.25, 0.15, 0.08), (0.6, 0.6, 0.62), (0.5, 0.1, 0.1)])

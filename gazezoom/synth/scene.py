@@ -373,7 +373,7 @@ def _eye(params: RenderParams, o, d, xs, ys, sd_u, sd_l, t_lid, lid, axis: torch
     refl = (d[0] - dn * n_eye[0], d[1] - dn * n_eye[1], d[2] - dn * n_eye[2])
     r_p, r_y = torch.asin((-refl[1]).clamp(-1, 1)), torch.atan2(-refl[0], -refl[2])
     sb, sp, sy, sh = (_s(params.screen[:, i]) for i in range(4))
-    scr = _smoothstep(sh, sh * 0.8, (r_y - sy).abs()) * _smoothstep(sh * 0.7, sh * 0.55, (r_p - sp).abs())
+    scr = _smoothstep(sh, sh * 0.6, (r_y - sy).abs()) * _smoothstep(sh * 0.7, sh * 0.4, (r_p - sp).abs())
     scr = sb * scr * torch.where(hit_c, 0.06, 0.015)
     eye = eye + light * glint.unsqueeze(1) + scr.unsqueeze(1) * _rgb((0.92, 0.96, 1.0), eye)
     # socket (rays that miss the eyeball near the corners) and the caruncle at the nasal corner
@@ -401,6 +401,8 @@ def _skin(params: RenderParams, xs, ys, diffuse, spec, sd_u, sd_l, t_lid, in_lid
     near_margin = (torch.exp(-torch.minimum(sd_u.abs(), sd_l.abs()) / 0.8) * in_lid).unsqueeze(1)
     tint = 1 - sf[:, 2, None, None, None] * peri * torch.tensor([0.8, 1.0, 1.0], device=dev, dtype=dt).view(1, 3, 1, 1)
     tint = tint * (1 - 0.2 * near_margin * torch.tensor([0.0, 1.0, 0.8], device=dev, dtype=dt).view(1, 3, 1, 1))
+    # the eye sits recessed: skin right around the aperture gets less ambient light
+    tint = tint * (1 - 0.25 * (torch.exp(-(-torch.minimum(sd_u, sd_l)).clamp_min(0) / 1.2) * in_lid)).unsqueeze(1)
     # crease (supratarsal fold): a shadowed line above the open lid margin, a highlight just above it
     yc = base - (lid["h_u_open"] + _s(params.crease[:, 0])) * _powf(bump_u, 0.8)
     cs = _s(params.crease[:, 1]) * _powf(bump_u, 0.3)  # the fold fades out towards the corners

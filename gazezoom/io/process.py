@@ -254,7 +254,7 @@ def process_job(job: Job, table: Path, settings: Settings, progress: Callable[[i
     ``progress(n)`` is called with the number of frames decoded since the last call; ``total(n)`` once with the
     frame count the container lists; ``stop()`` True ends the job after the current frame (status interrupted).
     For benchmarks: ``stats`` (a dict) receives per written frame ``"decode"``, ``"pipeline"`` (its ``timings_ms``)
-    and ``"write"`` lists in ms, and ``"loop_s"``, the wall time of the frame loop; ``on_pipeline(pipeline)`` is
+    and ``"write"`` lists in ms, and ``"loop_s"`` / ``"loop_cpu_s"``, the wall / process CPU time of the frame loop; ``on_pipeline(pipeline)`` is
     called once the pipeline is built.
     """
     import dataclasses as dc
@@ -337,6 +337,7 @@ def process_job(job: Job, table: Path, settings: Settings, progress: Callable[[i
             frames = lookahead(frames, ahead)
         pending = 0
         last_tick = t_read = t_loop = time.perf_counter()
+        c_loop = time.process_time()
         for frame in frames:
             pending += 1
             if frame.image is not None:
@@ -378,6 +379,7 @@ def process_job(job: Job, table: Path, settings: Settings, progress: Callable[[i
             status, exit_code = "complete", 0
         if stats is not None:
             stats["loop_s"] = time.perf_counter() - t_loop
+            stats["loop_cpu_s"] = time.process_time() - c_loop
         if progress is not None and pending:
             progress(pending)
     except KeyboardInterrupt:

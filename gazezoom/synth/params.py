@@ -88,7 +88,7 @@ class RenderParams:
     cornea_radius: torch.Tensor  # (n,)
     iris_radius: torch.Tensor  # (n,) = limbus radius
     pupil_frac: torch.Tensor  # (n,) pupil radius / iris radius
-    lid_upper: torch.Tensor  # (n, 5) cover of the iris (mm), lid-follows-eye gain, peak shift, peak power, fold
+    lid_upper: torch.Tensor  # (n, 5) cover of the iris (mm), lid-follows-eye gain, peak shift, peak power, hooding
     lid_lower: torch.Tensor  # (n, 4) gap below the iris (mm), follow gain, peak shift, peak power
     closure: torch.Tensor  # (n,) 0 open … 1 closed (blinks)
     crease: torch.Tensor  # (n, 2) crease height above the lid (mm), crease strength

@@ -404,9 +404,12 @@ def _skin(params: RenderParams, xs, ys, diffuse, spec, sd_u, sd_l, t_lid, in_lid
     # the eye sits recessed: skin right around the aperture gets less ambient light
     tint = tint * (1 - 0.25 * (torch.exp(-(-torch.minimum(sd_u, sd_l)).clamp_min(0) / 1.2) * in_lid)).unsqueeze(1)
     # crease (supratarsal fold): a shadowed line above the open lid margin, a highlight just above it
-    yc = base - (lid["h_u_open"] + _s(params.crease[:, 0])) * _powf(bump_u, 0.8)
+    # hooded lids (fold → 1): the crease sits lower and the overhanging fold shades the skin below it
+    fold = lid["fold"]
+    yc = base - (lid["h_u_open"] + _s(params.crease[:, 0]) * (1 - 0.75 * fold**2)) * _powf(bump_u, 0.8)
     cs = _s(params.crease[:, 1]) * _powf(bump_u, 0.3)  # the fold fades out towards the corners
     sh = (1 - cs * 0.45 * torch.exp(-(((ys - yc) / 0.6) ** 2))) * (1 + cs * 0.12 * torch.exp(-(((ys - yc + 1.5) / 1.2) ** 2)))
+    sh = sh * (1 - 0.3 * fold * cs * _smoothstep(yc - 0.3, yc + 0.5, ys) * _smoothstep(0.2, -0.5, sd_u))
     sh = sh * (1 - 0.12 * in_lid * torch.exp(-(((ys - y_lo - 4.0) / 1.2) ** 2)))  # lower-lid fold
     # brow-ridge shadow when lit from above
     brow = params.brow

@@ -63,7 +63,7 @@ class Settings:
     resume: bool = False
     overwrite: bool = False
     threads: int = 0  # torch threads per process; 0 = torch's default
-    overlap: bool = True  # videos: landmarker one frame ahead in a thread (gazezoom.io.overlap)
+    overlap: bool = False  # videos: landmarker one frame ahead in a thread (gazezoom.io.overlap)
 
     def identity(self) -> dict:
         """What a resumed table must have been written with."""
@@ -418,7 +418,7 @@ def _annotate(frame, result, pipeline, job: Job, reader, settings: Settings, ann
     """Draw ``result`` on the frame and write it to the annotated video (created on the first frame) or folder."""
     import cv2
 
-    from .annotate import annotate_frame, create_video_writer
+    from .annotate import annotate_frame, create_video_writer, pick_codec
 
     h, w = frame.image.shape[:2]
     img = annotate_frame(frame.image, result, pipeline.frontend.camera_for(w, h).K, label=frame.source)
@@ -432,7 +432,7 @@ def _annotate(frame, result, pipeline, job: Job, reader, settings: Settings, ann
         fps = (reader.info.fps or 30.0) / settings.every
         video = create_video_writer(ann_path, fps, (w, h), settings.codec)
         reused = _reuse_annotated(ann_path, old_rows, video)
-        meta["annotated"] = {"path": ann_path.name, "codec": type(video).__name__,
+        meta["annotated"] = {"path": ann_path.name, "codec": pick_codec(settings.codec),
                              "first_frame": 0 if reused or not old_rows else first}
     video.write(img)
     return video
@@ -638,8 +638,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-gaze", action="store_true", help="front-end only: face, head pose, eyes; gaze columns empty")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per process (default 1: the gaze "
                         "network is small, and MediaPipe works in parallel on another core; 0 = torch's choice)")
-    parser.add_argument("--no-overlap", action="store_true", help="run the landmarker in the main thread (by default "
-                        "it works one frame ahead in a second thread)")
+    parser.add_argument("--overlap", action="store_true", help="videos: run the landmarker one frame ahead in a second "
+                        "thread (same table; may help where cores are idle; no gain measured on a busy 2-core machine, "
+                        "see gazezoom bench pipeline)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -689,7 +690,7 @@ def resolve_settings(args: argparse.Namespace) -> Settings:
     return Settings(fmt=args.format, every=args.every, annotate=args.annotate, codec=args.codec, weights=weights,
                     variant=variant, model_identity=identity, profile=profile, profile_user=user, camera=camera,
                     resume=args.resume, overwrite=args.overwrite, threads=threads,
-                    overlap=not args.no_overlap)
+                    overlap=args.overlap)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
+import time
 from pathlib import Path
-
-from . import median_ms
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -24,6 +24,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--size", default="1280x720", help="frame size WxH the frame is resized to (default 1280x720)")
     p.add_argument("--repeat", type=int, default=50, help="timed calls per measurement (median)")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    p.add_argument("--backends", nargs="+", default=["torch", "auto"],
+                   help="inference backends to time: torch, onnx (needs `gazezoom export`), auto (default: torch auto)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -56,20 +58,39 @@ def run(args: argparse.Namespace) -> int:
     media = Path(args.media) if args.media else Path(__file__).resolve().parents[2].parent / "shared/media/single_face.mp4"
     w, h = (int(v) for v in args.size.lower().split("x"))
     frame = _frame(media, (w, h))
-    predictors = {v: GazePredictor.from_weights(args.weights, variant=v) for v in args.variants}
+    predictors = {}
+    for v in args.variants:
+        for b in args.backends:
+            p = GazePredictor.from_weights(args.weights, variant=v, backend=b)
+            predictors.setdefault(f"{v} [{p.backend}]", p)  # "auto" may resolve to a backend already listed
     r = args.repeat
-    res: dict[str, float] = {}
+    rgb = frame[..., ::-1].copy()
     with FrontEnd(mode="image") as fe:
         face, _, _ = fe.process(frame)
         if face is None:
             raise NoFaceError(f"no face found in {media}; pass --media with a frontal face")
-        res["landmarker_ms"] = median_ms(lambda: fe.landmarker.detect(frame[..., ::-1].copy()), repeat=max(10, r // 2),
-                                         warmup=3)
-        res["frontend_ms"] = median_ms(lambda: fe.process(frame), repeat=max(10, r // 2), warmup=2)
-    for v, p in predictors.items():
-        res[f"{v} two eyes+fusion ms"] = median_ms(lambda: p.predict(frame, face, display=False), repeat=r)
-        res[f"{v} with display ms"] = median_ms(lambda: p.predict(frame, face, display=True), repeat=r)
-    ratios = {f"{v} / landmarker": res[f"{v} two eyes+fusion ms"] / res["landmarker_ms"] for v in predictors}
+        # Interleaved: every round times the landmarker and each predictor back to back, so a load change on a
+        # shared machine hits all of them alike; the ratio is the median of the per-round ratios.
+        calls = {"landmarker": lambda: fe.landmarker.detect(rgb)}
+        for v, p in predictors.items():
+            calls[f"{v} two eyes+fusion"] = lambda p=p: p.predict(frame, face, display=False)
+            calls[f"{v} with display"] = lambda p=p: p.predict(frame, face, display=True)
+        for fn in calls.values():
+            for _ in range(3):
+                fn()
+        times: dict[str, list[float]] = {k: [] for k in calls}
+        for _ in range(r):
+            for k, fn in calls.items():
+                t0 = time.perf_counter()
+                fn()
+                times[k].append((time.perf_counter() - t0) * 1e3)
+    res = {f"{k}_ms": statistics.median(v) for k, v in times.items()}
+    ratios = {
+        f"{v} / landmarker": statistics.median(
+            a / b for a, b in zip(times[f"{v} two eyes+fusion"], times["landmarker"])
+        )
+        for v in predictors
+    }
     eye_w = [float(abs(e.corners_px[1, 0] - e.corners_px[0, 0])) for e in face.eyes]
     info = {"frame": [h, w], "media": media.name, "threads": torch.get_num_threads(), "eye_width_px": eye_w}
     if args.json:

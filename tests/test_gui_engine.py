@@ -90,7 +90,7 @@ def test_counters_window_and_session():
     assert s.fps == pytest.approx(20.0) and s.session_fps == pytest.approx(20.0)
     assert s.latency_ms == pytest.approx(20.0)
     assert s.stages_ms == {"landmarks": 4.0, "gaze": 2.0, "total": 10.0}  # median of the last 3
-    assert "dropped 4 of 10" in s.summary()
+    assert "dropped 4/10" in s.summary()
 
 
 def test_side_panel_without_gaze_is_none():

@@ -169,9 +169,9 @@ class CounterSnapshot:
     session_fps: float = 0.0  # frames / time over the whole session (not just the window)
 
     def summary(self) -> str:
-        st = "  ".join(f"{k} {v:.1f}" for k, v in self.stages_ms.items())
-        return (f"{self.fps:.1f} FPS | latency {self.latency_ms:.0f} ms (capture to display) | ms: {st} | "
-                f"dropped {self.dropped} of {self.frames + self.dropped}")
+        st = " ".join(f"{k} {v:.1f}" for k, v in self.stages_ms.items())
+        return (f"{self.fps:.1f} FPS | latency {self.latency_ms:.0f} ms | stages ms: {st} | "
+                f"dropped {self.dropped}/{self.frames + self.dropped}")
 
 
 class Counters:

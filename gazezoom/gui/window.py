@@ -210,6 +210,8 @@ class MainWindow(QMainWindow):
         # status bar
         self.state_label = QLabel("starting")
         self.counters_label = QLabel("")
+        self.counters_label.setToolTip("processed frames per second; latency from capture to ready-to-show (median); "
+                                       "per-stage medians; frames dropped because processing was busy")
         self.profile_label = QLabel("profile: none")
         sb = self.statusBar()
         sb.addPermanentWidget(self.state_label, 2)

@@ -53,6 +53,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frames", type=int, default=0, help="use the first N frames (default: all)")
     parser.add_argument("--weights", type=Path, default=None, help="gaze weights file (default: weights/gaze_sampler_P."
                         "safetensors, else an untrained sampler model)")
+    parser.add_argument("--backend", default=None, help="gaze inference backend: torch, onnx or auto (default: the "
+                        "model package's choice)")
     parser.add_argument("--variant", default="sampler", help="variant for an untrained model (default: sampler)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the three loops; medians reported (default 3)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1, as gazezoom process; 0 = torch's choice)")
@@ -114,6 +116,7 @@ def _timed(fn, sink: list):
         finally:
             sink.append((time.perf_counter() - t0) * 1e3)
 
+    wrapper.timed = True
     return wrapper
 
 
@@ -129,7 +132,8 @@ def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="gazezoom-bench-") as tmp:
         tmp = Path(tmp)
         wfile, wkind = _weights(args, tmp)
-        settings = Settings(weights=str(wfile), variant=args.variant, model_identity="bench", overwrite=True)
+        settings = Settings(weights=str(wfile), variant=args.variant, backend=args.backend, model_identity="bench",
+                            overwrite=True)
         print(f"video {args.video}; gaze weights {wfile.name} ({wkind}); torch threads {torch.get_num_threads()}")
         print(f"{'size':>10} {'frames':>6} {'landmarker':>11} {'process':>9} {'ratio':>6}  {'mode':<8} per-stage medians (ms)")
         for size in args.sizes:
@@ -144,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
                 w.release()
             h, wdt = frames[0].shape[:2]
             # rounds of (landmarker alone, overlap, serial) interleaved: load changes hit all three alike
-            lm_runs, runs = [], {True: [], False: []}
+            lm_runs, runs, backends = [], {True: [], False: []}, set()
             for _ in range(args.rounds):
                 lm_runs.append(_landmarker_alone(frames, fps))
                 for overlap in (True, False):
@@ -152,10 +156,15 @@ def run(args: argparse.Namespace) -> int:
                     sampler_ms: list = []
 
                     def hook(pipeline, sampler_ms=sampler_ms):
-                        front = getattr(getattr(getattr(pipeline.gaze, "predictor", None), "model", None), "front", None)
-                        sampler = getattr(front, "sampler", None)
-                        if sampler is not None:  # time the sampler inside the gaze call (instance attribute shadows the method)
-                            sampler.forward_regions = _timed(sampler.forward_regions, sampler_ms)
+                        pred = getattr(pipeline.gaze, "predictor", None)
+                        backends.add(getattr(pred, "backend", "torch"))
+                        # time the sampler inside the gaze call (an instance attribute shadows the method); with
+                        # ONNX Runtime the sampler is inside the session and "gaze" includes it
+                        for owner in (getattr(pred, "_runner", None), pred):
+                            front = getattr(getattr(owner, "model", None), "front", None)
+                            sampler = getattr(front, "sampler", None)
+                            if sampler is not None and not hasattr(sampler.forward_regions, "timed"):
+                                sampler.forward_regions = _timed(sampler.forward_regions, sampler_ms)
 
                     job = Job("bench", "video", (str(video),))
                     out = process_job(job, tmp / "bench.csv", dataclasses.replace(settings, overlap=overlap), stats=stats,
@@ -190,5 +199,6 @@ def run(args: argparse.Namespace) -> int:
                       f"{', '.join(f'{r[0]:.1f}' for r in lm_runs)} frames/s; CPU per frame (all threads): process "
                       f"{cpu:.1f} ms, landmarker alone {lm_cpu:.1f} ms ({100 * lm_cpu / cpu:.0f}%)")
             out = runs[True][0][2]
-            print(f"{'':>18} landmarker alone median {med([r[1] for r in lm_runs]):.2f} ms/frame; faces in {out.faces}/{n} frames")
+            print(f"{'':>18} landmarker alone median {med([r[1] for r in lm_runs]):.2f} ms/frame; faces in {out.faces}/{n} "
+                  f"frames; gaze backend {', '.join(sorted(backends))}")
     return 0

@@ -55,6 +55,7 @@ class Settings:
     codec: str = "auto"
     weights: str | None = None  # gaze weights file; None = front-end only (gaze columns empty)
     variant: str | None = None
+    backend: str | None = None  # gaze inference backend (GazePredictor.load); None = the model package's default
     model_identity: str | None = None
     profile: str | None = None  # profile file path
     profile_user: str | None = None
@@ -201,7 +202,7 @@ def build_pipeline(settings: Settings, mode: str):
 
         if settings.threads > 0:
             torch.set_num_threads(settings.threads)
-        gaze = _Gaze(GazePredictor().load(settings.weights), display=settings.annotate)
+        gaze = _Gaze(GazePredictor().load(settings.weights, backend=settings.backend), display=settings.annotate)
     if settings.profile:
         from ..calibration.profile import load_profile
 
@@ -323,6 +324,8 @@ def process_job(job: Job, table: Path, settings: Settings, progress: Callable[[i
         pipeline = build_pipeline(settings, "video" if job.kind == "video" else "image")
         if on_pipeline is not None:
             on_pipeline(pipeline)
+        if meta.get("model") and pipeline.gaze is not None:
+            meta["model"]["backend"] = getattr(pipeline.gaze.predictor, "backend", "torch")
         meta["landmarker_model"] = str(getattr(pipeline.frontend.landmarker, "model_path", ""))
         meta["versions"] = _versions()
         _write_json_atomic(meta_path, meta)
@@ -635,6 +638,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", default=str(REPO / "weights"), metavar="PATH",
                         help="gaze weights: a .safetensors file or a folder holding gaze_<variant>.safetensors (default: weights/)")
     parser.add_argument("--variant", default="sampler", help="gaze model variant to load from a weights folder (default: sampler)")
+    parser.add_argument("--backend", default=None, help="gaze inference backend: torch, onnx (needs the exported "
+                        ".onnx beside the weights) or auto (default: the model package's choice)")
     parser.add_argument("--no-gaze", action="store_true", help="front-end only: face, head pose, eyes; gaze columns empty")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per process (default 1: the gaze "
                         "network is small, and MediaPipe works in parallel on another core; 0 = torch's choice)")
@@ -687,8 +692,12 @@ def resolve_settings(args: argparse.Namespace) -> Settings:
 
         pick_codec(args.codec)
     threads = max(0, args.threads)
+    if args.backend is not None and weights is not None:
+        from ..models.onnx_backend import resolve_backend
+
+        resolve_backend(args.backend, weights)  # an unknown name lists the valid ones
     return Settings(fmt=args.format, every=args.every, annotate=args.annotate, codec=args.codec, weights=weights,
-                    variant=variant, model_identity=identity, profile=profile, profile_user=user, camera=camera,
+                    variant=variant, backend=args.backend, model_identity=identity, profile=profile, profile_user=user, camera=camera,
                     resume=args.resume, overwrite=args.overwrite, threads=threads,
                     overlap=args.overlap)
 

@@ -34,6 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     mod = parser.add_argument_group("models and calibration")
     mod.add_argument("--weights", default="weights", help="gaze weights file or folder (default weights/)")
     mod.add_argument("--variant", default="sampler", help="gaze model variant in the weights folder (default sampler)")
+    mod.add_argument("--backend", choices=["auto", "torch", "onnx"],
+                     help="gaze inference backend (default auto: ONNX Runtime when an exported model is beside the weights)")
     mod.add_argument("--landmarker", default="mediapipe", help="face landmarker backend")
     mod.add_argument("--camera-file", help="camera intrinsics (JSON / OpenCV YAML); default from the frame size")
     mod.add_argument("--profile", metavar="USER", help="calibration profile to use (default: the last one used)")
@@ -68,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    config = AppConfig(source=spec, weights=args.weights, variant=args.variant, landmarker=args.landmarker,
+    config = AppConfig(source=spec, weights=args.weights, variant=args.variant, backend=args.backend,
+                       landmarker=args.landmarker,
                        camera_file=args.camera_file, profile=args.profile, profiles_dir=args.profiles,
                        min_cutoff=args.min_cutoff, beta=args.beta, out_dir=args.out_dir,
                        display_width=args.display_width, settings_file=args.settings)

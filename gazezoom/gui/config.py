@@ -23,6 +23,7 @@ class AppConfig:
     source: SourceSpec | None = None
     weights: str = "weights"
     variant: str = "sampler"
+    backend: str | None = None  # gaze inference backend (torch / onnx / auto); None = the predictor's default
     landmarker: str = "mediapipe"
     camera_file: str | None = None
     profile: str | None = None
@@ -61,11 +62,13 @@ def load_gaze(config: AppConfig) -> GazeSetup:
     p = Path(config.weights)
     try:
         path = weights_path(p, config.variant) if p.is_dir() else p
-        predictor = GazePredictor.from_weights(path)
+        predictor = GazePredictor.from_weights(path, backend=config.backend)
         identity = gaze_model_identity(path)
     except GazezoomError as err:
         return GazeSetup(None, None, f"no gaze model ({err}); showing the face front-end only")
-    return GazeSetup(predictor, identity, f"gaze model: {predictor.variant} from {path}")
+    backend = getattr(predictor, "backend", None)
+    return GazeSetup(predictor, identity, f"gaze model: {predictor.variant} from {path}" +
+                     (f" ({backend})" if isinstance(backend, str) else ""))
 
 
 def pipeline_factory(config: AppConfig, on_gaze: Callable[[GazeSetup], None] | None = None) -> Callable[..., object]:

@@ -360,7 +360,12 @@ class Engine:
         recorder = self.recorder
         if recorder is not None:
             recorder(result)
-        self.counters.add(captured=frame.captured, timings_ms={**result.timings_ms, "draw": draw_ms})
+        timings = {**result.timings_ms, "draw": draw_ms}
+        # A gaze stage may time its parts (e.g. {"sampler": …, "net": …}); show them when it ran on this frame.
+        parts = getattr(getattr(pipeline, "gaze", None), "last_timings_ms", None)
+        if isinstance(parts, dict) and "gaze" in timings:
+            timings = {**parts, **timings}
+        self.counters.add(captured=frame.captured, timings_ms=timings)
         return View(result, frame.image, image, panel, screen, self.counters.snapshot(), self.state.source)
 
     def _calibrate(self, result: FrameResult) -> ScreenPoint | None:

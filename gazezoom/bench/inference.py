@@ -11,6 +11,7 @@ Without trained weights (``--untrained``) a freshly initialised model is timed: 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import statistics
 import tempfile
@@ -33,6 +34,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=2, help="CPU threads for torch and ONNX Runtime alike (default 2)")
     p.add_argument("--repeat", type=int, default=200, help="timed calls per backend (median)")
     p.add_argument("--device", default="cpu", help="torch device for the eager/jit rows (cuda adds GPU rows)")
+    p.add_argument("--eyes", choices=("frontend", "fixed"), default="frontend", help="eye regions from the MediaPipe "
+                   "front-end on the frame (default), or two fixed regions of a face 60 cm from a 1000 px camera "
+                   "(no MediaPipe needed; same sizes)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -64,13 +68,20 @@ def run(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(args.threads)
     media = Path(args.media) if args.media else Path(__file__).resolve().parents[2].parent / "shared/media/single_face.mp4"
-    frame = _frame(media, (1280, 720))
-    with FrontEnd(mode="image") as fe:
-        face, _, _ = fe.process(frame)
-    if face is None:
-        raise NoFaceError(f"no face found in {media}; pass --media with a frontal face")
+    if args.eyes == "fixed" and not media.is_file():  # no media at hand: pixel values do not change the cost
+        frame, media = np.random.default_rng(0).integers(0, 256, (720, 1280, 3), dtype=np.uint8), Path("noise")
+    else:
+        frame = _frame(media, (1280, 720))
+    if args.eyes == "frontend":
+        with FrontEnd(mode="image") as fe:
+            face, _, _ = fe.process(frame)
+        if face is None:
+            raise NoFaceError(f"no face found in {media}; pass --media with a frontal face")
+        regions = np.stack([np.asarray(e.region_to_frame, float) for e in face.eyes])
+    else:
+        regions = _fixed_regions()
     tmp = Path(tempfile.mkdtemp(prefix="gazezoom-bench-"))
-    res, info, checks = {}, {"threads": args.threads, "media": media.name, "frame": [720, 1280],
+    res, info, checks = {}, {"threads": args.threads, "media": media.name, "frame": [720, 1280], "eyes": args.eyes,
                              "weights": "untrained (timing only)" if args.untrained else args.weights}, {}
     for v in args.variants:
         if args.untrained:
@@ -88,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         pred_t = GazePredictor(model, backend="torch")
         pred_o = GazePredictor(model, backend="onnx", weights=wpath)
         # the predictor's own crop and homographies for these two eyes
-        crop, Hc = _crop_inputs(pred_t, frame, face)
+        crop, Hc = _crop_inputs(pred_t, frame, regions)
         eager = RegionGazeGraph(pred_t.model)
         with torch.inference_mode():
             ref = eager(crop, Hc)
@@ -109,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
         for name, fn in fns.items():
             checks[f"{v} {name} max |dgaze| rad"] = float((fn()[0].float().cpu() - ref[0].float().cpu()).abs().max())
         if args.device.startswith("cuda") and torch.cuda.is_available():
-            gm = RegionGazeGraph(pred_t.model).to(args.device)
+            gm = RegionGazeGraph(copy.deepcopy(pred_t.model)).to(args.device)  # the CPU rows keep theirs
             gc, gH = crop.to(args.device), Hc.to(args.device)
 
             def t_cuda(amp=False):
@@ -124,10 +135,10 @@ def run(args: argparse.Namespace) -> int:
         ms = _interleaved(fns, args.repeat)
         for k, val in ms.items():
             res[f"{v} network, {k} ms"] = val
-        e2e = _interleaved({"torch": lambda: pred_t.predict(frame, face, display=False),
-                            "onnxruntime": lambda: pred_o.predict(frame, face, display=False)}, args.repeat)
+        e2e = _interleaved({"torch": lambda: pred_t.predict_regions(frame, regions, display=False),
+                            "onnxruntime": lambda: pred_o.predict_regions(frame, regions, display=False)}, args.repeat)
         for k, val in e2e.items():
-            res[f"{v} predict() two eyes + fusion, {k} ms"] = val
+            res[f"{v} predict_regions() two eyes, {k} ms"] = val
     ratios = {}
     for v in args.variants:
         base = res[f"{v} network, torch eager ms"]
@@ -147,7 +158,18 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _crop_inputs(pred, frame, face):
+def _fixed_regions():
+    """Two eye regions ``(2, 3, 3)`` of a frontal face 600 mm from a 1000 px camera at the 1280x720 frame's centre."""
+    import numpy as np
+
+    from ..face.eyes import region_to_frame
+
+    K = np.array([[1000.0, 0.0, 639.5], [0.0, 1000.0, 359.5], [0.0, 0.0, 1.0]])
+    return np.stack([region_to_frame(K, np.eye(3), np.array([x, -20.0, 600.0]), side)
+                     for x, side in ((32.0, "left"), (-32.0, "right"))])
+
+
+def _crop_inputs(pred, frame, regions):
     """The ``(crop (1, 3, h, w), Hc (2, 3, 3))`` that ``GazePredictor.predict_regions`` feeds its network."""
     captured = {}
     runner = pred._runner
@@ -158,7 +180,7 @@ def _crop_inputs(pred, frame, face):
 
     pred._runner = spy
     try:
-        pred.predict(frame, face, display=False)
+        pred.predict_regions(frame, regions, display=False)
     finally:
         pred._runner = runner
     return captured["x"]

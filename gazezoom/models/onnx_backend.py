@@ -68,8 +68,8 @@ class RegionGazeGraph(nn.Module):
         if torch.jit.is_tracing():
             region_to_frame = _traceable_crop_size(crop, region_to_frame)
         if self.zooms:
-            out = m.front.sampler.forward_regions(crop, region_to_frame)
-            return m.head(out.patch, out.grid), out.patch, out.grid, out.saliency
+            patch, grid, saliency = m.front.forward_regions(crop, region_to_frame)  # model helper: supersampling
+            return m.head(patch, grid), patch, grid, saliency
         region = sample_regions(crop, region_to_frame, m.config.region_size)  # (N, 3, *region_size)
         o = m(region)
         return o.pitchyaw, o.patch, o.grid
@@ -120,6 +120,8 @@ class OnnxRegionGaze:
         if threads:
             so.intra_op_num_threads = int(threads)
             so.inter_op_num_threads = 1
+        # ORT's pool spin-waits after each run by default, stealing the cores torch needs for the rest of the frame
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self.session = ort.InferenceSession(str(self.path), so, providers=providers or ["CPUExecutionProvider"])
         except Exception as err:  # noqa: BLE001 - onnxruntime raises its own exception types for corrupt files

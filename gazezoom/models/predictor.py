@@ -104,6 +104,9 @@ class GazePredictor:
         # Inference copy with BatchNorm folded into the convolutions: fewer small ops per frame.
         self.model = fold_batchnorm(copy.deepcopy(model).to(self.device).eval())
         # torch (the module) or ONNX Runtime (gaze_<variant>.onnx beside the weights): see onnx_backend.DEFAULT_BACKEND
+        if backend == "onnx" and self.device.type != "cpu":
+            raise InputValueError(f"backend 'onnx' runs on the CPU (CPUExecutionProvider), not on {self.device}; "
+                                  "use backend 'torch' on a GPU")
         self.backend = resolve_backend(backend, weights) if self.device.type == "cpu" else "torch"
         self._runner = make_runner(self.model, weights, self.backend)
 

@@ -128,13 +128,20 @@ def test_window_on_video_overlays_panel_screenshot_and_close(make_window, qtbot,
     assert img.std() > 20 and len(np.unique(img.reshape(-1, 3), axis=0)) > 1000
 
     # closing stops both threads and closes the pipeline; settings are remembered
+    qtbot.keyClick(w, Qt.Key_L)  # landmarks off
+    w.min_cutoff.setValue(1.25)
     w.close()
     assert not w.engine.running and w.engine.pipeline is None
     from PyQt5.QtCore import QSettings
 
+    from gazezoom.gui.window import MainWindow
+
     s = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
     assert s.value("source/text").endswith("single_face.mp4")
-    assert str(s.value("overlays/grid")).lower() == "true"
+    again = MainWindow(AppConfig(settings_file=str(tmp_path / "settings.ini")))  # not started: settings only
+    qtbot.addWidget(again)
+    assert not again.actions["landmarks"].isChecked() and not again.engine.overlays.landmarks
+    assert again.actions["grid"].isChecked() and again.min_cutoff.value() == pytest.approx(1.25)
 
 
 def test_switch_source_camera_failure_and_recovery(make_window, qtbot, media_dir):

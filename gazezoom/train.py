@@ -335,7 +335,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"fraction of steps with random patch degradation (default {d.degrade_until})")
     p.add_argument("--seed", type=int, default=d.seed, help="seed of the training draw and init (default 0)")
     p.add_argument("--dataset", default=d.dataset, help="data source registered in gazezoom.models.data.DATASETS "
-                   "(default synthetic; 'toy' is a crude stand-in for smoke tests)")
+                   "(default synthetic; 'toy' is a crude stand-in for smoke tests), or a public dataset you hold as "
+                   "NAME:PATH[,key=value] (mpiifacegaze:DIR[,test_person=p00], ethxgaze:DIR, gazecapture:DIR; "
+                   "docs/training_at_scale.md)")
     p.add_argument("--train-n", type=int, default=d.train_n, help="render this many training eyes once and "
                    "reuse them in shuffled epochs (0, default: fresh eyes every step, needs a fast renderer/GPU)")
     p.add_argument("--cache-dir", default=d.cache_dir, help="keep rendered training/validation sets here and "
@@ -348,6 +350,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="rendered region size, normally 4P (96 160)")
     p.add_argument("--low-size", type=int, nargs=2, metavar=("H", "W"), default=None,
                    help="saliency net input size (24 40)")
+    p.add_argument("--supersample", type=int, default=None, help="sampler only: read k*P through the grid and "
+                   "area-pool to P (anti-aliasing; k = 4 makes flat saliency ~ uniform@P). Default 1")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--amp", action="store_true", help="bfloat16 autocast (CUDA only)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
@@ -372,6 +376,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputValueError(f"--steps and --batch-size must be >= 1, got {cfg.steps}, {cfg.batch_size}")
     overrides = {k: tuple(v) for k, v in (("patch", args.patch), ("region_size", args.region),
                                            ("low_size", args.low_size)) if v is not None}
+    if args.supersample is not None:
+        overrides["supersample"] = args.supersample
     # Cheap variants first, so a cut-short run still leaves the main comparison.
     order = ["uniform@P", "sampler@P", "center_crop@P", "uniform@2P", "uniform@4P"]
     names = [v for v in order if v in VARIANTS] if args.variant == "all" else [resolve_variant(args.variant)]

@@ -195,3 +195,21 @@ def test_predictor_from_weights_folder(tmp_path):
     assert p.is_loaded and p.variant == "center_crop@P"
     with pytest.raises(ModelFileError, match="gazezoom train"):
         GazePredictor.from_weights(tmp_path, variant="sampler")
+
+
+def test_supersampled_sampler_with_flat_saliency_is_close_to_area_downsampling():
+    """k = region / P: the sampler reads 4P through its grid and area-pools; flat saliency ~ uniform@P."""
+    cfg = dict(SMALL, supersample=4)
+    z = GazeNet(ModelConfig(variant="sampler@P", **cfg)).eval()
+    torch.nn.init.zeros_(z.front.sampler.saliency_net.out.weight)
+    x = torch.rand(2, 3, 32, 48)
+    out = z(x)
+    assert out.patch.shape == (2, 3, 8, 12) and out.grid.shape == (2, 8, 12, 2)
+    area = torch.nn.functional.avg_pool2d(x, 4)
+    plain = small("sampler@P").eval()
+    torch.nn.init.zeros_(plain.front.sampler.saliency_net.out.weight)
+    # Much closer to the area average than point sampling is (the flat-saliency grid is near the identity).
+    assert (out.patch - area).abs().mean() < 0.5 * (plain(x).patch - area).abs().mean()
+    # The app path (regions of a frame) pools the same way.
+    p, g, s = z.front.forward_regions(x[:1], torch.tensor([[[23.5, 0, 23.5], [0, 15.5, 15.5], [0, 0, 1.0]]]))
+    assert p.shape == (1, 3, 8, 12) and g.shape == (1, 8, 12, 2) and s.shape[-1] == 11

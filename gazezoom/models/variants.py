@@ -68,6 +68,7 @@ class ModelConfig:
     std: tuple[float, float, float] = (0.25, 0.25, 0.25)
     task_width: int = 16
     saliency_width: int = 12
+    supersample: int = 1  # sampler: read a (k*P) patch through the grid and area-pool it to P (anti-aliasing)
 
     def __post_init__(self):
         for name in ("patch", "region_size", "low_size"):
@@ -78,6 +79,9 @@ class ModelConfig:
         object.__setattr__(self, "mean", tuple(float(x) for x in self.mean))
         object.__setattr__(self, "std", tuple(float(x) for x in self.std))
         object.__setattr__(self, "variant", resolve_variant(self.variant))
+        if int(self.supersample) < 1:
+            raise InputValueError(f"ModelConfig.supersample must be an int >= 1, got {self.supersample}")
+        object.__setattr__(self, "supersample", int(self.supersample))
         if not 0.0 < self.crop_frac <= 1.0:
             raise InputValueError(f"ModelConfig.crop_frac must be in (0, 1], got {self.crop_frac}")
 
@@ -137,25 +141,41 @@ class _Resample(nn.Module):
 
 
 class _Zoom(nn.Module):
-    """The Learning-to-Zoom sampler on the whole region (gazezoom.sampler.SaliencySampler)."""
+    """The Learning-to-Zoom sampler on the whole region (gazezoom.sampler.SaliencySampler).
+
+    With ``supersample = k > 1`` the sampler reads a ``k*P`` patch through its grid and the patch is area-pooled
+    ``k x k`` down to P: bilinear point sampling at a 4x zoom-out aliases (sensor noise and texture at full
+    amplitude) where the uniform baseline averages; with ``k = region / P`` and flat saliency this front equals
+    close to ``uniform@P`` (the flat-saliency grid is near, not exactly, the identity), so zooming is what it adds.
+    """
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
+        self.k = cfg.supersample
         self.sampler = SaliencySampler(
             SaliencyNet(cfg.saliency_width, cfg.mean, cfg.std),
             grid_size=cfg.grid_size,
-            out_size=cfg.patch,
+            out_size=(cfg.patch[0] * self.k, cfg.patch[1] * self.k),
             low_size=cfg.low_size,
             fwhm=cfg.fwhm,
             padding_mode=cfg.padding_mode,
             degrade=0.0,  # GazeNet degrades every variant's patch the same way (see GazeNet.forward)
         )
 
+    def _pool(self, out):
+        if self.k == 1:
+            return out.patch, out.grid, out.saliency
+        grid = F.avg_pool2d(out.grid.permute(0, 3, 1, 2), self.k).permute(0, 2, 3, 1)  # (B, h, w, 2)
+        return F.avg_pool2d(out.patch, self.k), grid, out.saliency
+
     def forward(self, region: torch.Tensor):
         # The grid comes from a softmax and a wide Gaussian; keep it in float32 even under mixed precision.
         with torch.autocast(region.device.type, enabled=False):
-            out = self.sampler(region.float())
-        return out.patch, out.grid, out.saliency
+            return self._pool(self.sampler(region.float()))
+
+    def forward_regions(self, frame: torch.Tensor, region_to_frame: torch.Tensor, batch_index=None):
+        """The app path: ``(patch (N, 3, *P), grid (N, *P, 2) region units, saliency)`` read from full-res frames."""
+        return self._pool(self.sampler.forward_regions(frame, region_to_frame, batch_index))
 
 
 VARIANTS: Registry[_VariantSpec] = Registry("gaze model variant")

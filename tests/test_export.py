@@ -138,3 +138,16 @@ def test_bench_inference_runs(media_dir, capsys):
     names = [k for k in rep["median_ms"] if k.startswith("uniform@P network")]
     assert len(names) == 3 and all(rep["median_ms"][k] > 0 for k in names)
     assert max(rep["agreement"].values()) < 1e-4
+
+
+def test_supersampled_sampler_exports(tmp_path):
+    """The sampler reading a 2P patch and area-pooling it to P (ModelConfig.supersample) exports and verifies too."""
+    from gazezoom.export import export_onnx, verify_onnx
+    from gazezoom.models import ModelConfig, build_model
+
+    torch.manual_seed(1)
+    m = build_model(ModelConfig(variant="sampler@P", patch=(12, 20), region_size=(48, 80), low_size=(12, 20),
+                                supersample=2)).eval()
+    torch.nn.init.normal_(m.front.sampler.saliency_net.out.weight, std=0.5)
+    diffs = verify_onnx(m, export_onnx(m, tmp_path / "gaze_sampler_P.onnx"))
+    assert diffs["pitchyaw"] < 1e-5 and diffs["patch"] < 5e-4

@@ -228,6 +228,7 @@ def test_dataset_batches(tmp_path):
         (lambda: EyeRenderer(out_size=(4, 80)), "out_size"),
         (lambda: EyeRenderer(out_size="96x160"), "out_size"),
         (lambda: EyeRenderer(dtype=torch.int32), "dtype"),
+        (lambda: EyeRenderer(threads=0), "threads"),
         (lambda: EyeRenderer(out_size=SIZE).render({"gaze": torch.zeros(1, 2)}), "RenderParams"),
         (lambda: SyntheticEyeDataset(n=0), "positive int"),
         (lambda: SyntheticEyeDataset(n=4, split="dev"), "split must be one of"),
@@ -236,6 +237,13 @@ def test_dataset_batches(tmp_path):
 def test_bad_input_raises_typed_errors(call, match):
     with pytest.raises(InputValueError, match=match):
         call()
+
+
+def test_render_restores_torch_threads():
+    torch.set_num_threads(2)
+    r = EyeRenderer(out_size=(16, 24), threads=1)
+    r.render(r.sample_params(1, seed=0))
+    assert torch.get_num_threads() == 2
 
 
 def test_splits_constant():

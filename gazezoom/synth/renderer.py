@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import torch
@@ -46,10 +47,14 @@ class EyeRenderer:
     CUDA). ``chunk`` bounds memory: batches are rendered ``chunk`` samples at a time (default 16 on CPU, 512
     on GPUs). ``camera_effects=False``
     gives clean renders (no resampling to the frame resolution, no blur, noise or JPEG), e.g. for figures/tests.
+    ``threads``: torch intra-op threads while rendering on the CPU (restored afterwards; None leaves torch's
+    setting). The default 1 is deliberate: the renderer runs many small ops, and on the shared 2-core machine two
+    threads made a batch 20× slower (each op waits for a thread the other processes have descheduled); render
+    in several processes for parallelism.
     """
 
     def __init__(self, out_size=(96, 160), device="cpu", dtype=torch.float32, *, chunk: int | None = None,
-                 camera_effects: bool = True):
+                 camera_effects: bool = True, threads: int | None = 1):
         self.out_size = _check_size(out_size)
         self.device = torch.device(device)
         if dtype not in (torch.float32, torch.float64):
@@ -61,16 +66,31 @@ class EyeRenderer:
             raise InputValueError(f"chunk must be >= 1, got {chunk}")
         self.chunk = int(chunk)
         self.camera_effects = bool(camera_effects)
+        if threads is not None and int(threads) < 1:
+            raise InputValueError(f"threads must be >= 1 or None (torch's setting), got {threads}")
+        self.threads = None if threads is None else int(threads)
 
     def __repr__(self) -> str:
         return (f"EyeRenderer(out_size={self.out_size}, device='{self.device}', dtype={self.dtype}, "
-                f"chunk={self.chunk}, camera_effects={self.camera_effects})")
+                f"chunk={self.chunk}, camera_effects={self.camera_effects}, threads={self.threads})")
+
+    @contextlib.contextmanager
+    def _thread_limit(self):
+        saved = torch.get_num_threads()
+        limit = self.threads is not None and self.threads != saved
+        if limit:
+            torch.set_num_threads(self.threads)
+        try:
+            yield
+        finally:
+            if limit:
+                torch.set_num_threads(saved)
 
     def sample_params(self, n: int, seed: int = 0, split: str = "train") -> RenderParams:
         """Draw ``n`` scenes for ``split`` ("train" or "test"), reproducibly from ``seed``, on the renderer's device."""
-        return sample_params(n, seed=seed, split=split).to(self.device, self.dtype)
+        with self._thread_limit():  # the draws run on the CPU whatever the device
+            return sample_params(n, seed=seed, split=split).to(self.device, self.dtype)
 
-    @torch.no_grad()
     def render(self, params: RenderParams) -> dict[str, torch.Tensor]:
         """Render a batch. Returns a dict of tensors on the renderer's device (first dimension n):
 
@@ -89,7 +109,14 @@ class EyeRenderer:
             raise ShapeError("params.gaze", "(n, 2)", params.gaze.shape)
         if n == 0:
             raise InputValueError("params hold no scenes; sample at least one with sample_params(n >= 1)")
-        params = params.to(self.device, self.dtype)
+        if self.device.type != "cpu":
+            with torch.no_grad():
+                return self._render(params.to(self.device, self.dtype))
+        with self._thread_limit(), torch.no_grad():
+            return self._render(params.to(self.device, self.dtype))
+
+    def _render(self, params: RenderParams) -> dict[str, torch.Tensor]:
+        n = len(params)
         H, W = self.out_size
         # Samples that the camera blurs by >= 2^k render px (small eyes, defocus) are shaded at 1/2^k resolution
         # (k <= 2) and upsampled: their camera image is built from mip level >= k anyway. Sorting by level keeps

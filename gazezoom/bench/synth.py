@@ -17,8 +17,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch", type=int, default=256, help="images per render call (default 256)")
     p.add_argument("--size", default="96x160", help="render size HxW (default 96x160)")
     p.add_argument("--repeat", type=int, default=3, help="timed calls per measurement, median reported (default 3)")
-    p.add_argument("--threads", type=int, default=1,
-                   help="torch threads while rendering (default 1, the renderer's default; 0: torch's setting)")
+    p.add_argument("--threads", type=int, default=-1,
+                   help="torch threads while sampling/rendering (default: the renderer's 'auto', 1 on CPU; 0: torch's setting)")
     p.add_argument("--device", default="cpu", help="torch device to render on (cpu, cuda, …)")
     p.add_argument("--images", type=int, default=200_000, help="training-set size to extrapolate to (default 200000)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import InputValueError
     from ..synth import EyeRenderer
 
-    threads = args.threads or None
+    threads = "auto" if args.threads < 0 else (args.threads or None)
     try:
         h, w = (int(v) for v in args.size.lower().split("x"))
     except ValueError:
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     sync()
     cpu_ms = (time.process_time() - cpu0) * 1000 / args.batch
     res = {
-        "device": str(dev), "threads": threads or torch.get_num_threads(), "batch": args.batch, "size": [h, w],
+        "device": str(dev), "threads": full.threads or torch.get_num_threads(), "batch": args.batch, "size": [h, w],
         "sample_params_ms": round(ms_sample, 1), "shade_only_ms": round(ms_clean, 1), "render_ms": round(ms_full, 1),
         "camera_effects_share": round(max(ms_full - ms_clean, 0) / ms_full, 3),
         "images_per_s": round(1000 / per_img, 1),

@@ -47,14 +47,14 @@ class EyeRenderer:
     CUDA). ``chunk`` bounds memory: batches are rendered ``chunk`` samples at a time (default 16 on CPU, 512
     on GPUs). ``camera_effects=False``
     gives clean renders (no resampling to the frame resolution, no blur, noise or JPEG), e.g. for figures/tests.
-    ``threads``: torch intra-op threads while rendering on the CPU (restored afterwards; None leaves torch's
-    setting). The default 1 is deliberate: the renderer runs many small ops, and on the shared 2-core machine two
-    threads made a batch 20× slower (each op waits for a thread the other processes have descheduled); render
-    in several processes for parallelism.
+    ``threads``: torch intra-op threads while sampling and rendering on the CPU (restored afterwards; None leaves
+    torch's setting). "auto" is 1 for a CPU renderer and None otherwise. One thread is deliberate: the renderer
+    runs many small ops, and on the shared 2-core machine two threads made a batch up to 20× slower (each op
+    waits for a thread the other processes have descheduled); render in several processes for parallelism.
     """
 
     def __init__(self, out_size=(96, 160), device="cpu", dtype=torch.float32, *, chunk: int | None = None,
-                 camera_effects: bool = True, threads: int | None = 1):
+                 camera_effects: bool = True, threads: int | str | None = "auto"):
         self.out_size = _check_size(out_size)
         self.device = torch.device(device)
         if dtype not in (torch.float32, torch.float64):
@@ -66,8 +66,10 @@ class EyeRenderer:
             raise InputValueError(f"chunk must be >= 1, got {chunk}")
         self.chunk = int(chunk)
         self.camera_effects = bool(camera_effects)
-        if threads is not None and int(threads) < 1:
-            raise InputValueError(f"threads must be >= 1 or None (torch's setting), got {threads}")
+        if threads == "auto":
+            threads = 1 if self.device.type == "cpu" else None
+        if threads is not None and (isinstance(threads, str) or int(threads) < 1):
+            raise InputValueError(f"threads must be >= 1, None (torch's setting) or 'auto', got {threads!r}")
         self.threads = None if threads is None else int(threads)
 
     def __repr__(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 
 import pytest
 import torch
@@ -78,6 +79,7 @@ def test_per_sample_datasets_plug_in_unchanged():
 def test_train_cli_all_variants_tiny(tmp_path, capsys):
     torch.set_num_threads(1)
     rc = main(["train", "--variant", "all", "--dataset", "toy", "--steps", "2", "--batch-size", "4", "--val-n", "8",
+               "--train-n", "8", "--cache-dir", "",
                "--eval-every", "2", "--patch", "8", "12", "--region", "32", "48", "--low-size", "8", "12",
                "--out", str(tmp_path), "--quiet"])
     assert rc == 0
@@ -98,4 +100,4 @@ def test_cuda_amp_step(tmp_path):
         pytest.skip("needs CUDA")
     r = train_variant("sampler@P", _cfg(steps=4, eval_every=2, device="cuda", amp=True), SMALL, tmp_path,
                       progress=False)
-    assert r["step"] == 4 and r["val"]["mean_deg"] == r["val"]["mean_deg"]  # finite
+    assert r["step"] == 4 and math.isfinite(r["val"]["mean_deg"])

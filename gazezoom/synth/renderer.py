@@ -101,7 +101,8 @@ class EyeRenderer:
         - ``optical_gaze`` (n, 2) the rendered optical axis; ``visual_gaze`` (n, 2) this subject's visual axis
           (optical + ``kappa``, which calibration would have to find); ``kappa`` (n, 2) the subject's kappa;
         - ``head`` (n, 2) head residual pitch/yaw; ``eye_width_px`` (n,) eye width in the original frame;
-        - ``openness`` (n,) lid aperture at its widest over the iris diameter (≈ 0.8–1.1 open, < 0.3 blink);
+        - ``openness`` (n,) lid aperture at its widest over the iris diameter, clipped to [0, 1] (≈ 0.6–1 open,
+          < 0.3 in blinks; the trainer drops eyes below 0.15);
         - ``pupil_uv`` (n, 2) region coordinates of the pupil centre (unrefracted).
         """
         if not isinstance(params, RenderParams):

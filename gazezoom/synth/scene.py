@@ -208,7 +208,7 @@ def _lid_geometry(params: RenderParams, axis: torch.Tensor):
     h_l = (yl_open - base(t_pl)).clamp_min(0.5)
     h_u = (base(t_pu) - yu).clamp_min(-h_l + 0.25)
     h_u_open = (base(t_pu) - yu_open).clamp_min(0.5)
-    openness = (yl_open - yu) / (2 * rl)
+    openness = ((yl_open - yu) / (2 * rl)).clamp(0, 1)  # aperture at its widest / iris diameter
     g = dict(ex=params.eyeball_center[:, 0], ey=ey, xm=xm, xl=xl, ym=ym, yl=yl, h_u=h_u, h_l=h_l, h_u_open=h_u_open, gam_u=gam_u, pow_u=pow_u,
              gam_l=gam_l, pow_l=pow_l, fold=fold)
     return {k: _s(v) for k, v in g.items()}, openness

@@ -4,12 +4,13 @@ Each sample stands for an eye of ``eye_width_px`` pixels in the original webcam 
 ``s·W`` frame pixels for an ``(H, W)`` render (``s ≤ 1``; larger eyes are treated at render resolution). The
 pipeline, all torch ops on the input's device:
 
-1. auto exposure and white balance (scale to a target mean luminance, partial grey-world correction, gains),
+1. auto exposure and white balance (scale to a target mean luminance without clipping the sclera; remove part
+   of the illuminant's colour; random channel gains),
 2. **resample to the frame's resolution** into a common canvas: trilinear mip-mapping of an area-averaging
    pyramid gives the box filter of the frame's pixels plus defocus (Gaussian σ in frame pixels, folded into the
    mip level); a few taps along the motion vector add motion blur. Each low-resolution frame sits in the
    canvas's top-left corner at a random offset of 0–7 px so its JPEG block grid is not aligned with the eye,
-3. sensor noise at frame pixels (shot noise ∝ signal + read noise), then gamma,
+3. sensor noise at frame pixels (shot noise ∝ signal + read noise), gamma, the camera's sharpening,
 4. JPEG: YCbCr, 4:2:0 chroma, 8×8 DCT quantised with the IJG tables at the sample's quality,
 5. bilinear resize back to the render size (small eyes become blurry, low-detail images).
 """
@@ -44,10 +45,13 @@ def frame_scale(params: RenderParams, width: int) -> torch.Tensor:
 def mip_level(params: RenderParams, width: int) -> torch.Tensor:
     """Continuous mip level ``(n,)`` of each sample: log2 of its blur footprint in render pixels, in [0, MAX_LEVEL).
 
-    The footprint combines the frame's pixel (a box of ``1/s`` render px, σ ≈ 0.29/s) and the defocus σ.
+    The footprint combines the frame's pixel (a box of ``1/s`` render px, σ ≈ 0.29/s) and the defocus σ. A bias
+    of −0.5 level compensates the extra blur of trilinear filtering (box of the level plus the bilinear tent:
+    σ ≈ 0.41·2^ℓ instead of the area average's 0.29·2^ℓ).
     """
     s = frame_scale(params, width)
-    return torch.log2((torch.sqrt(1 + (params.defocus / 0.29) ** 2) / s).clamp_min(1)).clamp(max=MAX_LEVEL - 1e-3)
+    foot = torch.sqrt(1 + (params.defocus / 0.29) ** 2) / s
+    return (torch.log2(foot.clamp_min(1)) - 0.5).clamp(0, MAX_LEVEL - 1e-3)
 
 
 def dct_matrix(n: int = 8, *, device=None, dtype=torch.float32) -> torch.Tensor:
@@ -122,17 +126,21 @@ def camera_effects(linear: torch.Tensor, params: RenderParams, *, out_size: tupl
     n, _, h, w = linear.shape
     H, W = out_size if out_size is not None else (h, w)
     dev, dt = linear.device, linear.dtype
-    # 1. auto exposure + partial grey-world white balance + per-camera gains
+    # 1. auto exposure + white balance + per-camera gains
     mean_rgb = linear.mean((2, 3)).clamp_min(1e-6)  # (n, 3)
     lum = (mean_rgb * torch.tensor([0.2126, 0.7152, 0.0722], device=dev, dtype=dt)).sum(-1, keepdim=True)
-    awb = (lum / mean_rgb) ** 0.6
+    # white balance towards the illuminant (light + ambient), not grey-world: a face-filled frame keeps its colour
+    illum = params.light_color + params.ambient_color  # (n, 3)
+    illum_lum = (illum * torch.tensor([0.2126, 0.7152, 0.0722], device=dev, dtype=dt)).sum(-1, keepdim=True)
+    awb = (illum_lum / illum.clamp_min(1e-6)) ** params.awb_strength.view(-1, 1)
     # metering: mean luminance to the target, but keep the brightest 4×4-px block (sclera; not a 1-px glint)
     # from clipping much: webcams meter the whole face and roll highlights off, and a dark face would otherwise
     # blow the sclera out.
     block = max(1, 4 >> base_level)
     bright = F.avg_pool2d((linear * awb[:, :, None, None]).amax(1, keepdim=True), block, ceil_mode=True)
     bright = bright.amax((1, 2, 3)).clamp_min(1e-6)
-    expo = torch.minimum(params.exposure / lum.squeeze(1), 1.1 / bright)
+    lum_wb = (mean_rgb * awb * torch.tensor([0.2126, 0.7152, 0.0722], device=dev, dtype=dt)).sum(-1)
+    expo = torch.minimum(params.exposure / lum_wb.clamp_min(1e-6), 1.1 / bright)
     gain = expo.view(-1, 1) * awb * params.white_balance
     img = linear * gain[:, :, None, None]
     inv_gamma = 1 / params.gamma.view(-1, 1, 1, 1)
@@ -179,6 +187,11 @@ def camera_effects(linear: torch.Tensor, params: RenderParams, *, out_size: tupl
     sigma = torch.sqrt(shot * canvas.clamp_min(0) + read**2)
     canvas = canvas + sigma * ((torch.rand(canvas.shape, generator=g, device=dev, dtype=dt) - 0.5) * math.sqrt(12))
     canvas = torch.exp(torch.log(canvas.clamp(1e-30, 1)) * inv_gamma)
+    # the camera's sharpening (unsharp mask with a 3×3 binomial blur, at frame pixels, before compression)
+    k = torch.tensor([1.0, 2.0, 1.0], device=dev, dtype=dt)
+    k = (k[:, None] * k[None, :] / 16).expand(3, 1, 3, 3)
+    blur = F.conv2d(F.pad(canvas, (1, 1, 1, 1), mode="replicate"), k, groups=3)
+    canvas = (canvas + params.sharpen.view(-1, 1, 1, 1) * (canvas - blur)).clamp(0, 1)
 
     # 4. JPEG
     canvas = jpeg(canvas, params.jpeg_quality)

@@ -117,10 +117,12 @@ class RenderParams:
     # --- camera ---
     eye_width_px: torch.Tensor  # (n,) eye width in the original frame, pixels
     defocus: torch.Tensor  # (n,) Gaussian sigma, frame pixels
+    sharpen: torch.Tensor  # (n,) unsharp-mask amount of the camera's image processing (0 = none)
     motion: torch.Tensor  # (n, 2) motion blur vector, frame pixels (x, y)
     noise: torch.Tensor  # (n, 2) shot-noise gain, read-noise sigma (linear units)
     exposure: torch.Tensor  # (n,) target mean linear luminance
     white_balance: torch.Tensor  # (n, 3) per-channel gains
+    awb_strength: torch.Tensor  # (n,) how much of the illuminant's colour the camera's white balance removes
     gamma: torch.Tensor  # (n,)
     jpeg_quality: torch.Tensor  # (n,) 1 … 100
     jpeg_offset: torch.Tensor  # (n, 2) block grid offset, frame pixels (int-valued)
@@ -233,10 +235,11 @@ def sample_params(n: int, seed: int = 0, split: str = "train") -> RenderParams:
     camera_distance = U(500.0, 700.0)
 
     # --- geometry ---
-    eye_width_mm = U(28.0, 32.0)
-    canthal_tilt = U(-1.0, 3.0)
+    # corners at u ≈ ±0.51 … ±0.62; the front-end puts real corners at u ≈ −0.55 … +0.51 (media of ../shared)
+    eye_width_mm = U(25.5, 31.0)
+    canthal_tilt = U(-1.5, 4.0)
     eyeball_radius = U(11.5, 12.5)
-    eyeball_center = torch.stack([U(-0.8, 0.8), U(-1.5, 0.5), U(8.5, 11.0)], -1)
+    eyeball_center = torch.stack([U(-0.8, 0.8), U(-2.5, 0.5), U(8.5, 11.0)], -1)
     cornea_radius = U(7.5, 8.1)
     iris_radius = U(5.5, 6.2)
     pupil_frac = U(0.2, 0.55)
@@ -251,7 +254,7 @@ def sample_params(n: int, seed: int = 0, split: str = "train") -> RenderParams:
 
     # --- colours ---
     iris_tone = _banded(torch.rand(n, generator=g), split)
-    iris_base = _palette(iris_tone, [(0.36, 0.50, 0.62), (0.42, 0.50, 0.46), (0.42, 0.44, 0.26), (0.48, 0.33, 0.17),
+    iris_base = _palette(iris_tone**0.6, [(0.36, 0.50, 0.62), (0.42, 0.50, 0.46), (0.42, 0.44, 0.26), (0.48, 0.33, 0.17),
                                      (0.33, 0.19, 0.09), (0.18, 0.10, 0.05)])
     iris_base = iris_base * torch.exp(torch.randn(n, 3, generator=g) * 0.12)
     collarette = _palette(U(0.0, 1.0), [(0.55, 0.42, 0.20), (0.40, 0.26, 0.12), (0.25, 0.14, 0.06)])
@@ -260,7 +263,7 @@ def sample_params(n: int, seed: int = 0, split: str = "train") -> RenderParams:
     iris_colors = torch.stack([iris_base, collarette, fibre], 1)
     iris_features = torch.stack([U(0.3, 0.9), U(0.0, 0.6), U(0.2, 0.8), U(0.25, 0.45)], -1)
     sclera_color = _palette(U(0, 1), [(0.86, 0.84, 0.82), (0.84, 0.80, 0.74), (0.82, 0.74, 0.70)])
-    sclera_color = sclera_color * U(0.55, 0.9).unsqueeze(-1)
+    sclera_color = sclera_color * U(0.45, 0.8).unsqueeze(-1)
     vein_strength = U(0.0, 0.7)
     skin_tone = _banded(torch.rand(n, generator=g), split)
     skin_color = _palette(skin_tone, [(0.94, 0.78, 0.68), (0.86, 0.64, 0.52), (0.72, 0.52, 0.38), (0.55, 0.37, 0.25),
@@ -287,7 +290,8 @@ def sample_params(n: int, seed: int = 0, split: str = "train") -> RenderParams:
     # --- camera ---
     lo, hi = EYE_WIDTH_PX_RANGE
     eye_width_px = torch.exp(U(math.log(lo), math.log(hi)))
-    defocus = U(0.0, 1.0) ** 2 * 1.5
+    defocus = U(0.0, 1.0) ** 2 * 1.0
+    sharpen = U(0.0, 1.2) * (torch.rand(n, generator=g) < 0.7).float()  # most webcam pipelines sharpen
     moving = (torch.rand(n, generator=g) < 0.3).float()
     ang = U(0, math.pi)
     mlen = moving * U(0.0, 2.5)
@@ -295,6 +299,7 @@ def sample_params(n: int, seed: int = 0, split: str = "train") -> RenderParams:
     noise = torch.stack([torch.exp(U(math.log(2e-4), math.log(8e-3))), torch.exp(U(math.log(1e-3), math.log(2.5e-2)))], -1)
     exposure = U(0.10, 0.35)
     white_balance = torch.exp(torch.randn(n, 3, generator=g) * 0.07)
+    awb_strength = U(0.4, 1.0)
     gamma = U(1.9, 2.5)
     jpeg_quality = U(30.0, 98.0)
     jpeg_offset = torch.randint(0, 8, (n, 2), generator=g).float()
@@ -321,7 +326,7 @@ def sample_params(n: int, seed: int = 0, split: str = "train") -> RenderParams:
         vein_strength=vein_strength, skin_tone=skin_tone, skin_color=skin_color, skin_features=skin_features,
         hair_color=hair_color, light_temp=light_temp, light_azimuth=light_azimuth, light_dir=light_dir,
         light_color=light_color, ambient_color=ambient_color, screen=screen, glasses=glasses,
-        glasses_color=glasses_color, eye_width_px=eye_width_px, defocus=defocus, motion=motion, noise=noise,
-        exposure=exposure, white_balance=white_balance, gamma=gamma, jpeg_quality=jpeg_quality,
+        glasses_color=glasses_color, eye_width_px=eye_width_px, defocus=defocus, sharpen=sharpen, motion=motion, noise=noise,
+        exposure=exposure, white_balance=white_balance, awb_strength=awb_strength, gamma=gamma, jpeg_quality=jpeg_quality,
         jpeg_offset=jpeg_offset, noise_seed=noise_seed, iris_tex=iris_tex, sclera_tex=sclera_tex, skin_tex=skin_tex,
     )

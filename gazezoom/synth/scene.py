@@ -463,9 +463,11 @@ def shade(params: RenderParams, out_size: tuple[int, int]) -> dict[str, torch.Te
     d_up = y_up - ys  # > 0 above the upper margin
     # strands: ~0.8 per mm (coarser than real lashes, which a 3 px/mm render cannot resolve), fanning outwards
     strand = (0.5 + 0.5 * torch.cos(2 * math.pi * 0.8 * (xs + 1.2 * (tl - 0.45) * d_up))) ** 2
-    line = _smoothstep(-0.7, -0.2, d_up) * _smoothstep(0.9, 0.3, d_up)  # the lash line along the margin
+    # the lash line along the margin: ~1 mm of dense lashes, thicker towards the temporal corner
+    thick = 0.6 + 0.8 * tl
+    line = _smoothstep(-0.8, -0.2, d_up) * _smoothstep(thick + 0.5, thick, d_up)
     fringe = torch.exp(-d_up.clamp_min(0) / (0.35 * length)) * _smoothstep(length, 0.5 * length, d_up) * (d_up > 0)
-    cov_u = (0.5 + 0.45 * dens) * torch.maximum(line, fringe * strand)
+    cov_u = (0.6 + 0.38 * dens) * torch.maximum(line, fringe * strand)
     d_lo = ys - y_lo
     band_l = _smoothstep(-0.2, 0.15, d_lo) * torch.exp(-d_lo.clamp_min(0) / (0.2 * length)) * _smoothstep(0.5 * length, 0.2 * length, d_lo)
     cov_l = ldens * band_l * (0.4 + 0.6 * strand) * 0.7

@@ -107,7 +107,7 @@ def test_determinism_by_seed(renderer):
 
 
 def test_train_and_test_draws_are_disjoint():
-    tr, te = sample_params(4000, seed=0, split="train"), sample_params(4000, seed=0, split="test")
+    tr, te = sample_params(1500, seed=0, split="train"), sample_params(1500, seed=0, split="test")
     assert not torch.allclose(tr.iris_tex[:10], te.iris_tex[:10])
     assert not torch.allclose(tr.gaze[:10], te.gaze[:10])
     for field in ("iris_tone", "skin_tone", "light_temp"):

@@ -103,7 +103,7 @@ class RenderParams:
     vein_strength: torch.Tensor  # (n,)
     skin_tone: torch.Tensor  # (n,) banded 0 (light) … 1 (dark)
     skin_color: torch.Tensor  # (n, 3)
-    skin_features: torch.Tensor  # (n, 3) mottling, pore contrast, periorbital darkening
+    skin_features: torch.Tensor  # (n, 4) mottling, pore contrast, periorbital darkening, wrinkles/under-eye bags
     hair_color: torch.Tensor  # (n, 3) brows and lashes
     # --- light ---
     light_temp: torch.Tensor  # (n,) banded 0 warm … 1 cool
@@ -269,7 +269,7 @@ def sample_params(n: int, seed: int = 0, split: str = "train") -> RenderParams:
     skin_color = _palette(skin_tone, [(0.94, 0.78, 0.68), (0.86, 0.64, 0.52), (0.72, 0.52, 0.38), (0.55, 0.37, 0.25),
                                       (0.36, 0.23, 0.15), (0.24, 0.15, 0.10)])
     skin_color = skin_color * torch.exp(torch.randn(n, 3, generator=g) * torch.tensor([0.06, 0.05, 0.06]))
-    skin_features = torch.stack([U(0.05, 0.2), U(0.02, 0.1), U(0.0, 0.35)], -1)
+    skin_features = torch.stack([U(0.05, 0.2), U(0.02, 0.1), U(0.0, 0.35), U(0.0, 1.0) ** 2], -1)
     hair_color = _palette(U(0, 1), [(0.55, 0.42, 0.28), (0.30, 0.20, 0.12), (0.12, 0.08, 0.06), (0.04, 0.03, 0.03)])
     hair_color = torch.minimum(hair_color, skin_color * 0.6)
 

@@ -411,6 +411,17 @@ def _skin(params: RenderParams, xs, ys, diffuse, spec, sd_u, sd_l, t_lid, in_lid
     sh = (1 - cs * 0.45 * torch.exp(-(((ys - yc) / 0.6) ** 2))) * (1 + cs * 0.12 * torch.exp(-(((ys - yc + 1.5) / 1.2) ** 2)))
     sh = sh * (1 - 0.3 * fold * cs * _smoothstep(yc - 0.3, yc + 0.5, ys) * _smoothstep(0.2, -0.5, sd_u))
     sh = sh * (1 - 0.12 * in_lid * torch.exp(-(((ys - y_lo - 4.0) / 1.2) ** 2)))  # lower-lid fold
+    # ageing: under-eye bag (a fold line lower down with a lit bulge above it) and crow's feet at the temporal corner
+    wr = sf[:, 3, None, None]
+    d_lo = ys - y_lo
+    bag = torch.exp(-(((d_lo - 7.0) / 1.0) ** 2)) * 0.25 - torch.exp(-(((d_lo - 4.5) / 2.0) ** 2)) * 0.08
+    sh = sh * (1 - wr * bag * in_lid)
+    dx, dy = xs - lid["xl"] - 1.5, ys - lid["yl"]
+    r = torch.sqrt(dx**2 + dy**2)
+    ang = torch.atan2(dy, dx)  # lines fan out from the corner within ~±40° of the horizontal, slightly irregular
+    crow = (0.5 + 0.5 * torch.cos(ang * 14 + 0.3 * r + 4.0 * mott.squeeze(1))) ** 4
+    crow = crow * _smoothstep(3.0, 6.0, r) * _smoothstep(14.0, 9.0, r) * _smoothstep(0.8, 0.4, ang.abs())
+    sh = sh * (1 - 0.15 * wr * crow)
     # brow-ridge shadow when lit from above
     brow = params.brow
     yb = _s(brow[:, 0]) + _s(brow[:, 3]) * (xs / 20.0) ** 2

@@ -147,6 +147,18 @@ def test_pupil_moves_with_yaw_and_pitch(clean):
     assert (g[0, 0] - g[1, 0]) > 0 and (g[2, 1] - g[3, 1]) < 0
 
 
+def test_cornea_refraction_magnifies_the_pupil(clean, monkeypatch):
+    import gazezoom.synth.scene as scene
+
+    p = _posed(clean, [(0.0, 0.0)])
+    dark = lambda: (clean.render(p)["image"].mean(1) < 0.2).float().sum()  # noqa: E731
+    refracted = dark()
+    monkeypatch.setattr(scene, "CORNEA_INDEX", 1.0)  # no refraction: the iris plane seen as it is
+    plain = dark()
+    # a 7.8 mm cornea over a ~3 mm deep anterior chamber magnifies the pupil by ~1.1-1.2 (area ~1.2-1.45)
+    assert 1.1 < float(refracted / plain) < 1.6
+
+
 def test_head_rotation_moves_the_eye_region(clean):
     p = _posed(clean, [(0.0, 0.0), (0.0, 0.0)])
     head = torch.tensor([[0.0, 0.0], [0.0, 0.25]])  # second head turned to the subject's right (yaw > 0)

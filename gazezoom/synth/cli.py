@@ -1,4 +1,4 @@
-"""``gazezoom synth``: write a contact sheet of synthetic eye images (with gaze arrows) to look at the renderer."""
+"""``gazezoom synth``: write a contact sheet of synthetic eye images (with gaze arrows), or a one-subject gaze sweep."""
 
 from __future__ import annotations
 
@@ -16,13 +16,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--clean", action="store_true", help="no camera effects (blur, noise, JPEG, low resolution)")
     p.add_argument("--no-arrows", action="store_true", help="do not draw the gaze labels")
     p.add_argument("--scale", type=int, default=1, help="enlarge the sheet by this integer factor (nearest)")
+    p.add_argument("--sweep", action="store_true",
+                   help="instead: one subject over a pitch (+20, 0, -25) x yaw (+30 … -30) grid, clean unless --effects")
+    p.add_argument("--effects", action="store_true", help="with --sweep: apply camera effects")
 
 
 def run(args: argparse.Namespace) -> int:
     import cv2
 
     from ..errors import InputValueError, MediaError
-    from .sheet import contact_sheet
+    from .sheet import contact_sheet, gaze_sweep
 
     try:
         h, w = (int(v) for v in args.size.lower().split("x"))
@@ -30,8 +33,11 @@ def run(args: argparse.Namespace) -> int:
         raise InputValueError(f"--size must look like 96x160, got {args.size!r}") from None
     if args.scale < 1:
         raise InputValueError(f"--scale must be >= 1, got {args.scale}")
-    sheet = contact_sheet(args.rows, args.cols, (h, w), args.seed, args.split, arrows=not args.no_arrows,
-                          camera_effects=not args.clean)
+    if args.sweep:
+        sheet = gaze_sweep(out_size=(h, w), seed=args.seed, camera_effects=args.effects, arrows=not args.no_arrows)
+    else:
+        sheet = contact_sheet(args.rows, args.cols, (h, w), args.seed, args.split, arrows=not args.no_arrows,
+                              camera_effects=not args.clean)
     if args.scale > 1:
         sheet = cv2.resize(sheet, None, fx=args.scale, fy=args.scale, interpolation=cv2.INTER_NEAREST)
     args.out.parent.mkdir(parents=True, exist_ok=True)

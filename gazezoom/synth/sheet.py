@@ -18,7 +18,7 @@ from ..errors import InputValueError
 from .params import EYE_WIDTH_PX_RANGE
 from .renderer import EyeRenderer
 
-__all__ = ["sheet_params", "contact_sheet", "draw_gaze"]
+__all__ = ["sheet_params", "contact_sheet", "gaze_sweep", "draw_gaze"]
 
 
 def sheet_params(renderer: EyeRenderer, rows: int, cols: int, seed: int = 0, split: str = "train"):
@@ -69,3 +69,28 @@ def contact_sheet(rows: int = 6, cols: int = 8, out_size=(96, 160), seed: int = 
     H, W = r.out_size
     grid = np.stack(tiles).reshape(rows, cols, H, W, 3).transpose(0, 2, 1, 3, 4).reshape(rows * H, cols * W, 3)
     return grid
+
+
+def gaze_sweep(pitches_deg=(20.0, 0.0, -25.0), yaws_deg=(30.0, 15.0, 0.0, -15.0, -30.0), out_size=(96, 160),
+               seed: int = 0, *, camera_effects: bool = False, arrows: bool = True, device="cpu") -> np.ndarray:
+    """One subject (frontal head, eye open, no glasses, large eye) over a pitch × yaw grid of gaze labels.
+
+    Rows are ``pitches_deg``, columns ``yaws_deg``; returns an RGB uint8 image. Checks the label convention by
+    eye: yaw > 0 moves the pupil left (towards the nasal corner of this left eye), pitch > 0 moves it up.
+    """
+    rows, cols = len(pitches_deg), len(yaws_deg)
+    if rows < 1 or cols < 1:
+        raise InputValueError("pitches_deg and yaws_deg must not be empty")
+    r = EyeRenderer(out_size=out_size, device=device, camera_effects=camera_effects)
+    n = rows * cols
+    p = r.sample_params(1, seed=seed)[[0] * n]
+    gaze = torch.tensor([[math.radians(pi), math.radians(ya)] for pi in pitches_deg for ya in yaws_deg])
+    dev, dt = p.gaze.device, p.gaze.dtype
+    p = dataclasses.replace(
+        p, gaze=gaze.to(dev, dt), head=torch.zeros(n, 2, device=dev, dtype=dt), closure=torch.zeros(n, device=dev, dtype=dt),
+        glasses=torch.zeros(n, 6, device=dev, dtype=dt), eye_width_px=torch.full((n,), 200.0, device=dev, dtype=dt))
+    batch = r.render(p)
+    imgs = (batch["image"].clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+    tiles = [draw_gaze(im, batch["pupil_uv"][i].cpu(), batch["gaze"][i].cpu()) if arrows else im for i, im in enumerate(imgs)]
+    H, W = r.out_size
+    return np.stack(tiles).reshape(rows, cols, H, W, 3).transpose(0, 2, 1, 3, 4).reshape(rows * H, cols * W, 3)

@@ -22,7 +22,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from ..geometry import REGION_MM
+from ..geometry import REGION_MM, pitchyaw_to_vector, vector_to_pitchyaw
 from .params import KAPPA_MEAN, RenderParams
 
 __all__ = ["head_rotation", "eye_axes", "shade", "pupil_uv"]
@@ -79,16 +79,6 @@ def _rgb(v, like: torch.Tensor) -> torch.Tensor:
     return (torch.tensor(v, dtype=like.dtype, device=like.device) ** 2.2)[None, :, None, None]
 
 
-def _pitchyaw_to_vector(py: torch.Tensor) -> torch.Tensor:
-    p, y = py[..., 0], py[..., 1]
-    return torch.stack([-torch.cos(p) * torch.sin(y), -torch.sin(p), -torch.cos(p) * torch.cos(y)], -1)
-
-
-def _vector_to_pitchyaw(v: torch.Tensor) -> torch.Tensor:
-    v = v / v.norm(dim=-1, keepdim=True)
-    return torch.stack([torch.asin((-v[..., 1]).clamp(-1, 1)), torch.atan2(-v[..., 0], -v[..., 2])], -1)
-
-
 def _wrap_sample(tex: torch.Tensor, row01: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
     """Sample a texture periodic in its columns.
 
@@ -125,13 +115,13 @@ def eye_axes(params: RenderParams, R: torch.Tensor):
     in the head frame, and the optical and the subject's own visual axis as pitch/yaw in the normalised camera.
     The label (``params.gaze``) is the population-mean visual axis: optical = label − KAPPA_MEAN (head frame).
     """
-    g_cam = _pitchyaw_to_vector(params.gaze)  # (n, 3)
+    g_cam = pitchyaw_to_vector(params.gaze)  # (n, 3)
     g_head = (R.transpose(1, 2) @ g_cam.unsqueeze(-1)).squeeze(-1)
     kmean = torch.tensor(KAPPA_MEAN, dtype=g_cam.dtype, device=g_cam.device)
-    opt_py = _vector_to_pitchyaw(g_head) - kmean
-    axis = _pitchyaw_to_vector(opt_py)
-    vis = _pitchyaw_to_vector(opt_py + params.kappa)
-    to_cam = lambda v: _vector_to_pitchyaw((R @ v.unsqueeze(-1)).squeeze(-1))  # noqa: E731
+    opt_py = vector_to_pitchyaw(g_head) - kmean
+    axis = pitchyaw_to_vector(opt_py)
+    vis = pitchyaw_to_vector(opt_py + params.kappa)
+    to_cam = lambda v: vector_to_pitchyaw((R @ v.unsqueeze(-1)).squeeze(-1))  # noqa: E731
     return axis, to_cam(axis), to_cam(vis)
 
 

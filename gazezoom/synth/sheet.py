@@ -18,7 +18,7 @@ from ..errors import InputValueError
 from .params import EYE_WIDTH_PX_RANGE
 from .renderer import EyeRenderer
 
-__all__ = ["sheet_params", "contact_sheet", "gaze_sweep", "draw_gaze"]
+__all__ = ["sheet_params", "contact_sheet", "gaze_sweep", "draw_patch_gaze"]
 
 
 def sheet_params(renderer: EyeRenderer, rows: int, cols: int, seed: int = 0, split: str = "train"):
@@ -35,7 +35,7 @@ def sheet_params(renderer: EyeRenderer, rows: int, cols: int, seed: int = 0, spl
     return dataclasses.replace(p, eye_width_px=widths.to(dev, dt), gaze=torch.stack([pitch, yaw], -1).to(dev, dt))
 
 
-def draw_gaze(image: np.ndarray, pupil_uv, gaze, *, length: float = 0.35, color=(255, 255, 0)) -> np.ndarray:
+def draw_patch_gaze(image: np.ndarray, pupil_uv, gaze, *, length: float = 0.35, color=(255, 255, 0)) -> np.ndarray:
     """Draw the gaze label as an arrow from the pupil on an RGB uint8 image ``(H, W, 3)`` (returns a copy).
 
     The arrow is the image-plane projection ``(g_x, g_y)`` of the gaze vector, ``length`` × the image width.
@@ -64,7 +64,7 @@ def contact_sheet(rows: int = 6, cols: int = 8, out_size=(96, 160), seed: int = 
     tiles = []
     for i, img in enumerate(imgs):
         if arrows:
-            img = draw_gaze(img, batch["pupil_uv"][i].cpu(), batch["gaze"][i].cpu())
+            img = draw_patch_gaze(img, batch["pupil_uv"][i].cpu(), batch["gaze"][i].cpu())
         tiles.append(img)
     H, W = r.out_size
     grid = np.stack(tiles).reshape(rows, cols, H, W, 3).transpose(0, 2, 1, 3, 4).reshape(rows * H, cols * W, 3)
@@ -91,6 +91,6 @@ def gaze_sweep(pitches_deg=(20.0, 0.0, -25.0), yaws_deg=(30.0, 15.0, 0.0, -15.0,
         glasses=torch.zeros(n, 6, device=dev, dtype=dt), eye_width_px=torch.full((n,), 200.0, device=dev, dtype=dt))
     batch = r.render(p)
     imgs = (batch["image"].clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
-    tiles = [draw_gaze(im, batch["pupil_uv"][i].cpu(), batch["gaze"][i].cpu()) if arrows else im for i, im in enumerate(imgs)]
+    tiles = [draw_patch_gaze(im, batch["pupil_uv"][i].cpu(), batch["gaze"][i].cpu()) if arrows else im for i, im in enumerate(imgs)]
     H, W = r.out_size
     return np.stack(tiles).reshape(rows, cols, H, W, 3).transpose(0, 2, 1, 3, 4).reshape(rows * H, cols * W, 3)

@@ -20,7 +20,10 @@ import torch
 from .errors import InputValueError, ModelFileError, WeightsMismatchError
 from .geometry import angular_error_deg
 
-__all__ = ["ALL_VARIANTS", "EYE_WIDTH_BINS", "load_variants", "evaluate", "add_arguments", "run"]
+__all__ = [
+    "ALL_VARIANTS", "EYE_WIDTH_BINS", "load_variants", "evaluate", "format_table", "render_figures",
+    "real_face_checks", "add_arguments", "run",
+]
 
 #: The table's rows, in order.
 ALL_VARIANTS = ("uniform@P", "sampler@P", "uniform@2P", "uniform@4P", "center_crop@P")
@@ -132,6 +135,160 @@ def format_table(report: dict) -> str:
     return "\n".join(lines)
 
 
+@torch.no_grad()
+def render_figures(models: dict, n: int, seed: int, out_dir: str | Path, *, dataset: str = "synthetic") -> list[Path]:
+    """The paper's Fig. 1 for our task, on ``n`` held-out eyes → ``zoom_examples.png`` and ``zoom_saliency.png``.
+
+    ``zoom_examples.png``: per eye, the full-resolution region with the sampler's grid, the saliency map, the
+    sampler's zoomed patch ("caricature"), the uniform patch and the centre crop, all at P, with true and predicted
+    gaze. ``zoom_saliency.png``: mean saliency over the eyes, next to one region.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .geometry import pitchyaw_to_vector
+    from .models.data import DATASETS
+
+    if "sampler@P" not in models:
+        raise InputValueError("--figures needs the sampler@P weights")
+    sm = models["sampler@P"].eval()
+    region = sm.config.region_size
+    b = DATASETS.get(dataset)(n, seed, "test", n, region, "cpu")[0]
+    order = torch.argsort(b["eye_width_px"]) if "eye_width_px" in b else torch.arange(n)
+    img = b["image"][order]
+    gaze = b["gaze"][order]
+    widths = b["eye_width_px"][order] if "eye_width_px" in b else torch.full((n,), float("nan"))
+    out = sm(img)
+    others = {v: models[v](img) for v in ("uniform@P", "center_crop@P") if v in models}
+    cols = ["region 4P + sampler grid", "saliency", "sampler@P patch", "uniform@P patch", "center_crop@P patch"]
+    fig, axes = plt.subplots(n, len(cols), figsize=(2.6 * len(cols), 1.75 * n), squeeze=False)
+    H, W = region
+    for i in range(n):
+        ax = axes[i]
+        ax[0].imshow(img[i].permute(1, 2, 0).numpy())
+        g = out.grid[i].numpy()  # (h, w, 2) region units, align_corners=True
+        gx, gy = (g[..., 0] + 1) / 2 * (W - 1), (g[..., 1] + 1) / 2 * (H - 1)
+        for r in range(0, gx.shape[0], 2):
+            ax[0].plot(gx[r], gy[r], color="yellow", lw=0.5)
+        for c in range(0, gx.shape[1], 2):
+            ax[0].plot(gx[:, c], gy[:, c], color="yellow", lw=0.5)
+        cx, cy = W / 2, H / 2
+        for py, col in ((gaze[i], "lime"), (out.pitchyaw[i], "red")):
+            v = pitchyaw_to_vector(py.double()).numpy()
+            # the normalised camera looks along z; x_n, y_n run along the region's u, v (image right, down)
+            ax[0].arrow(cx, cy, v[0] * 0.6 * W, v[1] * 0.6 * W, color=col, width=0.8, head_width=4)
+        err = float(angular_error_deg(out.pitchyaw[i:i + 1], gaze[i:i + 1]))
+        ax[0].set_title(f"eye {widths[i]:.0f} px, sampler err {err:.1f}°", fontsize=7)
+        ax[1].imshow(out.saliency[i, 0].numpy(), cmap="magma")
+        ax[2].imshow(out.patch[i].permute(1, 2, 0).clamp(0, 1).numpy(), interpolation="nearest")
+        for k, v in enumerate(("uniform@P", "center_crop@P")):
+            if v in others:
+                o = others[v]
+                e = float(angular_error_deg(o.pitchyaw[i:i + 1], gaze[i:i + 1]))
+                ax[3 + k].imshow(o.patch[i].permute(1, 2, 0).clamp(0, 1).numpy(), interpolation="nearest")
+                ax[3 + k].set_title(f"err {e:.1f}°", fontsize=7)
+        for j, a in enumerate(ax):
+            a.set_xticks([])
+            a.set_yticks([])
+            if i == 0:
+                a.set_xlabel(cols[j], fontsize=7)
+                a.xaxis.set_label_position("top")
+    fig.suptitle("held-out synthetic eyes (smallest first); green: true gaze, red: sampler's prediction", fontsize=9)
+    fig.tight_layout()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    p1 = out_dir / "zoom_examples.png"
+    fig.savefig(p1, dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(1, 2, figsize=(8, 2.6))
+    ax[0].imshow(img[-1].permute(1, 2, 0).numpy())
+    ax[0].set_title("a held-out region (4P)", fontsize=8)
+    ax[1].imshow(out.saliency[:, 0].mean(0).numpy(), cmap="magma")
+    ax[1].set_title(f"mean saliency over {n} eyes (31x31 grid)", fontsize=8)
+    for a in ax:
+        a.set_xticks([])
+        a.set_yticks([])
+    fig.tight_layout()
+    p2 = out_dir / "zoom_saliency.png"
+    fig.savefig(p2, dpi=110)
+    plt.close(fig)
+    return [p1, p2]
+
+
+def real_face_checks(
+    weights_dir: str | Path,
+    media_dir: str | Path,
+    variant: str = "sampler@P",
+    *,
+    stills: tuple[str, ...] = ("obama.jpg", "obama2.jpg", "obama3.jpg", "single_face.jpg", "astronaut.png"),
+    max_frames: int | None = None,
+) -> dict:
+    """Weak checks on real faces WITHOUT gaze labels (not accuracy): see docs/zoom.md.
+
+    * stills looking at the camera: angle between the fused gaze and the direction from the eyes to the camera;
+    * each still mirrored horizontally: ``|yaw + yaw_mirrored|`` (camera-space yaw should flip sign);
+    * ``single_face.mp4``: spread of the fused gaze over its frames.
+    """
+    import cv2
+    import numpy as np
+
+    from .face.frontend import FrontEnd
+    from .models import GazePredictor
+
+    media = Path(media_dir)
+    pred = GazePredictor.from_weights(weights_dir, variant=variant)
+    rows = []
+    with FrontEnd(mode="image") as fe:
+        for name in stills:
+            frame = cv2.imread(str(media / name))
+            if frame is None:
+                continue
+            res = {}
+            for tag, f in (("orig", frame), ("mirror", np.ascontiguousarray(frame[:, ::-1]))):
+                face, _, _ = fe.process(f)
+                if face is not None:
+                    res[tag] = (pred.predict(f, face, display=False), face)
+            if "orig" not in res:
+                continue
+            g, face = res["orig"]
+            to_cam = -g.origin_mm / np.linalg.norm(g.origin_mm)
+            row = {"image": name, "eye_width_px": round(float(np.mean([abs(e.corners_px[1, 0] - e.corners_px[0, 0]) for e in face.eyes])), 1),
+                   "pitch_deg": round(float(np.degrees(g.pitchyaw[0])), 2), "yaw_deg": round(float(np.degrees(g.pitchyaw[1])), 2),
+                   "to_camera_deg": round(float(np.degrees(np.arccos(np.clip(g.vector_cam @ to_cam, -1, 1)))), 2)}
+            if "mirror" in res:
+                gm = res["mirror"][0]
+                row["yaw_mirrored_deg"] = round(float(np.degrees(gm.pitchyaw[1])), 2)
+                row["abs_yaw_sum_deg"] = round(abs(row["yaw_deg"] + row["yaw_mirrored_deg"]), 2)
+            rows.append(row)
+    video = []
+    cap = cv2.VideoCapture(str(media / "single_face.mp4"))
+    with FrontEnd(mode="video") as fe:
+        i = 0
+        while max_frames is None or i < max_frames:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            face, _, _ = fe.process(frame, i / 30.0)
+            if face is not None:
+                video.append(pred.predict(frame, face, display=False).pitchyaw)
+            i += 1
+    cap.release()
+    v = np.degrees(np.array(video)) if video else np.zeros((0, 2))
+    steps = np.linalg.norm(np.diff(v, axis=0), axis=1) if len(v) > 1 else np.zeros(0)
+    return {
+        "variant": variant,
+        "stills": rows,
+        "median_to_camera_deg": round(float(np.median([r["to_camera_deg"] for r in rows])), 2) if rows else None,
+        "median_abs_yaw_sum_deg": round(float(np.median([r["abs_yaw_sum_deg"] for r in rows if "abs_yaw_sum_deg" in r])), 2)
+        if any("abs_yaw_sum_deg" in r for r in rows) else None,
+        "video": {"frames_with_face": int(len(v)), "std_pitch_yaw_deg": [round(float(x), 2) for x in v.std(0)] if len(v) else None,
+                  "median_frame_to_frame_deg": round(float(np.median(steps)), 2) if len(steps) else None},
+    }
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.description = __doc__.split("\n\n")[0] + " " + __doc__.split("\n\n")[1]
     p.add_argument("--synthetic", type=int, metavar="N", default=None, help="number of held-out eyes to render")
@@ -151,6 +308,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--dataset", default="synthetic", help="data source (default synthetic)")
+    p.add_argument("--figures", metavar="DIR", default=None, help="also write zoom_examples.png and "
+                   "zoom_saliency.png (8 held-out eyes, seed --seed) into DIR")
+    p.add_argument("--real", metavar="MEDIA_DIR", default=None, help="also run the weak unlabelled real-face checks "
+                   "on MEDIA_DIR (e.g. ../shared/media): gaze vs camera direction, mirror symmetry, video steadiness")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -171,6 +332,12 @@ def run(args: argparse.Namespace) -> int:
         return 0
     report = evaluate(models, args.synthetic, args.seed, batch_size=args.batch_size, device=args.device,
                       dataset=args.dataset, progress=not args.json)
+    if args.figures:
+        for p in render_figures(models, 8, args.seed, args.figures, dataset=args.dataset):
+            print(f"wrote {p}", file=sys.stderr)
+    if args.real:
+        real = real_face_checks(args.weights, args.real)
+        print("real-face weak checks (no labels): " + json.dumps(real), file=sys.stderr)
     if args.json:
         print(json.dumps(report))
     else:

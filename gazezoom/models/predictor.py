@@ -126,6 +126,10 @@ class GazePredictor:
         return cls(model, device, backend=backend, weights=path)
 
     def load(self, path: str | Path, variant: str | None = None, backend: str | None = None) -> "GazePredictor":
+        """Load a weights file, or ``variant`` (default ``"sampler"``) from a weights folder."""
+        if Path(path).is_dir():
+            variant = variant or "sampler"
+            path = weights_path(path, variant)
         self._set(load_weights(path, variant=variant, device=self.device), backend, path)
         return self
 

@@ -193,6 +193,7 @@ def test_predictor_from_weights_folder(tmp_path):
     save_weights(small("center_crop@P"), weights_path(tmp_path, "center_crop@P"))
     p = GazePredictor.from_weights(tmp_path, variant="center_crop")
     assert p.is_loaded and p.variant == "center_crop@P"
+    assert GazePredictor().load(tmp_path, variant="center_crop").variant == "center_crop@P"
     with pytest.raises(ModelFileError, match="gazezoom train"):
         GazePredictor.from_weights(tmp_path, variant="sampler")
 

@@ -13,6 +13,21 @@ REPO = Path(__file__).resolve().parents[1]
 MEDIA = REPO.parent / "shared" / "media"
 
 
+def read_frames(path) -> list:
+    """Every frame of a video file, decoded with OpenCV (BGR uint8)."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    out = []
+    while True:
+        ok, f = cap.read()
+        if not ok:
+            break
+        out.append(f)
+    cap.release()
+    return out
+
+
 @pytest.fixture(scope="session")
 def media_dir() -> Path:
     if not MEDIA.is_dir():

@@ -16,24 +16,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import read_frames
 from gazezoom.errors import InputValueError, MediaError, UnknownNameError
 from gazezoom.results import EyeGaze, EyeRegion, Face, FrameResult, GazeResult, HeadPose, ScreenPoint
 
 cv2 = pytest.importorskip("cv2")
 
 # --------------------------------------------------------------------------------------------------- media helpers
-
-
-def read_frames(path) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(path))
-    out = []
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            break
-        out.append(f)
-    cap.release()
-    return out
 
 
 def write_video(path, frames, fps=30.0, fourcc="mp4v") -> Path:

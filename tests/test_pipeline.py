@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
+from conftest import read_frames
 from gazezoom.errors import InputValueError
 from gazezoom.geometry import vector_to_pitchyaw
 from gazezoom.results import EyeGaze, GazeResult, ScreenPoint
@@ -31,15 +32,7 @@ class HeadDirectionGaze:
 
 @pytest.fixture(scope="module")
 def frames(media_dir):
-    cap = cv2.VideoCapture(str(media_dir / "single_face.mp4"))
-    out = []
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            break
-        out.append(f)
-    cap.release()
-    return out
+    return read_frames(media_dir / "single_face.mp4")
 
 
 def test_gaze_is_held_during_the_blink(frames):

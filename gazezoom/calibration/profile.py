@@ -24,7 +24,6 @@ import json
 import math
 import os
 import re
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -33,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import GazezoomError, ProfileError
+from ..fileio import atomic_write_text
 from .features import FEATURE_VERSION
 from .mapping import ScreenMapper
 from .regressors import REGRESSORS, CalibrationModel
@@ -135,20 +135,7 @@ def save_profile(profile: Profile, directory=None) -> Path:
     path = profile_path(profile.user, directory)
     text = json.dumps(profile.to_dict(), indent=2, allow_nan=False) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{profile.user}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return path
+    return atomic_write_text(path, text)
 
 
 def load_profile(user_or_path: str | os.PathLike, directory=None, *, gaze_model: str | None = None,

@@ -33,6 +33,7 @@ from typing import Callable
 
 from .. import __version__
 from ..errors import GazezoomError, InputValueError, MediaError, ModelFileError
+from ..fileio import atomic_write_text
 from .readers import Job, collect_jobs, open_reader
 from .table import COLUMNS, FORMATS, open_writer, recover_table, result_to_row
 
@@ -115,20 +116,7 @@ def annotated_path(table: Path, kind: str) -> Path:
 
 
 def _write_json_atomic(path: Path, obj: dict) -> None:
-    fd, tmp = tempfile.mkstemp(prefix="." + path.name, suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(obj, fh, indent=2, allow_nan=False)
-            fh.write("\n")
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a sidecar is as readable as its table
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
+    atomic_write_text(path, json.dumps(obj, indent=2, allow_nan=False) + "\n")
 
 def _versions() -> dict:
     import cv2

@@ -1,0 +1,38 @@
+"""Small file helpers shared by every stage that writes what a user must not lose (profiles, sidecars)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+__all__ = ["atomic_write_text"]
+
+
+def atomic_write_text(path: str | os.PathLike, text: str, *, mode: int = 0o644) -> Path:
+    """Write ``text`` to ``path`` atomically: a temporary file in the same folder, fsync, then ``os.replace``.
+
+    An interrupted write leaves the previous file untouched and no temporary file behind. ``mode`` is applied to
+    the new file (``mkstemp`` would leave it private).
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.json"
+    >>> atomic_write_text(p, "{}\\n").read_text()
+    '{}\\n'
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path

@@ -140,8 +140,8 @@ def render_figures(models: dict, n: int, seed: int, out_dir: str | Path, *, data
     """The paper's Fig. 1 for our task, on ``n`` held-out eyes → ``zoom_examples.png`` and ``zoom_saliency.png``.
 
     ``zoom_examples.png``: per eye, the full-resolution region with the sampler's grid, the saliency map, the
-    sampler's zoomed patch ("caricature"), the uniform patch and the centre crop, all at P, with true and predicted
-    gaze. ``zoom_saliency.png``: mean saliency over the eyes, next to one region.
+    sampler's zoomed patch ("caricature") and, where given, the uniform patch and the centre crop, all at P, with
+    true and predicted gaze. ``zoom_saliency.png``: mean saliency over the eyes, next to one region.
     """
     import matplotlib
 
@@ -162,7 +162,8 @@ def render_figures(models: dict, n: int, seed: int, out_dir: str | Path, *, data
     widths = b["eye_width_px"][order] if "eye_width_px" in b else torch.full((n,), float("nan"))
     out = sm(img)
     others = {v: models[v](img) for v in ("uniform@P", "center_crop@P") if v in models}
-    cols = ["region 4P + sampler grid", "saliency", "sampler@P patch", "uniform@P patch", "center_crop@P patch"]
+    cols = ["region 4P + sampler grid", "saliency", "sampler@P patch"] + [f"{v} patch" for v in others]
+    step = max(1, out.grid.shape[1] // 12)  # about 12 grid lines per side
     fig, axes = plt.subplots(n, len(cols), figsize=(2.6 * len(cols), 1.75 * n), squeeze=False)
     H, W = region
     for i in range(n):
@@ -170,9 +171,9 @@ def render_figures(models: dict, n: int, seed: int, out_dir: str | Path, *, data
         ax[0].imshow(img[i].permute(1, 2, 0).numpy())
         g = out.grid[i].numpy()  # (h, w, 2) region units, align_corners=True
         gx, gy = (g[..., 0] + 1) / 2 * (W - 1), (g[..., 1] + 1) / 2 * (H - 1)
-        for r in range(0, gx.shape[0], 2):
+        for r in range(0, gx.shape[0], step):
             ax[0].plot(gx[r], gy[r], color="yellow", lw=0.5)
-        for c in range(0, gx.shape[1], 2):
+        for c in range(0, gx.shape[1], step):
             ax[0].plot(gx[:, c], gy[:, c], color="yellow", lw=0.5)
         cx, cy = W / 2, H / 2
         for py, col in ((gaze[i], "lime"), (out.pitchyaw[i], "red")):
@@ -183,12 +184,12 @@ def render_figures(models: dict, n: int, seed: int, out_dir: str | Path, *, data
         ax[0].set_title(f"eye {widths[i]:.0f} px, sampler err {err:.1f}°", fontsize=7)
         ax[1].imshow(out.saliency[i, 0].numpy(), cmap="magma")
         ax[2].imshow(out.patch[i].permute(1, 2, 0).clamp(0, 1).numpy(), interpolation="nearest")
-        for k, v in enumerate(("uniform@P", "center_crop@P")):
-            if v in others:
-                o = others[v]
-                e = float(angular_error_deg(o.pitchyaw[i:i + 1], gaze[i:i + 1]))
-                ax[3 + k].imshow(o.patch[i].permute(1, 2, 0).clamp(0, 1).numpy(), interpolation="nearest")
-                ax[3 + k].set_title(f"err {e:.1f}°", fontsize=7)
+        ax[0].set_xlim(-0.5, W - 0.5)
+        ax[0].set_ylim(H - 0.5, -0.5)
+        for k, o in enumerate(others.values()):
+            e = float(angular_error_deg(o.pitchyaw[i:i + 1], gaze[i:i + 1]))
+            ax[3 + k].imshow(o.patch[i].permute(1, 2, 0).clamp(0, 1).numpy(), interpolation="nearest")
+            ax[3 + k].set_title(f"err {e:.1f}°", fontsize=7)
         for j, a in enumerate(ax):
             a.set_xticks([])
             a.set_yticks([])

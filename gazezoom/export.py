@@ -44,8 +44,11 @@ def example_inputs(n_eyes: int = 2, crop_hw=(140, 420), seed: int = 0) -> tuple[
     return crop, torch.tensor(np.stack(Hs), dtype=torch.float32)
 
 
-def export_onnx(model: torch.nn.Module, path: str | Path, *, opset: int = 17) -> Path:
-    """Export ``model`` (a GazeNet, eval) as ONNX at ``path`` (TorchScript exporter, ``dynamo=False``)."""
+def export_onnx(model: torch.nn.Module, path: str | Path, *, opset: int = 17, weights_sha256: str | None = None) -> Path:
+    """Export ``model`` (a GazeNet, eval) as ONNX at ``path`` (TorchScript exporter, ``dynamo=False``).
+
+    ``weights_sha256``: hash of the safetensors file the model came from, stored in the graph's metadata
+    (:data:`~gazezoom.models.onnx_backend.WEIGHTS_SHA_KEY`) so a stale export is refused at load time."""
     from .models.nets import fold_batchnorm
     from .models.onnx_backend import RegionGazeGraph
 
@@ -62,6 +65,15 @@ def export_onnx(model: torch.nn.Module, path: str | Path, *, opset: int = 17) ->
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notes
         torch.onnx.export(graph, (crop, H), str(tmp), input_names=["crop", "region_to_frame"],
                           output_names=list(graph.output_names), dynamic_axes=axes, opset_version=opset, dynamo=False)
+    if weights_sha256:
+        import onnx
+
+        from .models.onnx_backend import WEIGHTS_SHA_KEY
+
+        proto = onnx.load(str(tmp))
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = WEIGHTS_SHA_KEY, weights_sha256
+        onnx.save(proto, str(tmp))
     tmp.replace(path)
     return path
 
@@ -102,6 +114,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .fileio import file_sha256
     from .models.checkpoint import load_weights, weights_path
     from .models.variants import VARIANTS, resolve_variant, variant_slug
 
@@ -117,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
     for v in names:
         model = load_weights(weights_path(folder, v), variant=v)
         out = Path(args.out or folder) / f"gaze_{variant_slug(v)}.onnx"
-        export_onnx(model, out, opset=args.opset)
+        export_onnx(model, out, opset=args.opset, weights_sha256=file_sha256(weights_path(folder, v)))
         diffs = verify_onnx(model, out)
         worst = ", ".join(f"{k} {d:.1e}" for k, d in diffs.items())
         print(f"{v}: {out} ({out.stat().st_size / 1e6:.2f} MB), max |onnx - torch|: {worst}", file=sys.stderr)

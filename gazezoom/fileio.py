@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write_text"]
+__all__ = ["atomic_write_text", "file_sha256"]
 
 
 def atomic_write_text(path: str | os.PathLike, text: str, *, mode: int = 0o644) -> Path:
@@ -36,3 +36,14 @@ def atomic_write_text(path: str | os.PathLike, text: str, *, mode: int = 0o644) 
             pass
         raise
     return path
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file's bytes (read in 1 MiB chunks). Raises ``OSError`` as ``open`` does."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

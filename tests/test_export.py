@@ -118,6 +118,25 @@ def test_auto_falls_back_to_torch_and_errors_are_typed(exported, tmp_path):
     assert main(["export", "--weights", str(exported), "--opset", "13"]) == WeightsMismatchError.exit_code
 
 
+def test_a_stale_export_is_refused_after_retraining(exported, tmp_path):
+    """The export records the hash of its safetensors; retrained weights beside an old .onnx are an error."""
+    import shutil
+
+    from gazezoom.models import GazePredictor, save_weights
+
+    for f in exported.glob("gaze_uniform_P.*"):
+        shutil.copy(f, tmp_path)
+    assert GazePredictor.from_weights(tmp_path, variant="uniform@P", backend="onnx").backend == "onnx"
+    retrained = _model("uniform@P")
+    with torch.no_grad():
+        retrained.task.head[-1].bias.add_(0.1)
+    save_weights(retrained, tmp_path / "gaze_uniform_P")
+    for backend in ("onnx", "auto"):
+        with pytest.raises(WeightsMismatchError, match="exported from other weights"):
+            GazePredictor.from_weights(tmp_path, variant="uniform@P", backend=backend)
+    assert GazePredictor.from_weights(tmp_path, variant="uniform@P", backend="torch").backend == "torch"
+
+
 def test_verify_rejects_a_graph_of_other_weights(exported, tmp_path):
     from gazezoom.export import verify_onnx
 

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import GazezoomError, ProfileError
-from ..fileio import atomic_write_text
+from ..fileio import atomic_write_text, file_sha256
 from .features import FEATURE_VERSION
 from .mapping import ScreenMapper
 from .regressors import REGRESSORS, CalibrationModel
@@ -297,17 +297,12 @@ def new_profile(user: str, model: CalibrationModel, screen: ScreenGeometry, gaze
 def gaze_model_identity(weights_file: str | os.PathLike) -> str:
     """``"<weights stem>@<sha256 prefix>"``, e.g. ``"gaze_sampler_P@3f2a9c01d4e5"``: what a profile records as
     ``gaze_model``. Any change of the weights (retraining) changes it."""
-    import hashlib
-
     p = Path(weights_file)
-    h = hashlib.sha256()
     try:
-        with open(p, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
+        digest = file_sha256(p)
     except OSError as err:
         raise ProfileError(f"cannot hash gaze weights {p} for the profile's model identity: {err}") from None
-    return f"{p.stem}@{h.hexdigest()[:12]}"
+    return f"{p.stem}@{digest[:12]}"
 
 
 def save_outcome(user: str, outcome, screen: ScreenGeometry, gaze_model: str, directory=None, *,

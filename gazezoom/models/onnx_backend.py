@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import InputValueError, ModelFileError, ShapeError
+from ..errors import InputValueError, ModelFileError, ShapeError, WeightsMismatchError
 from ..registry import Registry
 from ..sampler import sample_regions
 
@@ -92,6 +92,10 @@ def _traceable_crop_size(crop: torch.Tensor, region_to_frame: torch.Tensor) -> t
     return region_to_frame * rows.view(1, 3, 1)
 
 
+#: ONNX metadata key holding the SHA-256 of the safetensors file an export was made from.
+WEIGHTS_SHA_KEY = "gazezoom_weights_sha256"
+
+
 def onnx_path(weights: str | Path) -> Path:
     """``gaze_<slug>.onnx`` beside ``gaze_<slug>.safetensors`` (or the stem)."""
     p = Path(weights)
@@ -104,7 +108,8 @@ class OnnxRegionGaze:
     ``threads``: intra-op threads (0 = ONNX Runtime's choice).
     """
 
-    def __init__(self, path: str | Path, *, threads: int = 0, providers: list[str] | None = None):
+    def __init__(self, path: str | Path, *, threads: int = 0, providers: list[str] | None = None,
+                 weights: str | Path | None = None):
         try:
             import onnxruntime as ort
         except ImportError as err:
@@ -128,6 +133,21 @@ class OnnxRegionGaze:
             raise ModelFileError(f"{self.path} is not a loadable ONNX model ({err}); re-run `gazezoom export`") from err
         self.output_names = tuple(o.name for o in self.session.get_outputs())
         self.zooms = "saliency" in self.output_names
+        if weights is not None and Path(weights).suffix == ".safetensors" and Path(weights).is_file():
+            self._check_matches(Path(weights))
+
+    def _check_matches(self, weights: Path) -> None:
+        """Refuse an export made from other weights (e.g. the weights were retrained after `gazezoom export`)."""
+        from ..fileio import file_sha256
+
+        stored = self.session.get_modelmeta().custom_metadata_map.get(WEIGHTS_SHA_KEY)
+        actual = file_sha256(weights)
+        if stored != actual:
+            why = "records no weights hash" if stored is None else f"was exported from other weights ({stored[:12]})"
+            raise WeightsMismatchError(
+                f"{self.path} {why}, not from {weights.name} ({actual[:12]}); re-run `gazezoom export --weights "
+                f"{weights.parent}` or use backend 'torch'"
+            )
 
     def __call__(self, crop: torch.Tensor, region_to_frame: torch.Tensor, *, outputs: tuple[str, ...] | None = None):
         if crop.ndim != 4 or crop.shape[:2] != (1, 3):
@@ -143,7 +163,8 @@ class OnnxRegionGaze:
 #: backend name → ``(model, weights_path | None, threads) -> runner(crop, region_to_frame)``
 BACKENDS: Registry[Callable] = Registry("inference backend")
 BACKENDS.register("torch", lambda model, weights, threads: RegionGazeGraph(model))
-BACKENDS.register("onnx", lambda model, weights, threads: OnnxRegionGaze(onnx_path(weights), threads=threads))
+BACKENDS.register("onnx", lambda model, weights, threads: OnnxRegionGaze(onnx_path(weights), threads=threads,
+                                                                          weights=weights))
 
 
 def resolve_backend(name: str | None, weights: str | Path | None) -> str:

@@ -131,7 +131,7 @@ class _Resample(nn.Module):
     def forward(self, region: torch.Tensor):
         x = region
         if self.extent < 1.0:
-            H, W = region.shape[-2:]
+            H, W = (int(s) for s in region.shape[-2:])  # plain ints, also under ONNX tracing
             ch, cw = max(1, round(H * self.extent)), max(1, round(W * self.extent))
             y0, x0 = (H - ch) // 2, (W - cw) // 2
             x = region[..., y0 : y0 + ch, x0 : x0 + cw]

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..errors import InputValueError, ShapeError
+from ..geometry import angular_error_deg
 
 __all__ = ["ScreenGeometry", "visual_angle_deg"]
 
@@ -162,10 +163,8 @@ def visual_angle_deg(eye_mm: np.ndarray, a_mm: np.ndarray, b_mm: np.ndarray) -> 
     >>> float(np.round(visual_angle_deg(np.array([0., 0, 500]), np.zeros(3), np.array([500. * np.tan(np.radians(2)), 0, 0])), 6))
     2.0
     """
-    a = np.asarray(a_mm, float) - eye_mm
-    b = np.asarray(b_mm, float) - eye_mm
-    cos = (a * b).sum(-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))
-    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+    eye = np.asarray(eye_mm, float)
+    return angular_error_deg(np.asarray(a_mm, float) - eye, np.asarray(b_mm, float) - eye)
 
 
 def _check_points(p, name: str) -> np.ndarray:

@@ -37,6 +37,7 @@ from PyQt5.QtWidgets import (
 )
 
 from ..errors import GazezoomError
+from ..geometry import vector_to_pitchyaw
 from .config import AppConfig, GazeSetup, pipeline_factory
 from .engine import Engine, EngineState, View
 from .render import Overlays
@@ -667,9 +668,7 @@ def _info_text(view: View) -> str:
         p, y = np.degrees(g.pitchyaw)
         lines.append(f"gaze   pitch {p:+6.1f}°  yaw {y:+6.1f}°" + ("  (held)" if g.held else ""))
         for eg in g.eyes:
-            v = np.asarray(eg.vector_cam, float)
-            ep = np.degrees(np.arcsin(np.clip(-v[1], -1, 1)))
-            ey = np.degrees(np.arctan2(-v[0], -v[2]))
+            ep, ey = np.degrees(vector_to_pitchyaw(np.asarray(eg.vector_cam, float)))
             lines.append(f"{eg.side:<6} pitch {ep:+6.1f}°  yaw {ey:+6.1f}°")
     else:
         lines.append("gaze   — (no gaze model)")

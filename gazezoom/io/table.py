@@ -32,6 +32,7 @@ from typing import Mapping
 import numpy as np
 
 from ..errors import MediaError
+from ..geometry import vector_to_pitchyaw
 from ..registry import Registry
 from ..results import FrameResult
 
@@ -90,8 +91,7 @@ def _gaze_cols(prefix: str, v, row: dict, decimals: int) -> None:
     if v.shape != (3,) or not math.isfinite(n) or n == 0:
         return
     v = v / n
-    pitch = math.degrees(math.asin(max(-1.0, min(1.0, -v[1]))))
-    yaw = math.degrees(math.atan2(-v[0], -v[2]))
+    pitch, yaw = np.degrees(vector_to_pitchyaw(v))
     for k, val in zip(("gaze_x", "gaze_y", "gaze_z", "gaze_pitch_deg", "gaze_yaw_deg"), (*v, pitch, yaw)):
         row[prefix + k] = _num(val, decimals)
 

@@ -22,8 +22,6 @@ from .face.camera import Camera, save_camera
 
 __all__ = ["calibrate_from_frames", "iter_frames", "add_arguments", "run"]
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
-
 
 def _board(text: str) -> tuple[int, int]:
     try:
@@ -36,33 +34,25 @@ def _board(text: str) -> tuple[int, int]:
 
 
 def iter_frames(paths: list[Path], every: int = 10):
-    """Gray frames from image files, folders of images and videos (every ``every``-th video frame)."""
+    """Gray frames from image files, folders of images and videos (every ``every``-th video frame). Media are read
+    by :mod:`gazezoom.io.readers` as ``gazezoom process`` reads them (phone videos rotated as displayed)."""
     import cv2
+
+    from .io.readers import VideoReader, media_kind, read_image
 
     for path in paths:
         if path.is_dir():
-            yield from iter_frames(sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), every)
+            yield from iter_frames(sorted(p for p in path.iterdir() if media_kind(p) == "image"), every)
             continue
         if not path.is_file():
             raise MediaError(f"{path} not found")
-        if path.suffix.lower() in IMAGE_SUFFIXES:
-            img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-            if img is None:
-                raise MediaError(f"cannot read image {path}")
-            yield img
+        if media_kind(path) == "image":
+            yield cv2.cvtColor(read_image(path), cv2.COLOR_BGR2GRAY)
             continue
-        cap = cv2.VideoCapture(str(path))
-        if not cap.isOpened():
-            raise MediaError(f"cannot open video {path}")
-        i = 0
-        while True:
-            ok, frame = cap.read()
-            if not ok:
-                break
-            if i % every == 0:
-                yield cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-            i += 1
-        cap.release()
+        with VideoReader(path) as reader:
+            for frame in reader.frames(lambda i: i % every == 0):
+                if frame.image is not None:
+                    yield cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)
 
 
 def calibrate_from_frames(frames, board: tuple[int, int], square_mm: float, min_views: int = 5) -> tuple[Camera, float, int]:

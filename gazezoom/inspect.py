@@ -18,8 +18,6 @@ from .results import Face
 
 __all__ = ["eye_patches", "inspect_picture", "read_frame", "add_arguments", "run"]
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
-
 
 def eye_patches(frame_bgr: np.ndarray, face: Face, size: tuple[int, int] = (72, 120)) -> list[np.ndarray]:
     """Both eyes' normalised patches ``[(h, w, 3) uint8 BGR] × 2`` (left, right), read once from the frame by
@@ -75,34 +73,30 @@ def inspect_picture(frame_bgr: np.ndarray, result, K: np.ndarray, *, width: int 
 
 
 def read_frame(path: Path, index: int = 0) -> tuple[np.ndarray, float]:
-    """Frame ``index`` of an image or video file → ``(BGR uint8 frame, time_s)``."""
+    """Frame ``index`` of an image or video file → ``(BGR uint8 frame, time_s)``. Videos are read as
+    ``gazezoom process`` reads them (:class:`gazezoom.io.readers.VideoReader`: rotation metadata applied,
+    container time)."""
     import cv2
+
+    from .io.readers import VideoReader, media_kind
 
     if not path.is_file():
         raise MediaError(f"{path} not found")
-    if path.suffix.lower() in IMAGE_SUFFIXES:
+    if media_kind(path) == "image":
         img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
         if img is None:
             raise MediaError(f"cannot read image {path}")
         if img.dtype != np.uint8:
             img = cv2.convertScaleAbs(img, alpha=255.0 / max(float(img.max()), 1.0))
         return img, 0.0
-    cap = cv2.VideoCapture(str(path))
-    try:
-        if not cap.isOpened():
-            raise MediaError(f"cannot open video {path} (unsupported format?)")
-        n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-        fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+    with VideoReader(path) as reader:
+        n = reader.info.frame_count
         if index < 0 or (n > 0 and index >= n):
             raise InputValueError(f"--frame {index} is outside the video's {n} frames (0..{n - 1})")
-        frame = None
-        for _ in range(index + 1):
-            ok, frame = cap.read()
-            if not ok:
-                raise MediaError(f"{path}: could not read frame {index}")
-        return frame, index / fps
-    finally:
-        cap.release()
+        for frame in reader.frames(lambda i: i == index, stop_after=index):
+            if frame.index == index:
+                return frame.image, frame.time_s
+    raise MediaError(f"{path}: could not read frame {index} (the video ends before it)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

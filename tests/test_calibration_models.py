@@ -10,7 +10,7 @@ import pytest
 from gazezoom.calibration.features import (COLUMNS, FEATURE_NAMES, N_FEATURES, features_from_result,
                                            iris_relative, rotation_to_rvec, rvec_to_rotation)
 from gazezoom.calibration.regressors import REGRESSORS, GeometricModel, create_regressor
-from gazezoom.calibration.report import accuracy_report
+from gazezoom.calibration.report import validation_report
 from gazezoom.calibration.screen import ScreenGeometry, visual_angle_deg
 from gazezoom.calibration.simulate import SimConfig, SimulatedUser, compare_regressors, simulated_session
 from gazezoom.errors import (InputValueError, NotEnoughDataError, NotFittedError, ShapeError, UnknownNameError)
@@ -23,7 +23,7 @@ def session():
 
 
 def _err_deg(model, X, y, ids, screen):
-    return accuracy_report(model.predict(X), y, ids, X[:, COLUMNS["origin"]], screen).error_deg
+    return validation_report(model, X, y, ids, screen).error_deg
 
 
 # ---- screen ---------------------------------------------------------------------------------------------------

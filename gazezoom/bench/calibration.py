@@ -20,9 +20,8 @@ def run(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from ..calibration.features import COLUMNS
     from ..calibration.regressors import REGRESSORS, create_regressor
-    from ..calibration.report import accuracy_report, plot_report
+    from ..calibration.report import plot_report, validation_report
     from ..calibration.simulate import compare_regressors, simulated_session
     from . import median_ms
 
@@ -53,8 +52,7 @@ def run(args: argparse.Namespace) -> int:
         for name in REGRESSORS.names():
             m = create_regressor(name, sim.screen).fit(X, y)
             for seat, (Xk, yk, ik) in {"seat": ("Xv", "yv", "idv"), "moved": ("Xm", "ym", "idm")}.items():
-                Xs = s[Xk]
-                r = accuracy_report(m.predict(Xs), s[yk], s[ik], Xs[:, COLUMNS["origin"]], sim.screen, name)
+                r = validation_report(m, s[Xk], s[yk], s[ik], sim.screen, name)
                 where = "same seat" if seat == "seat" else f"head moved {tuple(args.shift_mm)} mm"
                 p = plot_report(r, sim.screen, out / f"calib_{name}_{seat}.png", calibration_px=cal,
                                 title=f"SYNTHETIC user, {name}, {where}: {r.error_px:.0f} px = {r.error_cm:.1f} cm = "

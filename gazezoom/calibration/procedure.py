@@ -26,7 +26,7 @@ from ..errors import CalibrationError, InputValueError, NotEnoughDataError, Stat
 from ..geometry import vector_to_pitchyaw
 from .features import COLUMNS, features_from_result, mean_gaze
 from .regressors import DEFAULT_REGRESSOR, CalibrationModel, create_regressor
-from .report import AccuracyReport, accuracy_report
+from .report import AccuracyReport, validation_report
 from .screen import ScreenGeometry
 from .targets import CALIBRATION, VALIDATION, Target, make_targets
 
@@ -181,7 +181,7 @@ def fit_and_validate(samples: list[Sample], screen: ScreenGeometry, regressor: s
     Xv, yv, idv = samples_to_arrays(samples, VALIDATION)
     report = None
     if len(Xv):
-        report = accuracy_report(model.predict(Xv), yv, idv, Xv[:, COLUMNS["origin"]], screen, regressor)
+        report = validation_report(model, Xv, yv, idv, screen, regressor)
     return CalibrationOutcome(model=model, report=report, fit_time_ms=fit_ms, n_calibration_frames=len(X),
                               n_outliers=n_out)
 

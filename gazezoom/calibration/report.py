@@ -18,9 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import PoorFitError, ShapeError
+from .features import COLUMNS
 from .screen import ScreenGeometry, visual_angle_deg
 
-__all__ = ["TargetAccuracy", "AccuracyReport", "accuracy_report", "plot_report"]
+__all__ = ["TargetAccuracy", "AccuracyReport", "accuracy_report", "validation_report", "plot_report"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -166,6 +167,15 @@ def accuracy_report(pred_px: np.ndarray, true_px: np.ndarray, target_ids: np.nda
             distance_mm=float(np.linalg.norm(true_cam[m] - origin[m], axis=1).mean()),
         ))
     return AccuracyReport(regressor=regressor, targets=tuple(rows), pred_px=pred, true_px=true, target_ids=ids)
+
+
+def validation_report(model, X: np.ndarray, y_px: np.ndarray, target_ids: np.ndarray, screen: ScreenGeometry,
+                      name: str | None = None) -> AccuracyReport:
+    """Report of a fitted calibration model on features ``X (N, 19)`` looking at ``y_px (N, 2)``: predictions from
+    ``model.predict``, the eye position from the ``origin`` features. ``name`` defaults to ``model.name``."""
+    X = np.asarray(X, float)
+    return accuracy_report(model.predict(X), y_px, target_ids, X[:, COLUMNS["origin"]], screen,
+                           model.name if name is None else name)
 
 
 def plot_report(report: AccuracyReport, screen: ScreenGeometry, path: str | Path, *, title: str | None = None,

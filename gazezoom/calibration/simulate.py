@@ -201,9 +201,8 @@ def compare_regressors(seeds=(0, 1, 2), *, head_shift_mm=(100.0, 0.0, 0.0), layo
 
     Returns one row per regressor with means over ``seeds``.
     """
-    from .features import COLUMNS
     from .regressors import REGRESSORS, GeometricModel, create_regressor
-    from .report import accuracy_report
+    from .report import validation_report
 
     names = list(names or REGRESSORS.names())
     acc: dict[str, list] = {n: [] for n in names + ["oracle"]}
@@ -217,8 +216,7 @@ def compare_regressors(seeds=(0, 1, 2), *, head_shift_mm=(100.0, 0.0, 0.0), layo
                 m = create_regressor(n, sim.screen).fit(s["X"], s["y"])
             row = []
             for Xk, yk, ik in (("Xv", "yv", "idv"), ("Xm", "ym", "idm")):
-                X = s[Xk]
-                r = accuracy_report(m.predict(X), s[yk], s[ik], X[:, COLUMNS["origin"]], sim.screen, n)
+                r = validation_report(m, s[Xk], s[yk], s[ik], sim.screen, n)
                 row += [r.error_deg, r.error_px, r.error_cm, r.bias_deg]
             acc[n].append(row)
     out = []

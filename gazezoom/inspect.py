@@ -49,7 +49,9 @@ def inspect_picture(frame_bgr: np.ndarray, result, K: np.ndarray, *, width: int 
 
     from .draw import draw_result, patches_panel, put_label
 
-    scale = min(1.0, width / frame_bgr.shape[1]) if frame_bgr.shape[1] > width else width / frame_bgr.shape[1]
+    if width < 1:
+        raise InputValueError(f"width of the picture must be >= 1 pixel, got {width}")
+    scale = width / frame_bgr.shape[1]
     top = cv2.resize(frame_bgr, (int(round(frame_bgr.shape[1] * scale)), int(round(frame_bgr.shape[0] * scale))), interpolation=cv2.INTER_AREA)
     draw_result(top, result, K, scale=scale)
     face = result.face

@@ -139,29 +139,8 @@ def shard_batches(
     Only this rank's batches are read: batched items by index, per-sample items through the epoch's permutation.
     With ``world == 1`` this is exactly ``iter_batches(dataset, batch_size, start=start, seed=seed)``.
     """
-    from torch.utils.data import default_collate
-
-    from .models.data import is_batched
+    from .models.data import iter_batches
 
     if world < 1 or not 0 <= rank < world:
         raise InputValueError(f"need 0 <= rank < world, got rank {rank}, world {world}")
-    n = len(dataset)
-    if n == 0:
-        raise InputValueError("the training dataset is empty")
-    batched = is_batched(dataset[0])
-    per_epoch = n if batched else n // batch_size
-    if per_epoch == 0:
-        raise InputValueError(f"dataset has {n} samples, fewer than one batch of {batch_size}")
-    perm_epoch, perm = -1, None
-    g = start + rank
-    while True:
-        epoch, j = divmod(g, per_epoch)
-        if batched:
-            item = dataset[j]
-        else:
-            if epoch != perm_epoch:
-                perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1009 + epoch))
-                perm_epoch = epoch
-            item = default_collate([dataset[int(k)] for k in perm[j * batch_size : (j + 1) * batch_size]])
-        yield {k: (v.to(device) if device is not None and torch.is_tensor(v) else v) for k, v in item.items()}
-        g += world
+    return iter_batches(dataset, batch_size, start=start + rank, stride=world, seed=seed, device=device)

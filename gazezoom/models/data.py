@@ -89,13 +89,18 @@ def is_batched(item: dict) -> bool:
 
 
 def iter_batches(
-    dataset, batch_size: int, *, start: int = 0, seed: int = 0, device=None, loop: bool = True
+    dataset, batch_size: int, *, start: int = 0, seed: int = 0, device=None, loop: bool = True, stride: int = 1
 ) -> Iterator[dict]:
-    """Yield batch dicts from batch index ``start`` on (epoch after epoch while ``loop``), moved to ``device``.
+    """Yield batch dicts for batch indices ``start, start + stride, …`` (epoch after epoch while ``loop``), moved to
+    ``device``.
 
     Batched datasets are read in order (item ``i`` is batch ``i``); per-sample datasets are shuffled per epoch with
     a generator seeded by ``(seed, epoch)``, so a resumed run sees the same batches as an uninterrupted one.
+    ``stride > 1`` reads every ``stride``-th batch of that one sequence (a rank's share, see
+    :func:`gazezoom.distributed.shard_batches`); only those batches are read.
     """
+    if stride < 1:
+        raise InputValueError(f"stride must be >= 1, got {stride}")
     n = len(dataset)
     if n == 0:
         raise InputValueError("the training dataset is empty")
@@ -103,6 +108,7 @@ def iter_batches(
     per_epoch = n if batched else n // batch_size
     if per_epoch == 0:
         raise InputValueError(f"dataset has {n} samples, fewer than one batch of {batch_size}")
+    perm_epoch, perm = -1, None
     i = start
     while True:
         epoch, j = divmod(i, per_epoch)
@@ -111,10 +117,12 @@ def iter_batches(
         if batched:
             item = dataset[j]
         else:
-            perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1009 + epoch))
+            if epoch != perm_epoch:  # one permutation per epoch, not per batch
+                perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1009 + epoch))
+                perm_epoch = epoch
             item = default_collate([dataset[int(k)] for k in perm[j * batch_size : (j + 1) * batch_size]])
         yield {k: (v.to(device) if device is not None and torch.is_tensor(v) else v) for k, v in item.items()}
-        i += 1
+        i += stride
 
 
 def render_cache(dataset, path: str | Path | None = None, *, progress: bool = True) -> dict:

@@ -39,12 +39,16 @@ class LookaheadLandmarker:
         self.last_compute_ms = float("nan")
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gazezoom-landmarker")
         self._pending: collections.deque = collections.deque()
+        self._rgb: np.ndarray | None = None  # the worker's conversion buffer (one worker: never shared)
 
     def _run(self, frame: np.ndarray, ts: int | None):
         from ..face.landmarker import to_rgb
 
         t0 = time.perf_counter()
-        faces = self.inner.detect(to_rgb(frame, self.color), ts)
+        rgb = to_rgb(frame, self.color, self._rgb)  # into the last frame's buffer, as FrontEnd.process does
+        if not np.may_share_memory(rgb, frame):  # never keep (and later overwrite) the caller's own array
+            self._rgb = rgb
+        faces = self.inner.detect(rgb, ts)
         return faces, getattr(self.inner, "last_call_ms", float("nan")), (time.perf_counter() - t0) * 1e3
 
     def submit(self, frame: np.ndarray, time_s: float | None) -> None:

@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
+from conftest import read_frames
 from gazezoom.errors import InputValueError, ShapeError
 from gazezoom.face.eyes import frame_to_region
 from gazezoom.face.headpose import pose_from_transform
@@ -15,21 +16,9 @@ from gazezoom.pipeline import Pipeline
 FRONTAL = ["obama.jpg", "obama2.jpg", "obama3.jpg", "single_face.jpg"]
 
 
-def _frames(path):
-    cap = cv2.VideoCapture(str(path))
-    try:
-        while True:
-            ok, f = cap.read()
-            if not ok:
-                return
-            yield f
-    finally:
-        cap.release()
-
-
-def _video_faces(path, **kw):
+def _video_faces(frames, **kw):
     with Pipeline(mode="video", **kw) as pipe:
-        return [pipe.process(f) for f in _frames(path)]
+        return [pipe.process(f) for f in frames]
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +29,7 @@ def stills():
 
 @pytest.fixture(scope="module")
 def single_face_results(media_dir):
-    return _video_faces(media_dir / "single_face.mp4")
+    return _video_faces(read_frames(media_dir / "single_face.mp4"))
 
 
 def _angle_deg(a, b):
@@ -82,7 +71,7 @@ def test_head_pose_pnp_agrees_with_mediapipe_matrix(single_face_results):
 
 
 def test_no_face_video(media_dir):
-    res = _video_faces(media_dir / "no_face.mp4")
+    res = _video_faces(read_frames(media_dir / "no_face.mp4"))
     assert len(res) > 50 and all(r.face is None and r.others == () for r in res)
 
 
@@ -90,8 +79,9 @@ def test_no_face_video(media_dir):
 def test_face_leaves_or_enters_once(media_dir, name, first_face, expect_before):
     """The scene cuts at one frame (72 resp. 96); the face state changes exactly once, within 2 frames of it.
     (noface_face.mov ends with one all-black frame: black frames have no face and are left out of the count.)"""
-    black = np.array([f.mean() < 1 for f in _frames(media_dir / name)])
-    has = np.array([r.face is not None for r in _video_faces(media_dir / name)])
+    frames = read_frames(media_dir / name)
+    black = np.array([f.mean() < 1 for f in frames])
+    has = np.array([r.face is not None for r in _video_faces(frames)])
     assert not has[black].any()
     has = has[~black]
     changes = np.flatnonzero(np.diff(has.astype(int)))
@@ -141,8 +131,6 @@ def test_mirroring_mirrors_yaw_and_roll(stills, media_dir, name):
 def test_normalised_patches_look_like_eyes(stills, media_dir):
     """The darkest blob of each normalised patch (pupil/iris) is near the iris landmark's place in the patch,
     and the sampler reads the same pixels as OpenCV's warp through the same homography."""
-    import torch
-
     from gazezoom.inspect import eye_patches
 
     img = cv2.imread(str(media_dir / "obama.jpg"))
@@ -158,7 +146,6 @@ def test_normalised_patches_look_like_eyes(stills, media_dir):
         u, v = frame_to_region(eye.region_to_frame, eye.iris_px[None])[0]
         ix, iy = (u + 1) * (w - 1) / 2, (v + 1) * (h - 1) / 2
         assert np.hypot(x - ix, y - iy) < 6, (eye.side, (x, y), (ix, iy))
-    assert torch.get_num_threads() >= 1
 
 
 def test_input_formats_agree(stills, media_dir):

@@ -28,13 +28,12 @@ from typing import Callable, Iterable
 import numpy as np
 
 from ..errors import GazezoomError, InputValueError, MediaError
-from .procedure import CalibrationOutcome, Sample, SampleSelector, SelectionSettings, fit_and_validate
-from .regressors import DEFAULT_REGRESSOR
+from .procedure import Sample, SampleSelector, SelectionSettings
 from .screen import ScreenGeometry
 from .targets import Target
 
 __all__ = ["RECORDING_SCHEMA", "Span", "Recording", "load_recording", "save_recording", "RecordingWriter",
-           "replay_samples", "fit_recording", "iter_video"]
+           "replay_samples", "iter_video"]
 
 RECORDING_SCHEMA = "gazezoom-calibration-recording"
 RECORDING_VERSION = 1
@@ -186,28 +185,21 @@ class RecordingWriter:
 
 
 def iter_video(path: Path):
-    """Yield ``(index, time_s, frame_bgr)`` of a video; time = index / fps."""
-    import cv2
+    """Yield ``(index, time_s, frame_bgr)`` of a video; time = index / fps (the recording's time base)."""
+    from ..io.readers import VideoReader
 
-    cap = cv2.VideoCapture(str(path))
-    if not cap.isOpened():
-        raise MediaError(f"cannot open video {path}")
-    fps = cap.get(cv2.CAP_PROP_FPS)
-    if not fps or not math.isfinite(fps) or fps <= 0:
-        cap.release()
-        raise MediaError(f"video {path} does not report a frame rate; re-encode it with one")
-    try:
-        i = 0
-        while True:
-            ok, frame = cap.read()
-            if not ok:
-                break
-            yield i, i / fps, frame
-            i += 1
-    finally:
-        cap.release()
-    if i == 0:
-        raise MediaError(f"video {path} has no readable frames")
+    with VideoReader(path) as reader:
+        yield from _indexed_frames(reader)
+
+
+def _indexed_frames(reader):
+    """``(index, index / fps, image)`` of an open :class:`~gazezoom.io.readers.VideoReader` (it raises
+    :class:`MediaError` for a video without frames or cut short)."""
+    fps = reader.info.fps
+    if not math.isfinite(fps) or fps <= 0:
+        raise MediaError(f"video {reader.path} does not report a frame rate; re-encode it with one")
+    for frame in reader.frames():
+        yield frame.index, frame.index / fps, frame.image
 
 
 def replay_samples(recording: Recording, process: Callable[[np.ndarray, float], object],
@@ -216,37 +208,27 @@ def replay_samples(recording: Recording, process: Callable[[np.ndarray, float], 
 
     Returns the samples and a count of frames per selection reason (plus ``"between targets"``).
     """
+    from ..io.readers import VideoReader
+
     selector = SampleSelector(settings)
     lag = selector.settings.pursuit_lag_s
     samples, counts = [], {}
-    frames = iter_video(recording.video)
-    if progress:
-        import cv2
-        from tqdm import tqdm
+    with VideoReader(recording.video) as reader:
+        frames = _indexed_frames(reader)
+        if progress:
+            from tqdm import tqdm
 
-        cap = cv2.VideoCapture(str(recording.video))
-        total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or None
-        cap.release()
-        frames = tqdm(frames, desc="replay", unit="frame", total=total)
-    for _, t, frame in frames:
-        result = process(frame, t)
-        span = recording.span_at(t)
-        if span is None:
-            counts["between targets"] = counts.get("between targets", 0) + 1
-            continue
-        t_rel = t - span.t_on
-        reason, f = selector.consider(t_rel, result)
-        counts[reason] = counts.get(reason, 0) + 1
-        if f is not None:
-            samples.append(Sample(span.target.id, span.target.role, t, span.target.position(t_rel - lag), f))
+            total = reader.info.frame_count if reader.info.frame_count > 0 else None
+            frames = tqdm(frames, desc="replay", unit="frame", total=total)
+        for _, t, frame in frames:
+            result = process(frame, t)
+            span = recording.span_at(t)
+            if span is None:
+                counts["between targets"] = counts.get("between targets", 0) + 1
+                continue
+            t_rel = t - span.t_on
+            reason, f = selector.consider(t_rel, result)
+            counts[reason] = counts.get(reason, 0) + 1
+            if f is not None:
+                samples.append(Sample(span.target.id, span.target.role, t, span.target.position(t_rel - lag), f))
     return samples, counts
-
-
-def fit_recording(recording: Recording, process: Callable[[np.ndarray, float], object],
-                  regressor: str = DEFAULT_REGRESSOR, settings: SelectionSettings | None = None, *,
-                  progress: bool = False) -> tuple[CalibrationOutcome, dict]:
-    """Replay, fit ``regressor`` on the calibration targets and validate on the validation targets."""
-    settings = settings or SelectionSettings()
-    samples, counts = replay_samples(recording, process, settings, progress=progress)
-    return fit_and_validate(samples, recording.screen, regressor, outlier_k=settings.outlier_k), counts
-

@@ -233,10 +233,10 @@ def real_face_checks(
     * each still mirrored horizontally: ``|yaw + yaw_mirrored|`` (camera-space yaw should flip sign);
     * ``single_face.mp4``: spread of the fused gaze over its frames.
     """
-    import cv2
     import numpy as np
 
     from .face.frontend import FrontEnd
+    from .io.readers import VideoReader, read_image
     from .models import GazePredictor
 
     media = Path(media_dir)
@@ -244,9 +244,7 @@ def real_face_checks(
     rows = []
     with FrontEnd(mode="image") as fe:
         for name in stills:
-            frame = cv2.imread(str(media / name))
-            if frame is None:
-                continue
+            frame = read_image(media / name)  # a missing or unreadable still is a MediaError, not a shorter table
             res = {}
             for tag, f in (("orig", frame), ("mirror", np.ascontiguousarray(frame[:, ::-1]))):
                 face, _, _ = fe.process(f)
@@ -265,18 +263,12 @@ def real_face_checks(
                 row["abs_yaw_sum_deg"] = round(abs(row["yaw_deg"] + row["yaw_mirrored_deg"]), 2)
             rows.append(row)
     video = []
-    cap = cv2.VideoCapture(str(media / "single_face.mp4"))
-    with FrontEnd(mode="video") as fe:
-        i = 0
-        while max_frames is None or i < max_frames:
-            ok, frame = cap.read()
-            if not ok:
-                break
-            face, _, _ = fe.process(frame, i / 30.0)
+    stop = None if max_frames is None else max_frames - 1
+    with VideoReader(media / "single_face.mp4") as reader, FrontEnd(mode="video") as fe:
+        for f in reader.frames(stop_after=stop):
+            face, _, _ = fe.process(f.image, f.time_s)
             if face is not None:
-                video.append(pred.predict(frame, face, display=False).pitchyaw)
-            i += 1
-    cap.release()
+                video.append(pred.predict(f.image, face, display=False).pitchyaw)
     v = np.degrees(np.array(video)) if video else np.zeros((0, 2))
     steps = np.linalg.norm(np.diff(v, axis=0), axis=1) if len(v) > 1 else np.zeros(0)
     return {

@@ -103,3 +103,14 @@ def test_real_face_weak_checks(media_dir):
     assert r["median_abs_yaw_sum_deg"] < 5.0
     assert r["video"]["frames_with_face"] == 12 and r["video"]["median_frame_to_frame_deg"] < 3.0
     assert all(s["to_camera_deg"] < 30.0 for s in r["stills"])
+
+
+def test_real_face_checks_refuse_a_missing_still(tmp_path):
+    """A still that is not there is a MediaError naming it, not a quietly shorter table."""
+    from gazezoom.errors import MediaError
+
+    if not weights_path(REPO_WEIGHTS, "sampler@P").is_file():
+        pytest.skip("weights/ holds no gaze weights yet")
+    pytest.importorskip("mediapipe")
+    with pytest.raises(MediaError, match="missing.jpg"):
+        real_face_checks(REPO_WEIGHTS, tmp_path, stills=("missing.jpg",), max_frames=0)

@@ -164,10 +164,11 @@ class CalibrationWindow(_FullScreenWindow):
             return
         from ..calibration.report import plot_report
 
-        path = Path(tempfile.mkdtemp(prefix="gazezoom_cal_")) / "report.png"
         try:
-            plot_report(outcome.report, self.procedure.screen, path, title=f"validation: {self.user}")
-            self._report_image = QImage(str(path))
+            with tempfile.TemporaryDirectory(prefix="gazezoom_cal_") as tmp:  # QImage reads the file at once
+                path = Path(tmp) / "report.png"
+                plot_report(outcome.report, self.procedure.screen, path, title=f"validation: {self.user}")
+                self._report_image = QImage(str(path))
         except Exception as err:  # noqa: BLE001 - the picture is a nicety; the numbers are shown anyway
             self._error = f"could not draw the report picture: {err}"
 
@@ -283,10 +284,11 @@ class RecentreWindow(_FullScreenWindow):
 
     def _compute(self) -> None:
         from ..calibration.drift import recentre
+        from ..calibration.features import N_FEATURES
         from ..calibration.profile import save_profile
 
         try:
-            X = np.stack(self.features) if self.features else np.zeros((0, 19))
+            X = np.stack(self.features) if self.features else np.zeros((0, N_FEATURES))
             offset = recentre(self.mapper, X, self.target)
             profile = self.profile.replace(offset_px=(float(offset[0]), float(offset[1])))
             path = save_profile(profile, self.profiles_dir) if self.save else None

@@ -20,14 +20,9 @@ from ..results import FrameResult
 
 __all__ = ["Overlays", "annotate", "side_panel", "Counters", "CounterSnapshot", "STAGES", "display_scale"]
 
-#: Stage timings shown in the status bar: label → ``FrameResult.timings_ms`` key (the first key present is used).
-STAGES: dict[str, tuple[str, ...]] = {
-    "landmarks": ("landmarks",),
-    "sampler": ("sampler",),
-    "gaze": ("gaze",),
-    "total": ("total",),
-    "draw": ("draw",),  # the app's overlays and side panel (not part of Pipeline.process)
-}
+#: ``FrameResult.timings_ms`` keys shown in the status bar, in this order; ``draw`` is the app's overlays and side
+#: panel (not part of ``Pipeline.process``).
+STAGES: tuple[str, ...] = ("landmarks", "sampler", "gaze", "total", "draw")
 
 
 @dataclass(frozen=True)
@@ -203,17 +198,12 @@ class Counters:
         self._now = now
         self._times.append(now)
         self._lat.append((now - captured) * 1e3)
-        for label, keys in STAGES.items():
-            for k in keys:
-                if k in timings_ms:
-                    self._stages[label].append(float(timings_ms[k]))
-                    break
+        for k in STAGES:
+            if k in timings_ms:
+                self._stages[k].append(float(timings_ms[k]))
 
     def drop(self, n: int = 1) -> None:
         self.dropped += n
-
-    def reset(self) -> None:
-        self.__init__(self.window)
 
     def snapshot(self) -> CounterSnapshot:
         t = self._times

@@ -7,6 +7,7 @@ the UI never builds a backlog) and turns user actions into engine calls.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import threading
 import time
@@ -432,7 +433,7 @@ class MainWindow(QMainWindow):
         self.live.set_message(text, QColor(255, 140, 80) if error else QColor(220, 220, 220))
 
     def set_overlay(self, name: str, on: bool) -> None:
-        self.engine.overlays = Overlays(**{**self.engine.overlays.__dict__, name: bool(on)})
+        self.engine.overlays = dataclasses.replace(self.engine.overlays, **{name: bool(on)})
 
     def toggle_fullscreen(self) -> None:
         self.showNormal() if self.isFullScreen() else self.showFullScreen()

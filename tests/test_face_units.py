@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from gazezoom.errors import InputValueError, MediaError, ModelFileError
+from gazezoom.errors import InputValueError, MediaError, ModelFileError, ShapeError
 from gazezoom.face.camera import default_camera, load_camera, save_camera
 from gazezoom.face.canonical import load_canonical_face
 from gazezoom.face.eyes import (
@@ -167,6 +167,8 @@ def test_tracker_keeps_ids_and_primary():
     assert primary == 0 and tr.primary_id == int(ids[0]) != uid
     ids, primary = tr.update(np.zeros((0, 4)), (480, 640))
     assert len(ids) == 0 and primary is None
+    with pytest.raises(ShapeError, match=r"\(N, 4\)"):
+        tr.update(np.zeros((3, 3)), (480, 640))
 
 
 def test_camera_files(tmp_path):

@@ -68,8 +68,8 @@ class FaceTracker:
         self.primary_id: int | None = None
 
     def update(self, boxes: np.ndarray, frame_size: tuple[int, int]) -> tuple[np.ndarray, int | None]:
-        boxes = np.asarray(boxes, float).reshape(-1, 4)
-        if boxes.ndim != 2:
+        boxes = np.asarray(boxes, float)
+        if boxes.ndim != 2 or boxes.shape[1] != 4:
             raise ShapeError("boxes", "(N, 4)", boxes.shape)
         ids = np.full(len(boxes), -1, int)
         track_ids = list(self._tracks)

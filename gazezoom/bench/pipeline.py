@@ -37,13 +37,15 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _size(text: str):
+    from ..errors import InputValueError
+    from ..gui.sources import parse_size
+
     if text == "native":
         return None
     try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"size must be 'native' or look like 1280x720, got {text!r}") from None
-    return w, h
+        return parse_size(text)
+    except InputValueError as err:
+        raise argparse.ArgumentTypeError(f"{err} (or 'native')") from None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -136,9 +138,9 @@ def run(args: argparse.Namespace) -> int:
                             overwrite=True)
         print(f"video {args.video}; gaze weights {wfile.name} ({wkind}); torch threads {torch.get_num_threads()}")
         print(f"{'size':>10} {'frames':>6} {'landmarker':>11} {'process':>9} {'ratio':>6}  {'mode':<8} per-stage medians (ms)")
+        decoded, fps = _frames(args.video, args.frames)
         for size in args.sizes:
-            frames, fps = _frames(args.video, args.frames)
-            video = args.video
+            frames, video = decoded, args.video
             if size is not None and frames[0].shape[1::-1] != tuple(size):
                 frames = [cv2.resize(f, size, interpolation=cv2.INTER_LINEAR) for f in frames]
                 video = tmp / f"{size[0]}x{size[1]}.mp4"
@@ -174,6 +176,7 @@ def run(args: argparse.Namespace) -> int:
                         return out.exit_code or 1
                     runs[overlap].append((stats, sampler_ms, out))
             lm_fps = statistics.median(r[0] for r in lm_runs)
+            lm_cpu = statistics.median(r[2] for r in lm_runs)
             med = lambda xs: statistics.median(xs) if xs else float("nan")  # noqa: E731
             for overlap in (True, False):
                 fps_runs = [len(st["pipeline"]) / st["loop_s"] for st, _, _ in runs[overlap]]
@@ -194,7 +197,6 @@ def run(args: argparse.Namespace) -> int:
                 n = len(runs[overlap][0][0]["pipeline"])
                 print(f"{wdt:>5}x{h:<4} {n:>6} {lm_fps:>7.1f}/s {proc_fps:>7.1f}/s {100 * proc_fps / lm_fps:>5.0f}%  {mode:<8} {text}")
                 cpu = statistics.median(st["loop_cpu_s"] * 1e3 / len(st["pipeline"]) for st, _, _ in runs[overlap])
-                lm_cpu = statistics.median(r[2] for r in lm_runs)
                 print(f"{'':>18} rounds: process {', '.join(f'{v:.1f}' for v in fps_runs)} frames/s; landmarker alone "
                       f"{', '.join(f'{r[0]:.1f}' for r in lm_runs)} frames/s; CPU per frame (all threads): process "
                       f"{cpu:.1f} ms, landmarker alone {lm_cpu:.1f} ms ({100 * lm_cpu / cpu:.0f}%)")

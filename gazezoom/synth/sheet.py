@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ..errors import InputValueError
+from ..geometry import pitchyaw_to_vector
 from .params import EYE_WIDTH_PX_RANGE
 from .renderer import EyeRenderer
 
@@ -44,9 +45,8 @@ def draw_patch_gaze(image: np.ndarray, pupil_uv, gaze, *, length: float = 0.35, 
 
     h, w = image.shape[:2]
     u, v = float(pupil_uv[0]), float(pupil_uv[1])
-    p, y = float(gaze[0]), float(gaze[1])
     x0, y0 = (u + 1) * (w - 1) / 2, (v + 1) * (h - 1) / 2
-    gx, gy = -math.cos(p) * math.sin(y), -math.sin(p)
+    gx, gy, _ = pitchyaw_to_vector(np.asarray(gaze, dtype=np.float64)).tolist()
     x1, y1 = x0 + gx * length * w, y0 + gy * length * w
     out = np.ascontiguousarray(image.copy())
     cv2.arrowedLine(out, (round(x0), round(y0)), (round(x1), round(y1)), color, 1, cv2.LINE_AA, tipLength=0.25)
@@ -59,16 +59,7 @@ def contact_sheet(rows: int = 6, cols: int = 8, out_size=(96, 160), seed: int = 
     if rows < 1 or cols < 1:
         raise InputValueError(f"rows and cols must be >= 1, got {rows}x{cols}")
     r = EyeRenderer(out_size=out_size, device=device, camera_effects=camera_effects)
-    batch = r.render(sheet_params(r, rows, cols, seed, split))
-    imgs = (batch["image"].clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
-    tiles = []
-    for i, img in enumerate(imgs):
-        if arrows:
-            img = draw_patch_gaze(img, batch["pupil_uv"][i].cpu(), batch["gaze"][i].cpu())
-        tiles.append(img)
-    H, W = r.out_size
-    grid = np.stack(tiles).reshape(rows, cols, H, W, 3).transpose(0, 2, 1, 3, 4).reshape(rows * H, cols * W, 3)
-    return grid
+    return _tile(r.render(sheet_params(r, rows, cols, seed, split)), rows, cols, arrows)
 
 
 def gaze_sweep(pitches_deg=(20.0, 0.0, -25.0), yaws_deg=(30.0, 15.0, 0.0, -15.0, -30.0), out_size=(96, 160),
@@ -89,8 +80,13 @@ def gaze_sweep(pitches_deg=(20.0, 0.0, -25.0), yaws_deg=(30.0, 15.0, 0.0, -15.0,
     p = dataclasses.replace(
         p, gaze=gaze.to(dev, dt), head=torch.zeros(n, 2, device=dev, dtype=dt), closure=torch.zeros(n, device=dev, dtype=dt),
         glasses=torch.zeros(n, 6, device=dev, dtype=dt), eye_width_px=torch.full((n,), 200.0, device=dev, dtype=dt))
-    batch = r.render(p)
-    imgs = (batch["image"].clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
-    tiles = [draw_patch_gaze(im, batch["pupil_uv"][i].cpu(), batch["gaze"][i].cpu()) if arrows else im for i, im in enumerate(imgs)]
-    H, W = r.out_size
-    return np.stack(tiles).reshape(rows, cols, H, W, 3).transpose(0, 2, 1, 3, 4).reshape(rows * H, cols * W, 3)
+    return _tile(r.render(p), rows, cols, arrows)
+
+
+def _tile(batch: dict, rows: int, cols: int, arrows: bool) -> np.ndarray:
+    """A rendered batch of ``rows · cols`` images (row-major) → one RGB uint8 sheet ``(rows·H, cols·W, 3)``."""
+    imgs = (batch["image"].clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()  # (n, H, W, 3)
+    if arrows:
+        imgs = [draw_patch_gaze(im, batch["pupil_uv"][i].cpu(), batch["gaze"][i].cpu()) for i, im in enumerate(imgs)]
+    H, W = batch["image"].shape[-2:]
+    return np.stack(imgs).reshape(rows, cols, H, W, 3).transpose(0, 2, 1, 3, 4).reshape(rows * H, cols * W, 3)

@@ -96,9 +96,10 @@ class Pipeline:
         return result
 
     def _gaze(self, frame: np.ndarray, face: Face, timings: dict) -> GazeResult:
-        """Predict, or during a blink of the same tracked face hold the last good gaze (``held=True``)."""
+        """Predict, or during a blink of the same tracked face hold the last good gaze (``held=True``). Only a
+        stream holds: stills (``mode="image"``) are unrelated, and their track ids restart with every frame."""
         last = self._last_gaze
-        if face.blink and last is not None and last[0] == face.track_id:
+        if face.blink and self.mode == "video" and last is not None and last[0] == face.track_id:
             return dataclasses.replace(last[1], held=True)
         t1 = time.perf_counter()
         gaze = self.gaze.predict(self._bgr(frame), face)

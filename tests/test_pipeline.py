@@ -60,6 +60,16 @@ def test_gaze_is_held_during_the_blink(frames):
     assert screens == list(range(36)) and all(c[0] == (360, 640, 3) and c[1] == np.uint8 for c in gaze.calls)
 
 
+def test_stills_never_hold_another_stills_gaze(frames):
+    """In image mode every frame is unrelated (track ids restart at 1): a closed-eye still gets its own prediction,
+    not the gaze of the still before it."""
+    gaze = HeadDirectionGaze()
+    with Pipeline(mode="image", gaze=gaze) as pipe:
+        res = [pipe.process(frames[i]) for i in (0, 27)]
+    assert not res[0].face.blink and res[1].face.blink and res[0].face.track_id == res[1].face.track_id
+    assert len(gaze.calls) == 2 and not res[1].gaze.held and "gaze" in res[1].timings_ms
+
+
 def test_no_face_means_no_gaze_and_no_call():
     gaze = HeadDirectionGaze()
     with Pipeline(mode="video", gaze=gaze) as pipe:

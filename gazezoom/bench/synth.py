@@ -29,12 +29,10 @@ def run(args: argparse.Namespace) -> int:
 
     from ..errors import InputValueError
     from ..synth import EyeRenderer
+    from ..synth.cli import parse_size
 
     threads = "auto" if args.threads < 0 else (args.threads or None)
-    try:
-        h, w = (int(v) for v in args.size.lower().split("x"))
-    except ValueError:
-        raise InputValueError(f"--size must look like 96x160, got {args.size!r}") from None
+    h, w = parse_size(args.size)
     if args.batch < 1 or args.repeat < 1:
         raise InputValueError("--batch and --repeat must be >= 1")
     dev = torch.device(args.device)

@@ -6,6 +6,21 @@ import argparse
 from pathlib import Path
 
 
+def parse_size(text: str, flag: str = "--size") -> tuple[int, int]:
+    """``"96x160"`` → ``(96, 160)`` (height x width); anything else is an :class:`InputValueError` naming ``flag``.
+
+    >>> parse_size("24X40")
+    (24, 40)
+    """
+    from ..errors import InputValueError
+
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise InputValueError(f"{flag} must look like 96x160 (height x width), got {text!r}") from None
+    return h, w
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("out", type=Path, help="output PNG path (e.g. docs/img/synth_examples.png)")
     p.add_argument("--rows", type=int, default=6, help="rows: eye width in the frame grows from 15 to 200 px (default 6)")
@@ -27,10 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import InputValueError, MediaError
     from .sheet import contact_sheet, gaze_sweep
 
-    try:
-        h, w = (int(v) for v in args.size.lower().split("x"))
-    except ValueError:
-        raise InputValueError(f"--size must look like 96x160, got {args.size!r}") from None
+    h, w = parse_size(args.size)
     if args.scale < 1:
         raise InputValueError(f"--scale must be >= 1, got {args.scale}")
     if args.sweep:

@@ -64,10 +64,11 @@ def run(args: argparse.Namespace) -> int:
     from ..face.frontend import FrontEnd
     from ..models import GazePredictor, build_model, load_weights, weights_path
     from ..models.onnx_backend import OnnxRegionGaze, RegionGazeGraph, onnx_path
+    from .frontend import DEFAULT_VIDEO
     from .model import _frame
 
     torch.set_num_threads(args.threads)
-    media = Path(args.media) if args.media else Path(__file__).resolve().parents[2].parent / "shared/media/single_face.mp4"
+    media = Path(args.media) if args.media else DEFAULT_VIDEO
     if args.eyes == "fixed" and not media.is_file():  # no media at hand: pixel values do not change the cost
         frame, media = np.random.default_rng(0).integers(0, 256, (720, 1280, 3), dtype=np.uint8), Path("noise")
     else:

@@ -30,19 +30,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _frame(path: Path, size: tuple[int, int]):
+    """The first frame of a video, or a still, as BGR uint8 resized to ``size = (W, H)`` (:class:`MediaError` if
+    unreadable)."""
     import cv2
 
-    from ..errors import MediaError
+    from ..io.readers import VideoReader, media_kind, read_image
 
-    if path.suffix.lower() in (".jpg", ".jpeg", ".png", ".bmp"):
-        frame = cv2.imread(str(path))
+    if media_kind(path) == "image":
+        frame = read_image(path)
     else:
-        cap = cv2.VideoCapture(str(path))
-        ok, frame = cap.read()
-        cap.release()
-        frame = frame if ok else None
-    if frame is None:
-        raise MediaError(f"could not read a frame from {path}; pass --media with a readable image or video")
+        with VideoReader(path) as reader:
+            frame = next(reader.frames(stop_after=0)).image
     return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
 
 
@@ -51,12 +49,14 @@ def run(args: argparse.Namespace) -> int:
 
     from ..errors import NoFaceError
     from ..face.frontend import FrontEnd
+    from ..gui.sources import parse_size
     from ..models import GazePredictor
+    from .frontend import DEFAULT_VIDEO
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    media = Path(args.media) if args.media else Path(__file__).resolve().parents[2].parent / "shared/media/single_face.mp4"
-    w, h = (int(v) for v in args.size.lower().split("x"))
+    media = Path(args.media) if args.media else DEFAULT_VIDEO
+    w, h = parse_size(args.size)  # InputValueError naming the expected form
     frame = _frame(media, (w, h))
     predictors = {}
     for v in args.variants:

@@ -178,7 +178,7 @@ def test_camera_files(tmp_path):
     save_camera(calib, tmp_path / "cam.json")
     back = load_camera(tmp_path / "cam.json")
     np.testing.assert_allclose(back.K, calib.K)
-    np.testing.assert_allclose(back.for_size(1280, 960).K[0], [1600, 0, 640])
+    np.testing.assert_allclose(back.for_size(1280, 960).K[0], [1600, 0, 640.5])  # pixel centres at integers
     with pytest.raises(InputValueError, match="aspect ratio"):
         back.for_size(1280, 720)
     import cv2

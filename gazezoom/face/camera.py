@@ -36,7 +36,12 @@ class Camera:
     is_default: bool = False
 
     def for_size(self, width: int, height: int) -> "Camera":
-        """The same camera for frames of ``width × height`` (K scaled; a default camera is rebuilt)."""
+        """The same camera for frames of ``width × height`` (K scaled; a default camera is rebuilt).
+
+        >>> cam = Camera(np.array([[800.0, 0, 319.5], [0, 800, 239.5], [0, 0, 1]]), np.zeros(5), (640, 480))
+        >>> cam.for_size(1280, 960).K.tolist()
+        [[1600.0, 0.0, 639.5], [0.0, 1600.0, 479.5], [0.0, 0.0, 1.0]]
+        """
         if (width, height) == tuple(self.image_size):
             return self
         if self.is_default:
@@ -47,7 +52,9 @@ class Camera:
                 f"camera calibrated for {self.image_size[0]}x{self.image_size[1]} cannot be used for "
                 f"{width}x{height} frames (different aspect ratio); calibrate at this resolution"
             )
-        S = np.diag([sx, sy, 1.0])
+        # pixel centres at integers: a resize maps x to (x + 0.5) * s - 0.5, so the principal point moves by that
+        # and the focal length scales by s
+        S = np.array([[sx, 0.0, 0.5 * (sx - 1.0)], [0.0, sy, 0.5 * (sy - 1.0)], [0.0, 0.0, 1.0]])
         return Camera(S @ self.K, self.dist, (width, height), False)
 
 

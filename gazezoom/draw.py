@@ -101,7 +101,7 @@ def draw_head_axes(image: np.ndarray, face: Face, K: np.ndarray, *, scale: float
 
 
 def draw_gaze(image: np.ndarray, face: Face, gaze: GazeResult, K: np.ndarray, *, scale: float = 1.0, length_mm: float = 150.0) -> np.ndarray:
-    """Per-eye gaze rays from each eye centre and the fused ray from their midpoint (dashed look when held)."""
+    """Per-eye gaze rays from each eye centre and the fused ray from their midpoint (grey when held)."""
     import cv2
 
     color = COLORS["gaze"] if not gaze.held else COLORS["other"]

@@ -75,7 +75,9 @@ def pose_from_landmarks(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fit the canonical model's rigid landmarks to ``landmarks_px (N >= 468, 2 or 3)`` → ``(R, t_mm)``.
 
-    Iterative PnP (Levenberg–Marquardt on reprojection error) from ``guess`` when given, else from EPnP.
+    Iterative PnP (Levenberg–Marquardt on reprojection error) from ``guess`` when given, else from EPnP. When PnP
+    fails (or puts the head behind the camera) the ``guess`` itself is returned; without a guess that is an
+    :class:`InputValueError`.
     """
     import cv2
 

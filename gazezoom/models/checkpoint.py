@@ -17,6 +17,7 @@ import torch
 
 from .. import __version__
 from ..errors import ModelFileError, WeightsMismatchError
+from ..fileio import atomic_write_text
 from ..geometry import REGION_MM
 from .variants import GazeNet, ModelConfig, resolve_variant, variant_slug
 
@@ -84,7 +85,7 @@ def save_weights(
         "training": training or {},
         "heldout": heldout or {},
     }
-    js.write_text(json.dumps(side, indent=2, sort_keys=True) + "\n")
+    atomic_write_text(js, json.dumps(side, indent=2, sort_keys=True) + "\n")  # a cut-off write keeps the old sidecar
     return st, js
 
 

@@ -60,16 +60,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repeat", type=int, default=60, help="timed frames per measurement (default 60)")
     parser.add_argument("--warmup", type=int, default=10, help="untimed frames first (default 10)")
     parser.add_argument("--video", type=Path, default=DEFAULT_VIDEO, help="source video (default ../shared/media/single_face.mp4)")
-    parser.add_argument("--threads", type=int, default=None, help="torch/cv2 threads (MediaPipe uses its own)")
+    parser.add_argument("--threads", type=int, default=None, help="OpenCV threads (MediaPipe uses its own)")
 
 
 def run(args: argparse.Namespace) -> int:
-
     import cv2
 
+    from ..errors import InputValueError
     from ..face.frontend import FrontEnd
     from ..face.landmarker import create_landmarker
 
+    if args.repeat < 1 or args.warmup < 0:
+        raise InputValueError(f"--repeat must be >= 1 and --warmup >= 0, got {args.repeat} and {args.warmup}")
     if args.threads:
         cv2.setNumThreads(args.threads)
     print(f"frames from {args.video}; medians over {args.repeat} frames after {args.warmup} warm-up, VIDEO mode")
@@ -87,9 +89,11 @@ def run(args: argparse.Namespace) -> int:
             lm.detect(next(src), next(t) * 33)
             mp_ms.append(lm.last_call_ms)
 
-        landmarker = median_ms(step_lm, repeat=args.repeat, warmup=args.warmup)
+        try:
+            landmarker = median_ms(step_lm, repeat=args.repeat, warmup=args.warmup)
+        finally:
+            lm.close()
         mediapipe = statistics.median(mp_ms[args.warmup :])
-        lm.close()
 
         with FrontEnd(mode="video") as fe:
             t2 = itertools.count()

@@ -391,6 +391,27 @@ def test_annotated_writer_mp4v_renames_part_file(tmp_path, clip):
     assert len(read_frames(tmp_path / "v.mp4")) == 5 and not part_path(tmp_path / "v.mp4").exists()
 
 
+def test_reuse_annotated_copies_only_a_video_of_exactly_the_table_rows(clip, tmp_path):
+    from gazezoom.io.process import _reuse_annotated
+
+    class Sink:
+        def __init__(self):
+            self.frames = []
+
+        def write(self, image):
+            self.frames.append(image)
+
+    ok = Sink()
+    assert _reuse_annotated(clip, 24, ok) and len(ok.frames) == 24
+    assert np.array_equal(ok.frames[3], read_frames(clip)[3])
+    for rows in (23, 25, 0):  # a video longer or shorter than the table, or no rows: nothing is written
+        sink = Sink()
+        assert not _reuse_annotated(clip, rows, sink) and sink.frames == []
+    (tmp_path / "bad.mp4").write_bytes(b"not a video")
+    sink = Sink()
+    assert not _reuse_annotated(tmp_path / "bad.mp4", 24, sink) and sink.frames == []
+
+
 def test_h264_codec_needs_pyav():
     from gazezoom.io.annotate import pick_codec
 

@@ -218,20 +218,25 @@ def _check_resume(meta: dict, table: Path, job: Job, settings: Settings) -> None
 
 
 def _reuse_annotated(path: Path, rows: int, writer) -> bool:
-    """Copy the finished annotated video of an interrupted run into ``writer`` if it has exactly ``rows`` frames."""
+    """Copy the finished annotated video of an interrupted run into ``writer`` if it has exactly ``rows`` frames.
+
+    Two passes (count without colour conversion, then copy) keep memory flat however long the video is; nothing is
+    written unless the count matches.
+    """
     from .readers import VideoReader
 
     if rows == 0 or not path.is_file():
         return False
     try:
         with VideoReader(path) as r:
-            frames = [f.image for f in r.frames()]
+            n = sum(1 for _ in r.frames(lambda i: False, stop_after=rows))  # stops at rows + 1 frames
     except MediaError:
         return False
-    if len(frames) != rows:
+    if n != rows:
         return False
-    for f in frames:
-        writer.write(f)
+    with VideoReader(path) as r:
+        for f in r.frames():
+            writer.write(f.image)
     return True
 
 

@@ -118,6 +118,7 @@ def annotated_path(table: Path, kind: str) -> Path:
 def _write_json_atomic(path: Path, obj: dict) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2, allow_nan=False) + "\n")
 
+
 def _versions() -> dict:
     import cv2
     import numpy
@@ -505,14 +506,12 @@ def _listed_frames(job: Job) -> int:
         return 0
     if job.kind != "video":
         return len(job.paths)
-    try:
-        import cv2
+    from .readers import VideoReader
 
-        cap = cv2.VideoCapture(job.paths[0], cv2.CAP_FFMPEG)
-        n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
-        cap.release()
-        return max(n, 0)
-    except Exception:
+    try:
+        with VideoReader(job.paths[0]) as r:
+            return max(r.info.frame_count, 0)
+    except (MediaError, OSError):  # the job itself reports it
         return 0
 
 

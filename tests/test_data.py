@@ -185,6 +185,18 @@ def test_items_are_left_eye_regions(name, request):
         assert _red_column(img) < W / 2 - 5, (name, i)
 
 
+def test_the_two_eyes_of_a_sample_read_it_once(xgaze, monkeypatch):
+    """Items 2s and 2s + 1 share one source read (evaluation reads them in order); another sample reads again."""
+    from gazezoom.data import open_dataset
+
+    ds = open_dataset(f"ethxgaze:{xgaze},val_subjects=1", "train", REGION)
+    calls, sample = [], ds.sample
+    monkeypatch.setattr(ds, "sample", lambda s: calls.append(s) or sample(s))
+    left, right, other = ds[0], ds[1], ds[2]
+    assert calls == [0, 1]
+    assert not torch.equal(left["image"], right["image"]) and not torch.equal(left["image"], other["image"])
+
+
 def test_mpii_gaze_is_rotated_into_each_eyes_space(mpii, tmp_path):
     """A face-space gaze that points from an eye straight at the camera is (0, 0) in that eye's normalised space."""
     from gazezoom.data import open_dataset

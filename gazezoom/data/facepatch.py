@@ -104,6 +104,7 @@ class EyePairDataset(torch.utils.data.Dataset):
 
     def __init__(self, n: int, region_size: tuple[int, int]):
         self.n, self.region_size = int(n), tuple(region_size)
+        self._last: tuple | None = None  # (s, sample, centre, R, H) of the last source sample read
 
     def __len__(self) -> int:
         return 2 * self.n
@@ -115,9 +116,7 @@ class EyePairDataset(torch.utils.data.Dataset):
         if not 0 <= i < len(self):
             raise IndexError(i)
         s, e = divmod(int(i), 2)
-        smp = self.sample(s)
-        head = None if smp.get("head_R") is None else smp["head_R"][None]
-        centre, R, H = eye_geometry(smp["eye_px"][None], smp["K"], smp["depth_mm"], head)
+        smp, centre, R, H = self._source(s)
         item = {
             "image": read_regions(smp["image"], H[0, e : e + 1], self.region_size)[0],
             "side": torch.tensor(e, dtype=torch.long),
@@ -130,3 +129,12 @@ class EyePairDataset(torch.utils.data.Dataset):
         for k, v in (smp.get("extra") or {}).items():
             item[k] = torch.as_tensor(v)
         return item
+
+    def _source(self, s: int) -> tuple:
+        """``sample(s)`` and both eyes' ``(centre, R_norm, H)``. The last one is kept: the two eye items of a sample
+        (``2 s``, ``2 s + 1``, read one after the other by evaluation) decode the image once, not twice."""
+        if self._last is None or self._last[0] != s:
+            smp = self.sample(s)
+            head = None if smp.get("head_R") is None else smp["head_R"][None]
+            self._last = (s, smp, *eye_geometry(smp["eye_px"][None], smp["K"], smp["depth_mm"], head))
+        return self._last[1:]

@@ -106,7 +106,7 @@ def plot_curves(csv_paths: dict[str, Path], out_png: Path, title: str = "") -> P
 
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
     for name, p in csv_paths.items():
-        rows = list(csv.DictReader(open(p)))
+        rows = _read_rows(p)
         s = [int(r["step"]) for r in rows if r["loss"]]
         a1.plot(s, [float(r["loss"]) for r in rows if r["loss"]], label=name)
         v = [(int(r["step"]), float(r["val_mean_deg"])) for r in rows if r["val_mean_deg"]]
@@ -126,10 +126,12 @@ def plot_curves(csv_paths: dict[str, Path], out_png: Path, title: str = "") -> P
     return out_png
 
 
-def _read_rows(path: Path, upto: int) -> list[dict]:
+def _read_rows(path: Path, upto: int | None = None) -> list[dict]:
+    """Rows of a training log (those up to step ``upto``); none when the file does not exist yet."""
     if not path.is_file():
         return []
-    return [r for r in csv.DictReader(open(path)) if int(r["step"]) <= upto]
+    with open(path, newline="") as f:
+        return [r for r in csv.DictReader(f) if upto is None or int(r["step"]) <= upto]
 
 
 def _datasets(cfg: TrainConfig, region_size, device, progress: bool, world: int = 1, memo: dict | None = None):
@@ -305,14 +307,12 @@ def train_variant(
             if is_eval and dist.is_main:
                 weights = checkpoint(done, val)
     bar.close()
-    if not dist.is_main:  # distributed (issue 8): only rank 0 validates, writes and plots
-        return {"variant": variant, "step": max(start, cfg.steps), "val": val, "weights": str(weights),
-                "seconds": round(elapsed, 1)}
-    if val is None:  # nothing trained in this call (resumed at the end): report the saved model
-        val = validate(model, val_batches, cfg.min_openness)
-        if not weights.is_file():
-            weights = checkpoint(start, val)
-    plot_curves({variant: csv_path}, out_dir / f"{slug}.png", title=f"{variant} (synthetic data)")
+    if dist.is_main:  # distributed (issue 8): only rank 0 validates, writes and plots
+        if val is None:  # nothing trained in this call (resumed at the end): report the saved model
+            val = validate(model, val_batches, cfg.min_openness)
+            if not weights.is_file():
+                weights = checkpoint(start, val)
+        plot_curves({variant: csv_path}, out_dir / f"{slug}.png", title=f"{variant} (synthetic data)")
     return {"variant": variant, "step": max(start, cfg.steps), "val": val, "weights": str(weights),
             "seconds": round(elapsed, 1)}
 

@@ -281,6 +281,12 @@ def test_bad_input(tmp_path, mpii, xgaze):
     (bad / "p01.mat").write_bytes(b"not hdf5")
     with pytest.raises(Exception, match="not an MPIIFaceGaze normalised .mat"):
         open_dataset(f"mpiifacegaze:{bad}")
+    (bad / "train_test_split.json").write_text('{"train": ["subject0000.h5",')  # cut short
+    with pytest.raises(InputValueError, match="train_test_split.json is missing or not valid JSON"):
+        open_dataset(f"ethxgaze:{bad}")
+    (bad / "train_test_split.json").write_text('["subject0000.h5"]')
+    with pytest.raises(InputValueError, match="must be a JSON object"):
+        open_dataset(f"ethxgaze:{bad}")
 
 
 def test_short_training_and_eval_on_each_dataset(mpii, xgaze, gazecapture, tmp_path, capsys):

@@ -30,12 +30,13 @@ and what is approximated, is in docs/training_at_scale.md and in each module.
 from __future__ import annotations
 
 import importlib
+import json
 from pathlib import Path
 
 from ..errors import InputValueError
 from ..registry import Registry
 
-__all__ = ["LOADERS", "FIELD_METRIC", "parse_spec", "open_dataset", "is_spec", "require", "subset", "describe"]
+__all__ = ["LOADERS", "FIELD_METRIC", "parse_spec", "open_dataset", "is_spec", "require", "read_json", "subset", "describe"]
 
 #: dataset name → module path of its loader (imported only when used). Each module defines ``open(path, split,
 #: region_size, **options) -> Dataset``.
@@ -96,6 +97,14 @@ def require(package: str, purpose: str):
             f"{purpose} needs the Python package {package!r}; install it with `pip install {package}` "
             f"(or `pip install gazezoom[data]`)"
         ) from err
+
+
+def read_json(path: Path, hint: str):
+    """A dataset's JSON file; a missing or malformed one is an :class:`InputValueError` naming it, plus ``hint``."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise InputValueError(f"{path} is missing or not valid JSON ({err}); {hint}") from err
 
 
 def subset(dataset, n: int):

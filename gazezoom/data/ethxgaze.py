@@ -19,14 +19,13 @@ Splits: ``train`` / ``test`` / ``test_person_specific`` as published; ``val`` ho
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import InputValueError, ModelFileError
-from . import require
+from . import read_json, require
 from .facepatch import EyePairDataset, to_float_rgb
 
 __all__ = ["FOCAL", "DISTANCE_MM", "EYE_OFFSET_MM", "ETHXGaze", "open"]
@@ -107,7 +106,9 @@ def open(path: Path, split: str, region_size, *, val_subjects: str | int = 5) ->
     split_file = path / "train_test_split.json"
     if not split_file.is_file():
         raise InputValueError(f"{split_file} not found; point to the xgaze_224 folder of the ETH-XGaze release")
-    lists = json.loads(split_file.read_text())
+    lists = read_json(split_file, "point to the xgaze_224 folder of the ETH-XGaze release")
+    if not isinstance(lists, dict):
+        raise InputValueError(f"{split_file} must be a JSON object of split name → subject files")
     nval = int(val_subjects)
     if split in ("train", "val"):
         names = list(lists.get("train", []))

@@ -24,7 +24,6 @@ metric (on-screen error in cm).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +31,7 @@ import torch
 
 from ..errors import InputValueError, MediaError
 from ..geometry import pitchyaw_to_vector, vector_to_pitchyaw
+from . import read_json
 from .facepatch import EyePairDataset, to_float_rgb
 from .mpiifacegaze import IPD_MM
 
@@ -43,10 +43,7 @@ _FILES = ("frames.json", "appleFace.json", "appleLeftEye.json", "appleRightEye.j
 
 
 def _read(folder: Path, name: str) -> dict | list:
-    try:
-        return json.loads((folder / name).read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise InputValueError(f"{folder / name} is missing or not valid JSON ({err}); is {folder} a GazeCapture subject?") from err
+    return read_json(folder / name, f"is {folder} a GazeCapture subject?")
 
 
 class GazeCapture(EyePairDataset):

@@ -11,7 +11,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .results import EyeGaze, Face, FrameResult, GazeResult
+from .geometry import apply_homography
+from .results import Face, FrameResult, GazeResult
 
 __all__ = [
     "COLORS",
@@ -57,8 +58,7 @@ def region_outline(region_to_frame: np.ndarray, n: int = 8) -> np.ndarray:
     """The border of region ``[-1, 1]²`` in frame pixels ``(4 n, 2)`` (the edges are straight: a homography)."""
     s = np.linspace(-1, 1, n, endpoint=False)
     uv = np.concatenate([np.stack([s, -np.ones(n)], 1), np.stack([np.ones(n), s], 1), np.stack([-s, np.ones(n)], 1), np.stack([-np.ones(n), -s], 1)])
-    q = np.concatenate([uv, np.ones((len(uv), 1))], 1) @ np.asarray(region_to_frame, float).T
-    return q[:, :2] / q[:, 2:]
+    return apply_homography(region_to_frame, uv)
 
 
 def draw_landmarks(image: np.ndarray, face: Face, *, scale: float = 1.0, color=COLORS["landmark"], step: int = 1) -> np.ndarray:

@@ -28,6 +28,7 @@ __all__ = [
     "pitchyaw_to_vector",
     "vector_to_pitchyaw",
     "angular_error_deg",
+    "apply_homography",
 ]
 
 #: Physical size (height, width) in millimetres of the eye region in normalised eye space: a rectangle in the
@@ -76,3 +77,14 @@ def angular_error_deg(a, b):
     a = a / a.norm(dim=-1, keepdim=True)
     b = b / b.norm(dim=-1, keepdim=True)
     return (a * b).sum(-1).clamp(-1.0, 1.0).acos() * (180.0 / math.pi)
+
+
+def apply_homography(H: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Points ``(K, 2)`` through a homography ``H (3, 3)`` → ``(K, 2)`` (numpy; torch: ``gazezoom.sampler``).
+
+    >>> apply_homography(np.array([[2.0, 0, 1], [0, 3, 0], [0, 0, 1]]), np.array([[1.0, 1.0]])).tolist()
+    [[3.0, 3.0]]
+    """
+    pts = np.asarray(points, float)
+    q = np.concatenate([pts, np.ones(pts.shape[:-1] + (1,))], -1) @ np.asarray(H, float).T
+    return q[..., :2] / q[..., 2:]

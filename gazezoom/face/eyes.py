@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputValueError, ShapeError
-from ..geometry import REGION_MM
+from ..geometry import REGION_MM, apply_homography
 
 __all__ = [
     "EYE_LANDMARKS",
@@ -121,8 +121,7 @@ def frame_to_region(H: np.ndarray, points_px: np.ndarray) -> np.ndarray:
     pts = np.asarray(points_px, float)
     if pts.ndim != 2 or pts.shape[1] != 2:
         raise ShapeError("points_px", "(N, 2)", pts.shape)
-    q = np.linalg.solve(H, np.concatenate([pts, np.ones((len(pts), 1))], 1).T).T
-    return q[:, :2] / q[:, 2:]
+    return apply_homography(np.linalg.inv(H), pts)
 
 
 def normalised_to_camera(g_n: np.ndarray, R_norm: np.ndarray, side: str) -> np.ndarray:

@@ -44,17 +44,22 @@ def example_inputs(n_eyes: int = 2, crop_hw=(140, 420), seed: int = 0) -> tuple[
     return crop, torch.tensor(np.stack(Hs), dtype=torch.float32)
 
 
+def _graph(model: torch.nn.Module) -> torch.nn.Module:
+    """The predictor's inference graph of ``model`` on the CPU: a BatchNorm-folded copy (``model`` is left as it is)."""
+    import copy
+
+    from .models.nets import fold_batchnorm
+    from .models.onnx_backend import RegionGazeGraph
+
+    return RegionGazeGraph(fold_batchnorm(copy.deepcopy(model).cpu().eval()))
+
+
 def export_onnx(model: torch.nn.Module, path: str | Path, *, opset: int = 17, weights_sha256: str | None = None) -> Path:
     """Export ``model`` (a GazeNet, eval) as ONNX at ``path`` (TorchScript exporter, ``dynamo=False``).
 
     ``weights_sha256``: hash of the safetensors file the model came from, stored in the graph's metadata
     (:data:`~gazezoom.models.onnx_backend.WEIGHTS_SHA_KEY`) so a stale export is refused at load time."""
-    from .models.nets import fold_batchnorm
-    from .models.onnx_backend import RegionGazeGraph
-
-    import copy
-
-    graph = RegionGazeGraph(fold_batchnorm(copy.deepcopy(model).cpu().eval()))
+    graph = _graph(model)
     crop, H = example_inputs()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -81,12 +86,9 @@ def export_onnx(model: torch.nn.Module, path: str | Path, *, opset: int = 17, we
 def verify_onnx(model: torch.nn.Module, path: str | Path, *, threads: int = 1) -> dict:
     """Largest |ONNX Runtime − torch| per output on inputs unlike the traced ones (3 eyes, another crop size);
     raises :class:`WeightsMismatchError` above :data:`TOLERANCE`."""
-    from .models.nets import fold_batchnorm
-    from .models.onnx_backend import OnnxRegionGaze, RegionGazeGraph
+    from .models.onnx_backend import OnnxRegionGaze
 
-    import copy
-
-    graph = RegionGazeGraph(fold_batchnorm(copy.deepcopy(model).cpu().eval()))
+    graph = _graph(model)
     sess = OnnxRegionGaze(path, threads=threads)
     diffs = {}
     for n, hw, seed in ((2, (140, 420), 1), (3, (97, 333), 2), (1, (60, 90), 3)):

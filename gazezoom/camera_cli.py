@@ -106,8 +106,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.every < 1:
-        raise InputValueError(f"--every must be >= 1, got {args.every}")
+    if args.every < 1 or args.min_views < 1:
+        raise InputValueError(f"--every and --min-views must be >= 1, got {args.every} and {args.min_views}")
     camera, rms, n = calibrate_from_frames(iter_frames(args.inputs, args.every), args.board, args.square_mm, args.min_views)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     save_camera(camera, args.out)

@@ -104,7 +104,7 @@ class MPIIFaceGaze(EyePairDataset):
             "K": K,
             "depth_mm": self.distance,
             "gaze_cam": lab[0:2] * GAZE_SIGN,
-            "person": int(self.persons[k].lstrip("p") or 0) if self.persons[k].lstrip("p").isdigit() else k,
+            "person": int(number) if (number := self.persons[k].lstrip("p")).isdigit() else k,
         }
 
 

@@ -144,7 +144,8 @@ def rvec_to_rotation(r: np.ndarray) -> np.ndarray:
 
 
 def check_features(X: np.ndarray, name: str = "features") -> np.ndarray:
-    """Validate a ``(N, 19)`` feature matrix (finite, right width); returns it as float64."""
+    """Check that ``X`` is a ``(N, 19)`` feature matrix; returns it as float64. Values are not checked: NaN rows
+    give NaN predictions (``fit`` refuses them itself)."""
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[1] != N_FEATURES:
         raise ShapeError(name, f"(N, {N_FEATURES}) laid out as calibration.features.FEATURE_NAMES", X.shape)

@@ -147,6 +147,22 @@ def test_batch_with_bad_inputs_goes_on(short_clip, tmp_path, capsys):
     assert not (out / "notes.csv").exists()
 
 
+def test_annotated_video_that_cannot_be_finished_fails_the_job(short_clip, tmp_path, capsys, monkeypatch):
+    from gazezoom.io import annotate
+
+    def broken_close(self):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(annotate._OpenCVWriter, "close", broken_close)
+    out = tmp_path / "o"
+    assert gz(short_clip, "--out", out, "--no-gaze", "--annotate", "--codec", "mp4v") == 4
+    m = meta(out / "short.csv")
+    assert m["status"] == "failed" and "closing the annotated video failed" in m["message"] and "No space" in m["message"]
+    assert len(read_table(out / "short.csv")) == 12  # the table itself is complete and valid
+    assert not (out / "short.annotated.mp4").exists()
+    assert "closing the annotated video failed" in capsys.readouterr().err
+
+
 def test_options_and_outputs_errors(short_clip, tmp_path, capsys):
     out = tmp_path / "o"
     assert gz(short_clip, "--out", out, "--no-gaze") == 0

@@ -386,12 +386,18 @@ def process_job(job: Job, table: Path, settings: Settings, progress: Callable[[i
     except Exception as err:  # one broken input must not stop the batch; the message names the file
         status, message, exit_code = "failed", f"{job.label}: unexpected {type(err).__name__}: {err}", 1
     finally:
-        for closer in (writer, video, pipeline, reader):
-            if closer is not None:
-                try:
-                    closer.close()
-                except Exception:
-                    pass
+        for what, closer in (("table", writer), ("annotated video", video), ("pipeline", pipeline), ("reader", reader)):
+            if closer is None:
+                continue
+            try:
+                closer.close()  # the annotated video is renamed from its .part file here
+            except Exception as err:  # an output that could not be finished fails the job, visibly
+                note = f"closing the {what} failed: {type(err).__name__}: {err}"
+                message = f"{message}; {note}" if message else note
+                if closer is writer or closer is video:
+                    video = None if closer is video else video
+                    if status != "failed":
+                        status, exit_code = "failed", MediaError.exit_code
         if video is not None:
             out.annotated = str(ann_path)
         out.seconds = time.perf_counter() - t_start

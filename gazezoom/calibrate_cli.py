@@ -32,6 +32,7 @@ profiles folder: --profiles DIR, else $GAZEZOOM_PROFILES, else calibration/ in t
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from .calibration.procedure import SelectionSettings
     from .calibration.regressors import DEFAULT_REGRESSOR, REGRESSORS
     from .calibration.targets import LAYOUTS
 
@@ -46,13 +47,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--layout", default="9", choices=LAYOUTS.names(), help="calibration targets (default 9)")
     parser.add_argument("--validation", type=int, default=5, metavar="N", help="validation targets (default 5)")
     parser.add_argument("--pursuit-s", type=float, default=20.0, help="duration of the smooth-pursuit path (s)")
-    parser.add_argument("--settle-s", type=float, default=0.3,
-                        help="skip this long after each target appears (default 0.3 s)")
-    parser.add_argument("--max-head-move-mm", type=float, default=60.0,
-                        help="drop frames with the eyes this far from where they started (default 60 mm)")
-    parser.add_argument("--outlier-k", type=float, default=3.0,
+    parser.add_argument("--settle-s", type=float, default=SelectionSettings.settle_s,
+                        help="skip this long after each target appears (default %(default)s s)")
+    parser.add_argument("--max-head-move-mm", type=float, default=SelectionSettings.max_head_move_mm,
+                        help="drop frames with the eyes this far from where they started (default %(default)s mm)")
+    parser.add_argument("--outlier-k", type=float, default=SelectionSettings.outlier_k,
                         help="drop calibration frames whose gaze is over K x the median distance from the target's "
-                             "median gaze (glances away); 0 keeps all (default 3)")
+                             "median gaze (glances away); 0 keeps all (default %(default)s)")
     parser.add_argument("--weights", default="weights", help="gaze weights file or folder (default weights/)")
     parser.add_argument("--variant", default="sampler", help="gaze model variant in the weights folder")
     parser.add_argument("--landmarker", default="mediapipe", help="face landmarker backend")
@@ -70,12 +71,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def selection_settings(args):
-    """The :class:`SelectionSettings` the arguments ask for."""
-    from .calibration.procedure import SelectionSettings
+    """The :class:`SelectionSettings` the arguments ask for (dwell times stretched past a long ``--settle-s``)."""
+    from .calibration.procedure import SelectionSettings as S
 
-    return SelectionSettings(settle_s=args.settle_s, max_head_move_mm=args.max_head_move_mm,
-                             dwell_s=max(1.5, args.settle_s + 0.1), max_dwell_s=max(3.0, args.settle_s + 0.1),
-                             outlier_k=args.outlier_k if args.outlier_k > 0 else None)
+    return S(settle_s=args.settle_s, max_head_move_mm=args.max_head_move_mm,
+             dwell_s=max(S.dwell_s, args.settle_s + 0.1), max_dwell_s=max(S.max_dwell_s, args.settle_s + 0.1),
+             outlier_k=args.outlier_k if args.outlier_k > 0 else None)
 
 
 def screen_from_args(args):

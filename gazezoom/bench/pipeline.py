@@ -126,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
     import cv2
     import torch
 
+    from ..io.annotate import create_video_writer
     from ..io.process import Settings, process_job
     from ..io.readers import Job
 
@@ -144,10 +145,10 @@ def run(args: argparse.Namespace) -> int:
             if size is not None and frames[0].shape[1::-1] != tuple(size):
                 frames = [cv2.resize(f, size, interpolation=cv2.INTER_LINEAR) for f in frames]
                 video = tmp / f"{size[0]}x{size[1]}.mp4"
-                w = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), fps or 30.0, size)
+                w = create_video_writer(video, fps, size, "mp4v")  # MediaError if OpenCV cannot write it
                 for f in frames:
                     w.write(f)
-                w.release()
+                w.close()
             h, wdt = frames[0].shape[:2]
             # rounds of (landmarker alone, overlap, serial) interleaved: load changes hit all three alike
             lm_runs, runs, backends = [], {True: [], False: []}, set()

@@ -48,11 +48,14 @@ def load_frames(path: Path, size: tuple[int, int], limit: int = 72) -> list[np.n
 
 
 def _size(text: str) -> tuple[int, int]:
+    """``gui.sources.parse_size`` (one WxH rule for every command) with argparse's error type."""
+    from ..errors import InputValueError
+    from ..gui.sources import parse_size
+
     try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"size must look like 640x360, got {text!r}") from None
-    return w, h
+        return parse_size(text)
+    except InputValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

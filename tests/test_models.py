@@ -214,3 +214,24 @@ def test_supersampled_sampler_with_flat_saliency_is_close_to_area_downsampling()
     # The app path (regions of a frame) pools the same way.
     p, g, s = z.front.forward_regions(x[:1], torch.tensor([[[23.5, 0, 23.5], [0, 15.5, 15.5], [0, 0, 1.0]]]))
     assert p.shape == (1, 3, 8, 12) and g.shape == (1, 8, 12, 2) and s.shape[-1] == 11
+
+
+def test_sampler_grid_stays_float32_under_autocast_on_both_paths():
+    """Mixed precision (bfloat16 autocast, as in training and the GPU benchmark) must not move the grid: the training
+    path and the app path (regions of a full frame) give the float32 numbers exactly."""
+    from gazezoom.sampler import boxes_to_regions
+
+    torch.manual_seed(0)
+    z = small("sampler@P").eval()
+    torch.nn.init.normal_(z.front.sampler.saliency_net.out.weight, std=0.5)  # non-flat saliency
+    frame = torch.rand(1, 3, 120, 200)
+    H = boxes_to_regions(torch.tensor([[20.0, 30.0, 90.0, 70.0], [110.0, 30.0, 180.0, 70.0]]))
+    region = torch.rand(2, 3, 32, 48)
+    with torch.no_grad():
+        ref = (z.front(region), z.front.forward_regions(frame, H))
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            amp = (z.front(region), z.front.forward_regions(frame, H))
+    for r, a in zip(ref, amp):
+        for x, y in zip(r, a):
+            assert y.dtype == torch.float32
+            torch.testing.assert_close(y, x, rtol=0, atol=0)

@@ -168,14 +168,18 @@ class _Zoom(nn.Module):
         grid = F.avg_pool2d(out.grid.permute(0, 3, 1, 2), self.k).permute(0, 2, 3, 1)  # (B, h, w, 2)
         return F.avg_pool2d(out.patch, self.k), grid, out.saliency
 
+    def _float32(self, fn, x: torch.Tensor, *args):
+        # The grid comes from a softmax and a wide Gaussian and, on the app path, is composed with full-frame pixel
+        # coordinates: both paths keep it in float32 even under mixed precision (bfloat16 moves it by pixels).
+        with torch.autocast(x.device.type, enabled=False):
+            return self._pool(fn(x.float(), *args))
+
     def forward(self, region: torch.Tensor):
-        # The grid comes from a softmax and a wide Gaussian; keep it in float32 even under mixed precision.
-        with torch.autocast(region.device.type, enabled=False):
-            return self._pool(self.sampler(region.float()))
+        return self._float32(self.sampler, region)
 
     def forward_regions(self, frame: torch.Tensor, region_to_frame: torch.Tensor, batch_index=None):
         """The app path: ``(patch (N, 3, *P), grid (N, *P, 2) region units, saliency)`` read from full-res frames."""
-        return self._pool(self.sampler.forward_regions(frame, region_to_frame, batch_index))
+        return self._float32(self.sampler.forward_regions, frame, region_to_frame, batch_index)
 
 
 VARIANTS: Registry[_VariantSpec] = Registry("gaze model variant")

@@ -263,7 +263,7 @@ def test_calibrate_command_window_without_camera_esc_cancels(qtbot, tmp_path, pr
     args = argparse.Namespace(user="nocam", camera=99, weights="weights", variant="sampler", landmarker="mediapipe",
                               camera_file=None, profiles=str(tmp_path / "profiles"), report=None, max_error_deg=None,
                               dry_run=False, record=None, screen=None, settle_s=0.3, max_head_move_mm=60.0,
-                              layout="9", validation=5, regressor="ridge", pursuit_s=20.0)
+                              outlier_k=3.0, layout="9", validation=5, regressor="ridge", pursuit_s=20.0)
     seen = {}
 
     def on_window(window):

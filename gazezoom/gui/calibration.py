@@ -322,7 +322,8 @@ def run_calibration(args, *, gaze_factory=None, on_window=None) -> int:
     ``gaze_factory`` replaces loading ``args.weights`` (embedding, tests); ``on_window(window)`` is called once the
     window exists. Returns 0 when a profile was saved (or a dry run accepted), 1 when cancelled or failed.
     """
-    from ..calibration.procedure import CalibrationProcedure, SelectionSettings
+    from ..calibrate_cli import selection_settings
+    from ..calibration.procedure import CalibrationProcedure
     from ..calibration.screen import ScreenGeometry
     from .app import create_application
     from .config import AppConfig, pipeline_factory
@@ -330,17 +331,8 @@ def run_calibration(args, *, gaze_factory=None, on_window=None) -> int:
     from .sources import parse_source
 
     app = create_application()
-    if args.screen:
-        import json
-
-        try:
-            screen = ScreenGeometry.from_dict(json.loads(Path(args.screen).read_text(encoding="utf-8")))
-        except (OSError, ValueError) as err:
-            raise GazezoomError(f"cannot read the screen geometry {args.screen}: {err}") from None
-    else:
-        screen = screen_geometry(app.primaryScreen())
-    settings = SelectionSettings(settle_s=args.settle_s, max_head_move_mm=args.max_head_move_mm,
-                                 dwell_s=max(1.5, args.settle_s + 0.1), max_dwell_s=max(3.0, args.settle_s + 0.1))
+    screen = ScreenGeometry.load(args.screen) if args.screen else screen_geometry(app.primaryScreen())
+    settings = selection_settings(args)  # the one mapping of the command's options (--outlier-k included)
     procedure = CalibrationProcedure(screen, layout=args.layout, n_validation=args.validation,
                                      regressor=args.regressor, settings=settings, pursuit_s=args.pursuit_s)
     config = AppConfig(source=parse_source(str(args.camera)), weights=args.weights, variant=args.variant,

@@ -20,6 +20,7 @@ Where profiles live: ``--profiles DIR`` beats the ``GAZEZOOM_PROFILES`` environm
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -93,10 +94,7 @@ class Profile:
 
     def replace(self, **changes) -> "Profile":
         """A copy with ``changes`` and a fresh ``updated`` time (e.g. ``offset_px`` after recentring)."""
-        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
-        d.update(changes)
-        d["updated"] = _now()
-        return Profile(**d)
+        return dataclasses.replace(self, **{**changes, "updated": _now()})
 
 
 def check_user(user: str) -> str:

@@ -351,6 +351,8 @@ def test_bad_inputs_raise_typed_errors():
         sample_regions(torch.rand(2, 3, 20, 20), torch.eye(3).expand(3, 3, 3), (4, 4))
     with pytest.raises(InputValueError, match="grid_size"):
         SaliencySampler(grid_size=1)
+    with pytest.raises(InputValueError, match="region_oversample"):
+        SaliencySampler(region_oversample=0)
 
 
 def test_cached_kernels_built_in_inference_mode_serve_training():

@@ -91,6 +91,8 @@ class SaliencySampler(nn.Module):
             raise InputValueError(f"grid_size must be >= 2, got {grid_size}")
         if padding_mode not in Fs.PADDING_MODES:
             raise InputValueError(f"padding_mode must be one of {Fs.PADDING_MODES}, got {padding_mode!r}")
+        if int(region_oversample) < 1:
+            raise InputValueError(f"region_oversample must be an int >= 1 (1: no oversampling), got {region_oversample}")
         self.out_size = Fs._size2(out_size, "out_size")
         self.low_size = Fs._size2(low_size, "low_size")
         self.grid_size = int(grid_size)

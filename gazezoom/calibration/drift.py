@@ -39,7 +39,7 @@ def recentre(mapper: ScreenMapper, X: np.ndarray, target_px, *, min_frames: int 
             "look at the dot a little longer"
         )
     offset = target - np.median(raw, axis=0)
-    limit = mapper.screen.width_px / 4 if max_offset_px is None else max_offset_px
+    limit = _offset_limit(mapper, max_offset_px)
     if np.linalg.norm(offset) > limit:
         raise InputValueError(
             f"recentring would shift gaze by {np.linalg.norm(offset):.0f} px (limit {limit:.0f} px): the calibration "
@@ -47,6 +47,11 @@ def recentre(mapper: ScreenMapper, X: np.ndarray, target_px, *, min_frames: int 
         )
     mapper.set_offset(offset)
     return offset
+
+
+def _offset_limit(mapper: ScreenMapper, max_offset_px: float | None) -> float:
+    """The largest drift offset accepted: ``max_offset_px``, by default a quarter of the screen width."""
+    return mapper.screen.width_px / 4 if max_offset_px is None else float(max_offset_px)
 
 
 class ClickCorrector:
@@ -60,7 +65,7 @@ class ClickCorrector:
         self.rate = rate
         self.max_distance_px = max_distance_px
         self.window_s = window_s  # use gaze from window_s[0] to window_s[1] seconds before the click
-        self.max_offset_px = mapper.screen.width_px / 4 if max_offset_px is None else max_offset_px
+        self.max_offset_px = _offset_limit(mapper, max_offset_px)
         self._recent: deque[tuple[float, np.ndarray]] = deque(maxlen=256)
 
     def observe(self, t: float, raw_px) -> None:

@@ -94,13 +94,6 @@ def teardown(ctx: DistContext) -> None:
         dist.destroy_process_group()
 
 
-def barrier(ctx: DistContext) -> None:
-    import torch.distributed as dist
-
-    if ctx.active and dist.is_initialized():
-        dist.barrier()
-
-
 def wrap(model: torch.nn.Module, ctx: DistContext) -> torch.nn.Module:
     """``DistributedDataParallel(model)`` when several processes train, else ``model`` itself.
 

@@ -88,7 +88,7 @@ class ModelConfig:
     @property
     def input_size(self) -> tuple[int, int]:
         """Size of the patch the task network sees for this variant."""
-        return _SPECS.get(self.variant).input_size(self)
+        return VARIANTS.get(self.variant).input_size(self)
 
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
@@ -183,7 +183,6 @@ class _Zoom(nn.Module):
 
 
 VARIANTS: Registry[_VariantSpec] = Registry("gaze model variant")
-_SPECS = VARIANTS
 
 
 def _scaled(k: int) -> Callable[[ModelConfig], tuple[int, int]]:

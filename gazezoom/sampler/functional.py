@@ -33,7 +33,6 @@ __all__ = [
     "PADDING_MODES",
     "fwhm_to_sigma",
     "gaussian_kernel1d",
-    "padded_coordinates",
     "attraction",
     "saliency_grid",
     "uniform_grid",
@@ -97,15 +96,6 @@ def gaussian_kernel1d(g: int, fwhm: float, *, device=None, dtype=torch.float32) 
     r = torch.arange(-(g - 1), g, device=device, dtype=dtype)
     sigma = fwhm_to_sigma(fwhm)
     return torch.exp(-0.5 * (r / sigma) ** 2)
-
-
-def padded_coordinates(g: int, *, device=None, dtype=torch.float32) -> torch.Tensor:
-    """Coordinates ``(3g - 2,)`` of the padded cells along one axis, in image units (image = [0, 1]).
-
-    >>> padded_coordinates(3).tolist()
-    [-1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0]
-    """
-    return (torch.arange(3 * g - 2, device=device, dtype=dtype) - (g - 1)) / (g - 1)
 
 
 def _band(kernel: torch.Tensor, g: int) -> torch.Tensor:

@@ -30,9 +30,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .frontend import DEFAULT_VIDEO
+
 __all__ = ["add_arguments", "run"]
 
-DEFAULT_VIDEO = Path(__file__).resolve().parents[3] / "shared" / "media" / "single_face.mp4"
 REPO = Path(__file__).resolve().parents[2]
 
 

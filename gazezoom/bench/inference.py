@@ -15,7 +15,6 @@ import copy
 import json
 import statistics
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
@@ -40,18 +39,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-def _interleaved(fns: dict, repeat: int, warmup: int = 10) -> dict:
-    """Median ms of each callable, measured in alternating rounds of 10 calls."""
-    for fn in fns.values():
-        for _ in range(warmup):
-            fn()
-    times = {k: [] for k in fns}
-    for _ in range(max(1, repeat // 10)):
-        for k, fn in fns.items():
-            for _ in range(10):
-                t0 = time.perf_counter()
-                fn()
-                times[k].append((time.perf_counter() - t0) * 1e3)
+def _interleaved(fns: dict, repeat: int) -> dict:
+    """Median ms of each callable, measured in alternating rounds of 10 calls (after 10 warm-up calls each)."""
+    from .model import interleaved_times
+
+    times = interleaved_times(fns, rounds=repeat // 10, per_round=10, warmup=10)
     return {k: statistics.median(v) for k, v in times.items()}
 
 

@@ -44,11 +44,28 @@ def _frame(path: Path, size: tuple[int, int]):
     return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
 
 
+def interleaved_times(fns: dict, *, rounds: int, per_round: int = 1, warmup: int = 3) -> dict[str, list[float]]:
+    """Wall times (ms) of each callable, ``rounds`` rounds of ``per_round`` calls each, the callables alternating
+    round by round (after ``warmup`` calls each), so a load change on a shared machine hits all of them alike."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(max(1, rounds)):
+        for k, fn in fns.items():
+            for _ in range(per_round):
+                t0 = time.perf_counter()
+                fn()
+                times[k].append((time.perf_counter() - t0) * 1e3)
+    return times
+
+
 def run(args: argparse.Namespace) -> int:
     import torch
 
     from ..errors import NoFaceError
     from ..face.frontend import FrontEnd
+    from ..face.landmarker import to_rgb
     from ..gui.sources import parse_size
     from ..models import GazePredictor
     from .frontend import DEFAULT_VIDEO
@@ -64,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
             p = GazePredictor.from_weights(args.weights, variant=v, backend=b)
             predictors.setdefault(f"{v} [{p.backend}]", p)  # "auto" may resolve to a backend already listed
     r = args.repeat
-    rgb = frame[..., ::-1].copy()
+    rgb = to_rgb(frame)
     with FrontEnd(mode="image") as fe:
         face, _, _ = fe.process(frame)
         if face is None:
@@ -75,15 +92,7 @@ def run(args: argparse.Namespace) -> int:
         for v, p in predictors.items():
             calls[f"{v} two eyes+fusion"] = lambda p=p: p.predict(frame, face, display=False)
             calls[f"{v} with display"] = lambda p=p: p.predict(frame, face, display=True)
-        for fn in calls.values():
-            for _ in range(3):
-                fn()
-        times: dict[str, list[float]] = {k: [] for k in calls}
-        for _ in range(r):
-            for k, fn in calls.items():
-                t0 = time.perf_counter()
-                fn()
-                times[k].append((time.perf_counter() - t0) * 1e3)
+        times = interleaved_times(calls, rounds=r)
     res = {f"{k}_ms": statistics.median(v) for k, v in times.items()}
     ratios = {
         f"{v} / landmarker": statistics.median(

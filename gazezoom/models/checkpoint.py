@@ -80,7 +80,7 @@ def save_weights(
             "task_input_size": list(cfg.input_size),
         },
         "output": "pitch, yaw (radians) of the population-mean visual axis in normalised eye space",
-        "sampler": getattr(getattr(model.front, "sampler", None), "config", lambda: None)(),
+        "sampler": model.front.sampler.config() if hasattr(model.front, "sampler") else None,
         "step": int(step),
         "training": training or {},
         "heldout": heldout or {},

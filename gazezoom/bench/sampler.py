@@ -8,10 +8,21 @@ import json
 from . import median_ms
 
 
+def _patch_size(text: str) -> tuple[int, int]:
+    """``"24x40"`` → ``(24, 40)`` (height, width); anything else is an argparse error naming the form."""
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--patch must look like HEIGHTxWIDTH (e.g. 24x40), got {text!r}") from None
+    if min(h, w) < 1:
+        raise argparse.ArgumentTypeError(f"--patch must be positive, got {text!r}")
+    return h, w
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--repeat", type=int, default=100, help="timed calls per measurement (median reported)")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: leave torch's default)")
-    p.add_argument("--patch", default="24x40", help="patch size HxW (default 24x40)")
+    p.add_argument("--patch", type=_patch_size, default="24x40", help="patch size HxW (default 24x40)")
     p.add_argument("--grid-size", type=int, default=31, help="saliency grid cells per side (default 31)")
     p.add_argument("--landmarker", action="store_true",
                    help="also time one MediaPipe face-landmark call on a real 1280x720 frame (../shared/media)")
@@ -37,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    h, w = (int(v) for v in args.patch.lower().split("x"))
+    h, w = args.patch
     g = args.grid_size
     torch.manual_seed(0)
     frame = torch.rand(1, 3, 720, 1280)
@@ -48,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     )
     regions = quads_to_regions(quads)
     sal = torch.softmax(torch.randn(2, g * g) * 2, 1).view(2, 1, g, g)
-    sampler = SaliencySampler(out_size=(h, w), low_size=(h, w)).eval()
+    sampler = SaliencySampler(out_size=(h, w), low_size=(h, w), grid_size=g).eval()
     torch.nn.init.normal_(sampler.saliency_net[-1].weight, std=0.5)
 
     def grid_warp(separable: bool):

@@ -73,20 +73,21 @@ def run(args: argparse.Namespace) -> int:
         regions = np.stack([np.asarray(e.region_to_frame, float) for e in face.eyes])
     else:
         regions = _fixed_regions()
-    tmp = Path(tempfile.mkdtemp(prefix="gazezoom-bench-"))
+    tmp_dir = tempfile.TemporaryDirectory(prefix="gazezoom-bench-")  # removed when run() returns (it was left behind)
+    tmp = Path(tmp_dir.name)
     res, info, checks = {}, {"threads": args.threads, "media": media.name, "frame": [720, 1280], "eyes": args.eyes,
                              "weights": "untrained (timing only)" if args.untrained else args.weights}, {}
     for v in args.variants:
         if args.untrained:
             torch.manual_seed(0)
-            model, wpath = build_model(v).eval(), tmp / f"{v}.safetensors"
+            model, wpath = build_model(v).eval(), weights_path(tmp, v)
         else:
             wpath = weights_path(args.weights, v)
             if not wpath.is_file():
                 raise ModelFileError(f"no weights {wpath}; train them, pass --weights DIR, or use --untrained")
             model = load_weights(wpath, variant=v)
         if not onnx_path(wpath).is_file():  # not exported yet: export into the temporary folder
-            wpath = tmp / f"gaze_{v.replace('@', '_')}.safetensors"
+            wpath = weights_path(tmp, v)
             export_onnx(model, onnx_path(wpath))
         onnx_file = onnx_path(wpath)
         pred_t = GazePredictor(model, backend="torch")

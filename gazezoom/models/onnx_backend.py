@@ -132,7 +132,6 @@ class OnnxRegionGaze:
         except Exception as err:  # noqa: BLE001 - onnxruntime raises its own exception types for corrupt files
             raise ModelFileError(f"{self.path} is not a loadable ONNX model ({err}); re-run `gazezoom export`") from err
         self.output_names = tuple(o.name for o in self.session.get_outputs())
-        self.zooms = "saliency" in self.output_names
         if weights is not None and Path(weights).suffix == ".safetensors" and Path(weights).is_file():
             self._check_matches(Path(weights))
 
@@ -149,15 +148,14 @@ class OnnxRegionGaze:
                 f"{weights.parent}` or use backend 'torch'"
             )
 
-    def __call__(self, crop: torch.Tensor, region_to_frame: torch.Tensor, *, outputs: tuple[str, ...] | None = None):
+    def __call__(self, crop: torch.Tensor, region_to_frame: torch.Tensor):
         if crop.ndim != 4 or crop.shape[:2] != (1, 3):
             raise ShapeError("crop", "(1, 3, h, w)", crop.shape)
         feeds = {
             "crop": np.ascontiguousarray(crop.detach().cpu().numpy(), dtype=np.float32),
             "region_to_frame": np.ascontiguousarray(region_to_frame.detach().cpu().numpy(), dtype=np.float32),
         }
-        names = list(outputs or self.output_names)
-        return tuple(torch.from_numpy(a) for a in self.session.run(names, feeds))
+        return tuple(torch.from_numpy(a) for a in self.session.run(list(self.output_names), feeds))
 
 
 #: backend name → ``(model, weights_path | None, threads) -> runner(crop, region_to_frame)``

@@ -30,6 +30,7 @@ __all__ = [
     "load_weights",
     "save_train_state",
     "load_train_state",
+    "torch_save_atomic",
 ]
 
 FORMAT = "gazezoom-gaze-weights"
@@ -169,12 +170,19 @@ def _diff_keys(want: dict, have: dict) -> tuple[list[str], list[str]]:
     return sorted(set(want) - set(have)), sorted(set(have) - set(want))
 
 
-def save_train_state(path: str | Path, state: dict) -> None:
-    """Resumable training state: a dict of tensors, numbers, strings, lists and dicts only (no pickled objects)."""
+def torch_save_atomic(obj: dict, path: str | Path) -> Path:
+    """``torch.save`` to a temporary file beside ``path``, then rename: an interrupted run never leaves a half-written
+    file. ``obj`` holds tensors, numbers, strings, lists and dicts only, so ``torch.load(weights_only=True)`` reads it."""
     path = Path(path)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(state, tmp)
-    tmp.replace(path)  # never leave a half-written state behind an interrupted run
+    torch.save(obj, tmp)
+    tmp.replace(path)
+    return path
+
+
+def save_train_state(path: str | Path, state: dict) -> None:
+    """Resumable training state: a dict of tensors, numbers, strings, lists and dicts only (no pickled objects)."""
+    torch_save_atomic(state, path)
 
 
 def load_train_state(path: str | Path) -> dict:

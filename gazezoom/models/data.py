@@ -146,10 +146,10 @@ def render_cache(dataset, path: str | Path | None = None, *, progress: bool = Tr
             parts.setdefault(k, []).append((v.clamp(0, 1) * 255).round().to(torch.uint8) if k == "image" else v)
     cache = {k: torch.cat(v) for k, v in parts.items()}
     if path is not None:
+        from .checkpoint import torch_save_atomic
+
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(str(path) + ".tmp")
-        torch.save(cache, tmp)
-        tmp.replace(path)
+        torch_save_atomic(cache, path)
     return cache
 
 

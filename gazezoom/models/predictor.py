@@ -21,7 +21,7 @@ import torch
 
 from ..errors import InputValueError, ShapeError, StateError
 from ..face.eyes import normalised_to_camera
-from ..geometry import pitchyaw_to_vector, vector_to_pitchyaw
+from ..geometry import apply_homography, pitchyaw_to_vector, vector_to_pitchyaw
 from ..results import EyeGaze, EyeRegion, Face, GazeResult
 from ..sampler import sample_regions
 from .checkpoint import load_weights, weights_path
@@ -57,12 +57,6 @@ def _frame_tensor(frame: np.ndarray) -> np.ndarray:
     if frame.ndim == 3 and frame.shape[2] in (3, 4):
         return frame[..., 2::-1]
     raise ShapeError("frame", "(H, W), (H, W, 3) BGR or (H, W, 4) BGRA", frame.shape)
-
-
-def _apply_h(H: np.ndarray, pts: np.ndarray) -> np.ndarray:
-    """``H (N, 3, 3)``, ``pts (N, ..., 2)`` → ``(N, ..., 2)``."""
-    q = np.einsum("nij,n...j->n...i", H, np.concatenate([pts, np.ones_like(pts[..., :1])], -1))
-    return q[..., :2] / q[..., 2:]
 
 
 def _to_bgr_u8(x: torch.Tensor) -> np.ndarray:
@@ -167,7 +161,7 @@ class GazePredictor:
             raise ShapeError("region_to_frame", "(N, 3, 3) with N >= 1", H.shape)
         rgb = _frame_tensor(frame_bgr)
         # Read only the part of the frame the regions cover: the corners bound every grid point of the region.
-        corners = _apply_h(H, np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])[None].repeat(len(H), 0))
+        corners = np.stack([apply_homography(h, [[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]]) for h in H])
         hf, wf = rgb.shape[:2]
         x0, y0 = np.clip(np.floor(corners.reshape(-1, 2).min(0)).astype(int) - 2, 0, [wf - 1, hf - 1])
         x1, y1 = np.clip(np.ceil(corners.reshape(-1, 2).max(0)).astype(int) + 3, [x0 + 1, y0 + 1], [wf, hf])
@@ -190,7 +184,7 @@ class GazePredictor:
             patch=_to_bgr_u8(patch),
             uniform_patch=_to_bgr_u8(uniform),
             saliency=None if saliency is None else saliency[:, 0].float().cpu().numpy(),
-            grid_px=_apply_h(H, g),
+            grid_px=np.stack([apply_homography(h, gi) for h, gi in zip(H, g)]),
         )
 
     def predict(self, frame_bgr: np.ndarray, face: Face, *, display: bool = True) -> GazeResult:

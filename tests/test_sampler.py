@@ -242,6 +242,11 @@ def test_region_sampling_equals_exact_crop():
     torch.testing.assert_close(patches[0], frame[0, :, 5:29, 10:50], atol=1e-10, rtol=0)
     torch.testing.assert_close(patches[1], frame[1, :, 30:54, 70:110], atol=1e-10, rtol=0)
     torch.testing.assert_close(patches[2], frame[1, :, 0:24, 0:40], atol=1e-10, rtol=0)
+    one = sample_regions(frame[:1], regions[[0, 2]], (24, 40))  # one frame, no batch_index: every region reads it
+    torch.testing.assert_close(one[0], frame[0, :, 5:29, 10:50], atol=1e-10, rtol=0)
+    torch.testing.assert_close(one[1], frame[0, :, 0:24, 0:40], atol=1e-10, rtol=0)
+    zeros = torch.zeros(2, dtype=torch.long)
+    torch.testing.assert_close(sample_regions(frame[:1], regions[[0, 2]], (24, 40), batch_index=zeros), one)
 
 
 def test_quad_regions_equal_boxes_and_rotate():
@@ -349,6 +354,10 @@ def test_bad_inputs_raise_typed_errors():
         sample_regions(torch.rand(1, 3, 20, 20), torch.eye(3), (4, 4))
     with pytest.raises(ShapeError, match="batch_index"):
         sample_regions(torch.rand(2, 3, 20, 20), torch.eye(3).expand(3, 3, 3), (4, 4))
+    with pytest.raises(InputValueError, match="must be 0 for a single frame"):
+        sample_regions(torch.rand(1, 3, 20, 20), torch.eye(3).expand(2, 3, 3), (4, 4), batch_index=torch.tensor([0, 1]))
+    with pytest.raises(InputValueError, match="out of range for 2 frames"):
+        sample_regions(torch.rand(2, 3, 20, 20), torch.eye(3).expand(3, 3, 3), (4, 4), batch_index=torch.tensor([0, 1, 2]))
     with pytest.raises(InputValueError, match="grid_size"):
         SaliencySampler(grid_size=1)
     with pytest.raises(InputValueError, match="region_oversample"):

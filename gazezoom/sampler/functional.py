@@ -331,12 +331,11 @@ def sample_regions(
             return warp(frame, g)
         if B != 1:
             raise ShapeError("frame", f"(1 or {N}, C, H, W) for {N} regions, or pass batch_index", frame.shape)
-        batch_index = torch.zeros(N, dtype=torch.long, device=frame.device)
-    if batch_index.shape != (N,):
+    elif batch_index.shape != (N,):
         raise ShapeError("batch_index", f"({N},)", batch_index.shape)
-    if B == 1:
-        if not torch.jit.is_tracing() and bool((batch_index != 0).any()):
-            raise InputValueError(f"batch_index must be 0 for a single frame, got {batch_index.tolist()}")
+    elif B == 1 and not torch.jit.is_tracing() and bool((batch_index != 0).any()):
+        raise InputValueError(f"batch_index must be 0 for a single frame, got {batch_index.tolist()}")
+    if B == 1:  # every region reads frame 0 (no index tensor to build or check when none was given)
         return warp(frame, g.reshape(1, -1, W, 2)).view(C, N, H, W).transpose(0, 1)
     # All regions of one frame are sampled in one grid_sample call by stacking their grids along the height.
     out = frame.new_empty(N, C, H, W)

@@ -376,6 +376,8 @@ def run(args: argparse.Namespace) -> int:
     )
     if cfg.steps < 1 or cfg.batch_size < 1:
         raise InputValueError(f"--steps and --batch-size must be >= 1, got {cfg.steps}, {cfg.batch_size}")
+    if cfg.eval_every < 1:
+        raise InputValueError(f"--eval-every must be >= 1 (validate + checkpoint every N steps), got {cfg.eval_every}")
     overrides = {k: tuple(v) for k, v in (("patch", args.patch), ("region_size", args.region),
                                            ("low_size", args.low_size)) if v is not None}
     if args.supersample is not None:

@@ -89,6 +89,12 @@ def test_train_cli_all_variants_tiny(tmp_path, capsys):
     assert "validation mean" in capsys.readouterr().err
 
 
+def test_eval_every_zero_is_a_typed_error(tmp_path, capsys):
+    rc = main(["train", "--variant", "uniform@P", "--dataset", "toy", "--eval-every", "0", "--out", str(tmp_path),
+               "--quiet"])
+    assert rc == InputValueError.exit_code and "--eval-every must be >= 1" in capsys.readouterr().err
+
+
 def test_amp_needs_cuda(tmp_path):
     with pytest.raises(InputValueError, match="--amp needs --device cuda"):
         train_variant("uniform@P", _cfg(amp=True), SMALL, tmp_path, progress=False)

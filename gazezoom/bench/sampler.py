@@ -44,8 +44,11 @@ def _landmarker_ms(repeat: int) -> float:
 def run(args: argparse.Namespace) -> int:
     import torch
 
+    from ..errors import InputValueError
     from ..sampler import SaliencySampler, attraction, quads_to_regions, sample_regions, saliency_grid
 
+    if args.repeat < 1 or args.grid_size < 2:
+        raise InputValueError(f"--repeat must be >= 1 and --grid-size >= 2, got {args.repeat} and {args.grid_size}")
     if args.threads:
         torch.set_num_threads(args.threads)
     h, w = args.patch

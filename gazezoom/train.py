@@ -203,7 +203,7 @@ def train_variant(
     csv_path = out_dir / f"{slug}.csv"
     device = torch.device(cfg.device)
     # --- distributed (issue 8): under torchrun join the process group; rank 0 alone logs, validates and writes
-    from .distributed import setup, shard_batches, wrap
+    from .distributed import all_mean, setup, shard_batches, wrap
 
     dist = setup(device)
     device, progress = dist.device, progress and dist.is_main
@@ -293,14 +293,16 @@ def train_variant(
         if done % cfg.log_every == 0 or is_eval:
             row = {k: "" for k in CSV_FIELDS}
             now = time.perf_counter()
-            row.update(step=done, loss=f"{acc_loss / acc_n:.5f}", train_mean_deg=f"{acc_err / acc_n:.3f}",
+            # over every rank's batches, not rank 0's share alone (all ranks log at the same steps: a collective)
+            loss_avg, err_avg = all_mean(acc_loss / acc_n, dist), all_mean(acc_err / acc_n, dist)
+            row.update(step=done, loss=f"{loss_avg:.5f}", train_mean_deg=f"{err_avg:.3f}",
                        lr=f"{lr:.6g}", degrade=int(degrade), seconds=f"{elapsed:.1f}",
                        images_per_s=f"{dist.world * acc_n * cfg.batch_size / max(now - t_log, 1e-9):.1f}")
             if is_eval and dist.is_main:
                 val = validate(model, val_batches, cfg.min_openness)
                 row.update(val_mean_deg=f"{val['mean_deg']:.3f}", val_median_deg=f"{val['median_deg']:.3f}")
             rows.append(row)
-            bar.set_postfix(loss=f"{acc_loss / acc_n:.4f}", err=f"{acc_err / acc_n:.2f}",
+            bar.set_postfix(loss=f"{loss_avg:.4f}", err=f"{err_avg:.2f}",
                             val="" if val is None else f"{val['mean_deg']:.2f}")
             acc_loss = acc_err = acc_n = 0.0
             t_log = time.perf_counter()

@@ -235,3 +235,19 @@ def test_sampler_grid_stays_float32_under_autocast_on_both_paths():
         for x, y in zip(r, a):
             assert y.dtype == torch.float32
             torch.testing.assert_close(y, x, rtol=0, atol=0)
+
+
+def test_network_inputs_are_the_crop_predict_regions_runs():
+    """The crop covers the regions (with a margin) and the network on it gives predict_regions' gaze."""
+    from gazezoom.models.onnx_backend import RegionGazeGraph
+
+    torch.manual_seed(0)
+    p = GazePredictor(small("sampler@P").eval())
+    frame = np.random.default_rng(1).integers(0, 256, (90, 160, 3), np.uint8)
+    H = np.stack([_box_region(30, 20, 77, 51), _box_region(90, 22, 137, 53, mirror=True)])
+    Hf, crop, Hc = p.network_inputs(frame, H)
+    assert np.array_equal(Hf, H) and crop.shape == (1, 3, 38, 112)  # rows 18..55, columns 28..139: corners -2/+2
+    torch.testing.assert_close(crop[0, :, 2, 2], torch.from_numpy(frame[20, 30, ::-1].copy()).float() / 255)
+    with torch.inference_mode():
+        want = RegionGazeGraph(p.model)(crop, Hc)[0].double().numpy()
+    np.testing.assert_allclose(p.predict_regions(frame, H, display=False).pitchyaw, want, atol=1e-6)

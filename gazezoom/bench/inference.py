@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         pred_t = GazePredictor(model, backend="torch")
         pred_o = GazePredictor(model, backend="onnx", weights=wpath)
         # the predictor's own crop and homographies for these two eyes
-        crop, Hc = _crop_inputs(pred_t, frame, regions)
+        _, crop, Hc = pred_t.network_inputs(frame, regions)
         eager = RegionGazeGraph(pred_t.model)
         with torch.inference_mode():
             ref = eager(crop, Hc)
@@ -161,20 +161,3 @@ def _fixed_regions():
     K = np.array([[1000.0, 0.0, 639.5], [0.0, 1000.0, 359.5], [0.0, 0.0, 1.0]])
     return np.stack([region_to_frame(K, np.eye(3), np.array([x, -20.0, 600.0]), side)
                      for x, side in ((32.0, "left"), (-32.0, "right"))])
-
-
-def _crop_inputs(pred, frame, regions):
-    """The ``(crop (1, 3, h, w), Hc (2, 3, 3))`` that ``GazePredictor.predict_regions`` feeds its network."""
-    captured = {}
-    runner = pred._runner
-
-    def spy(crop, Hc):
-        captured["x"] = (crop.clone(), Hc.clone())
-        return runner(crop, Hc)
-
-    pred._runner = spy
-    try:
-        pred.predict_regions(frame, regions, display=False)
-    finally:
-        pred._runner = runner
-    return captured["x"]

@@ -152,24 +152,8 @@ class GazePredictor:
         ``region_to_frame``: ``(N, 3, 3)`` region → frame homographies, or a sequence of ``EyeRegion``.
         ``display=False`` skips the uint8 patches and grid (the fast path for benchmarks).
         """
-        model = self._model()
-        cfg = model.config
-        if not isinstance(region_to_frame, np.ndarray):
-            region_to_frame = np.stack([np.asarray(r.region_to_frame, float) for r in region_to_frame])
-        H = np.asarray(region_to_frame, np.float64)
-        if H.ndim != 3 or H.shape[1:] != (3, 3) or len(H) == 0:
-            raise ShapeError("region_to_frame", "(N, 3, 3) with N >= 1", H.shape)
-        rgb = _frame_tensor(frame_bgr)
-        # Read only the part of the frame the regions cover: the corners bound every grid point of the region.
-        corners = np.stack([apply_homography(h, [[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]]) for h in H])
-        hf, wf = rgb.shape[:2]
-        x0, y0 = np.clip(np.floor(corners.reshape(-1, 2).min(0)).astype(int) - 2, 0, [wf - 1, hf - 1])
-        x1, y1 = np.clip(np.ceil(corners.reshape(-1, 2).max(0)).astype(int) + 3, [x0 + 1, y0 + 1], [wf, hf])
-        crop = torch.from_numpy(np.ascontiguousarray(rgb[y0:y1, x0:x1])).to(self.device)
-        crop = crop.permute(2, 0, 1)[None].float().div_(255.0)  # (1, 3, h, w) RGB [0, 1]
-        shift = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0], [0.0, 0.0, 1.0]])
-        Hc = torch.from_numpy(shift @ H).float().to(self.device)  # (N, 3, 3) region → crop pixels
-
+        cfg = self._model().config
+        H, crop, Hc = self.network_inputs(frame_bgr, region_to_frame)
         # sampler: zoomed patches read from the full-resolution crop; others: the region, as in training
         out = self._runner(crop, Hc)  # torch module or ONNX Runtime session (onnx_backend.RegionGazeGraph)
         pitchyaw, patch, grid = out[:3]
@@ -186,6 +170,29 @@ class GazePredictor:
             saliency=None if saliency is None else saliency[:, 0].float().cpu().numpy(),
             grid_px=np.stack([apply_homography(h, gi) for h, gi in zip(H, g)]),
         )
+
+    def network_inputs(
+        self, frame_bgr: np.ndarray, region_to_frame: np.ndarray | Sequence[EyeRegion]
+    ) -> tuple[np.ndarray, torch.Tensor, torch.Tensor]:
+        """What :meth:`predict_regions` feeds the network for ``N`` regions of one frame: ``(H (N, 3, 3)`` region →
+        frame (float64), ``crop (1, 3, h, w)`` the part of the frame the regions cover, RGB [0, 1] on the device,
+        ``Hc (N, 3, 3)`` region → crop pixels)."""
+        if not isinstance(region_to_frame, np.ndarray):
+            region_to_frame = np.stack([np.asarray(r.region_to_frame, float) for r in region_to_frame])
+        H = np.asarray(region_to_frame, np.float64)
+        if H.ndim != 3 or H.shape[1:] != (3, 3) or len(H) == 0:
+            raise ShapeError("region_to_frame", "(N, 3, 3) with N >= 1", H.shape)
+        rgb = _frame_tensor(frame_bgr)
+        # Read only the part of the frame the regions cover: the corners bound every grid point of the region.
+        corners = np.stack([apply_homography(h, [[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]]) for h in H])
+        hf, wf = rgb.shape[:2]
+        x0, y0 = np.clip(np.floor(corners.reshape(-1, 2).min(0)).astype(int) - 2, 0, [wf - 1, hf - 1])
+        x1, y1 = np.clip(np.ceil(corners.reshape(-1, 2).max(0)).astype(int) + 3, [x0 + 1, y0 + 1], [wf, hf])
+        crop = torch.from_numpy(np.ascontiguousarray(rgb[y0:y1, x0:x1])).to(self.device)
+        crop = crop.permute(2, 0, 1)[None].float().div_(255.0)  # (1, 3, h, w) RGB [0, 1]
+        shift = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0], [0.0, 0.0, 1.0]])
+        Hc = torch.from_numpy(shift @ H).float().to(self.device)  # (N, 3, 3) region → crop pixels
+        return H, crop, Hc
 
     def predict(self, frame_bgr: np.ndarray, face: Face, *, display: bool = True) -> GazeResult:
         """Both eyes of ``face`` in one batched call, un-mirrored, rotated to camera space and fused."""

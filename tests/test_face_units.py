@@ -161,6 +161,14 @@ def test_tracker_keeps_ids_and_primary():
         passer = np.array([20.0 + 10 * k, 50, 260 + 10 * k, 400])
         ids, primary = tr.update(np.stack([passer, user + k]), (480, 640))
         assert int(ids[primary]) == uid and int(ids[0]) != uid
+    # a track missing for up to max_missing frames stays live (its blink state is kept by the front-end)
+    tr2 = FaceTracker(max_missing=2)
+    (tid,), _ = tr2.update(user[None], (480, 640))
+    tr2.update(np.zeros((0, 4)), (480, 640))
+    tr2.update(np.zeros((0, 4)), (480, 640))
+    assert tr2.live_ids() == [int(tid)]
+    tr2.update(np.zeros((0, 4)), (480, 640))
+    assert tr2.live_ids() == []
     # the user leaves for longer than max_missing frames: the passer-by becomes primary
     for _ in range(4):
         ids, primary = tr.update(passer[None], (480, 640))

@@ -144,8 +144,11 @@ class FrontEnd:
         keep = dedupe(boxes)
         raws, boxes = [raws[i] for i in keep], boxes[keep]
         ids, primary = self.tracker.update(boxes, (H, W))
+        # Blink states live as long as their track: a face lost for a frame or two (likely while the eyes are
+        # closed) comes back still "closed" instead of being reset to open.
         self._blinks = {
-            int(t): self._blinks.get(int(t)) or {s: BlinkHysteresis(*self.blink_thresholds) for s in ("left", "right")} for t in ids
+            t: self._blinks.get(t) or {s: BlinkHysteresis(*self.blink_thresholds) for s in ("left", "right")}
+            for t in self.tracker.live_ids()
         }
         faces, kept = [], []
         for i, (r, t) in enumerate(zip(raws, ids)):

@@ -67,6 +67,10 @@ class FaceTracker:
         self._next_id = 1
         self.primary_id: int | None = None
 
+    def live_ids(self) -> list[int]:
+        """Ids of every live track: seen in the last frame or missing for at most ``max_missing`` frames."""
+        return list(self._tracks)
+
     def update(self, boxes: np.ndarray, frame_size: tuple[int, int]) -> tuple[np.ndarray, int | None]:
         boxes = np.asarray(boxes, float)
         if boxes.ndim != 2 or boxes.shape[1] != 4:

@@ -13,6 +13,8 @@ import statistics
 import time
 from typing import Callable
 
+from ..errors import InputValueError
+
 __all__ = ["BENCHMARKS", "median_ms", "add_arguments", "run"]
 
 #: name → (module path, one-line help)
@@ -29,6 +31,8 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
 
 def median_ms(fn: Callable[[], object], *, repeat: int = 50, warmup: int = 5) -> float:
     """Median wall time of ``fn()`` in milliseconds over ``repeat`` calls after ``warmup`` calls."""
+    if repeat < 1 or warmup < 0:
+        raise InputValueError(f"need repeat >= 1 and warmup >= 0, got repeat={repeat}, warmup={warmup}")
     for _ in range(warmup):
         fn()
     times = []

@@ -1,0 +1,55 @@
+"""The `gazezoom` command line: every command and benchmark answers --help; errors become exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from gazezoom.bench import BENCHMARKS, median_ms
+from gazezoom.cli import COMMANDS, main
+from gazezoom.errors import InputValueError
+
+
+def test_top_level_help_lists_every_command(capsys):
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    for name in COMMANDS:
+        assert name in out
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_command_has_help(name, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([name, "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: gazezoom {name}")
+
+
+@pytest.mark.parametrize("name", sorted(BENCHMARKS))
+def test_every_benchmark_has_help(name, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["bench", name, "--help"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.startswith(f"usage: gazezoom bench {name}")
+
+
+def test_import_gazezoom_stays_light():
+    code = "import sys, gazezoom, gazezoom.cli, gazezoom.pipeline; print(sorted(m for m in ('torch', 'mediapipe', 'PyQt5', 'cv2') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]"
+
+
+def test_typed_errors_become_exit_codes(tmp_path, capsys):
+    # a missing profile is a ProfileError: its message says what to run, the exit code is ProfileError.exit_code
+    rc = main(["profile", "--profiles", str(tmp_path), "show", "nobody"])
+    assert rc == 7  # ProfileError.exit_code
+    assert "gazezoom calibrate --user nobody" in capsys.readouterr().err
+
+
+def test_median_ms_checks_its_arguments():
+    assert median_ms(lambda: None, repeat=2, warmup=0) >= 0
+    with pytest.raises(InputValueError, match="repeat >= 1"):
+        median_ms(lambda: None, repeat=0)

@@ -127,6 +127,9 @@ def format_table(report: dict) -> str:
         for b in bins:
             m = report["by_eye_width"][b]["results"][v]["mean_deg"]
             cells.append("–" if m is None else f"{m:.2f}")
+        if r["mean_deg"] is None:  # every eye of this set was left out (blinks)
+            lines.append(f"| {v} | – | – | " + " | ".join(cells) + " |")
+            continue
         rel = f" ({r['mean_deg'] / base:.2f}x)" if base and v != "uniform@P" else ""
         lines.append(f"| {v} | {r['mean_deg']:.2f}{rel} | {r['median_deg']:.2f} | " + " | ".join(cells) + " |")
     counts = ", ".join(f"{b}: {report['by_eye_width'][b]['n']}" for b in bins)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .errors import ModelFileError, WeightsMismatchError
+from .errors import InputValueError, ModelFileError, WeightsMismatchError
 
 __all__ = ["example_inputs", "export_onnx", "verify_onnx", "add_arguments", "run"]
 
@@ -128,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
         raise ModelFileError(f"no gaze weights for {', '.join(missing) or 'any variant'} in {folder}; train them with "
                              f"`gazezoom train --out {folder}` or pass --weights DIR")
     if args.opset < 16:
-        raise WeightsMismatchError(f"--opset {args.opset} has no GridSample; use 16 or later")
+        raise InputValueError(f"--opset {args.opset} has no GridSample; use 16 or later")
     for v in names:
         model = load_weights(weights_path(folder, v), variant=v)
         out = Path(args.out or folder) / f"gaze_{variant_slug(v)}.onnx"

@@ -114,3 +114,13 @@ def test_real_face_checks_refuse_a_missing_still(tmp_path):
     pytest.importorskip("mediapipe")
     with pytest.raises(MediaError, match="missing.jpg"):
         real_face_checks(REPO_WEIGHTS, tmp_path, stills=("missing.jpg",), max_frames=0)
+
+
+def test_format_table_with_every_eye_left_out():
+    from gazezoom.evaluate import format_table
+
+    empty = {"mean_deg": None, "median_deg": None, "n": 0}
+    report = {"n": 3, "seed": 5, "patch": [24, 40], "results": {"uniform@P": empty, "sampler@P": empty},
+              "by_eye_width": {"<30px": {"n": 0, "results": {"uniform@P": empty, "sampler@P": empty}}}}
+    table = format_table(report)
+    assert "| sampler@P | – | – | – |" in table and "eyes per width bin: <30px: 0" in table

@@ -129,10 +129,14 @@ class FrontEnd:
         backend reports it) and ``"frontend"`` (all of this method).
         """
         t0 = time.perf_counter()
-        rgb = to_rgb(frame, self.color, self._rgb)  # converts into the last frame's buffer when sizes match
-        if not np.may_share_memory(rgb, frame):  # never keep (and later overwrite) the caller's own array
-            self._rgb = rgb
-        H, W = rgb.shape[:2]
+        if getattr(self.landmarker, "converts_frames", False):
+            # the landmarker converts (and checks) frames itself, e.g. gazezoom.io.overlap's look-ahead worker
+            rgb, (H, W) = None, frame.shape[:2]
+        else:
+            rgb = to_rgb(frame, self.color, self._rgb)  # converts into the last frame's buffer when sizes match
+            if not np.may_share_memory(rgb, frame):  # never keep (and later overwrite) the caller's own array
+                self._rgb = rgb
+            H, W = rgb.shape[:2]
         camera = self.camera_for(W, H)
         t1 = time.perf_counter()
         raws = self.landmarker.detect(rgb, None if time_s is None else int(round(time_s * 1e3)))

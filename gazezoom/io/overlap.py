@@ -31,6 +31,10 @@ class LookaheadLandmarker:
     ``last_compute_ms``: the landmarker's own time for the frame just returned (the wait is shorter when overlapped).
     """
 
+    #: ``detect`` ignores the RGB array it is given (the worker converted the frame at submit time), so the
+    #: front-end skips its own conversion.
+    converts_frames = True
+
     def __init__(self, inner, color: str = "bgr"):
         self.inner, self.color = inner, color
         self.mode = inner.mode

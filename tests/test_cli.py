@@ -53,3 +53,13 @@ def test_median_ms_checks_its_arguments():
     assert median_ms(lambda: None, repeat=2, warmup=0) >= 0
     with pytest.raises(InputValueError, match="repeat >= 1"):
         median_ms(lambda: None, repeat=0)
+
+
+def test_bench_sampler_reports_medians_and_ratios(capsys):
+    import json
+
+    assert main(["bench", "sampler", "--repeat", "2", "--threads", "1", "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["patch"] == [24, 40] and all(v > 0 for v in rep["median_ms"].values())
+    ms = rep["median_ms"]
+    assert rep["ratios"]["dense/separable attraction"] == pytest.approx(ms["attraction_dense_ms"] / ms["attraction_separable_ms"])

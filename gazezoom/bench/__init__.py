@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import statistics
 import time
 from typing import Callable
 
 from ..errors import InputValueError
 
-__all__ = ["BENCHMARKS", "median_ms", "add_arguments", "run"]
+__all__ = ["BENCHMARKS", "median_ms", "print_report", "add_arguments", "run"]
 
 #: name → (module path, one-line help)
 BENCHMARKS: dict[str, tuple[str, str]] = {
@@ -41,6 +42,23 @@ def median_ms(fn: Callable[[], object], *, repeat: int = 50, warmup: int = 5) ->
         fn()
         times.append((time.perf_counter() - t0) * 1e3)
     return statistics.median(times)
+
+
+def print_report(
+    as_json: bool, title: str, info: dict, medians: dict, ratios: dict, *, extra: dict | None = None,
+    unit: str = " ms", ratio_note: str = "",
+) -> None:
+    """Print a benchmark's medians and ratios: one JSON object ``{**info, "median_ms", "ratios", **extra}`` with
+    ``as_json``, else ``title`` and an aligned table (``None`` medians print as n/a)."""
+    if as_json:
+        print(json.dumps({**info, "median_ms": medians, "ratios": ratios, **(extra or {})}))
+        return
+    print(title)
+    width = max(map(len, [*medians, *(f"ratio {k}" for k in ratios)]), default=0)
+    for k, v in medians.items():
+        print(f"  {k:<{width}s} {v:8.3f}{unit}" if v is not None else f"  {k:<{width}s}      n/a")
+    for k, v in ratios.items():
+        print(f"  {'ratio ' + k:<{width}s} {v:8.3f}x{ratio_note}")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import statistics
 import tempfile
 import warnings
 from pathlib import Path
 
-from . import median_ms
+from . import median_ms, print_report
 
 __all__ = ["add_arguments", "run"]
 
@@ -138,15 +137,11 @@ def run(args: argparse.Namespace) -> int:
         base = res[f"{v} network, torch eager ms"]
         for k in [k for k in res if k.startswith(f"{v} network")]:
             ratios[k.replace(" ms", "") + " / torch eager"] = res[k] / base
+    print_report(args.json, f"inference benchmark: two eyes of {media.name} at 1280x720, {args.threads} threads, "
+                 f"medians ({info['weights']}{', GPU ' + info['gpu'] if 'gpu' in info else ''})", info, res, ratios,
+                 extra={"agreement": checks}, unit="")
     if args.json:
-        print(json.dumps({**info, "median_ms": res, "ratios": ratios, "agreement": checks}))
         return 0
-    print(f"inference benchmark: two eyes of {media.name} at 1280x720, {args.threads} threads, medians "
-          f"({info['weights']}{', GPU ' + info['gpu'] if 'gpu' in info else ''})")
-    for k, val in res.items():
-        print(f"  {k:<58s} {val:8.3f}")
-    for k, val in ratios.items():
-        print(f"  {k:<58s} {val:8.2f}x")
     worst = max(checks.values())
     print(f"  largest gaze difference between backends: {worst:.1e} rad")
     return 0

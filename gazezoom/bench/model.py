@@ -9,10 +9,11 @@ numbers to quote; timings on shared machines are noisy.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from pathlib import Path
+
+from . import print_report
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -102,13 +103,6 @@ def run(args: argparse.Namespace) -> int:
     }
     eye_w = [float(abs(e.corners_px[1, 0] - e.corners_px[0, 0])) for e in face.eyes]
     info = {"frame": [h, w], "media": media.name, "threads": torch.get_num_threads(), "eye_width_px": eye_w}
-    if args.json:
-        print(json.dumps({**info, "median_ms": res, "ratios": ratios}))
-        return 0
-    print(f"model benchmark: {media.name} at {w}x{h}, eyes {eye_w[0]:.0f}/{eye_w[1]:.0f} px wide, "
-          f"{info['threads']} threads, medians")
-    for k, val in res.items():
-        print(f"  {k:36s} {val:8.3f} ms")
-    for k, val in ratios.items():
-        print(f"  ratio {k:30s} {val:6.3f}  (aim < 0.25)")
+    print_report(args.json, f"model benchmark: {media.name} at {w}x{h}, eyes {eye_w[0]:.0f}/{eye_w[1]:.0f} px wide, "
+                 f"{info['threads']} threads, medians", info, res, ratios, ratio_note="  (aim < 0.25)")
     return 0

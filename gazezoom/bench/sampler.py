@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 
-from . import median_ms
+from . import median_ms, print_report
 
 
 def _patch_size(text: str) -> tuple[int, int]:
@@ -90,13 +89,6 @@ def run(args: argparse.Namespace) -> int:
     if args.landmarker:
         ratios["full sampler / landmarker"] = res["full_sampler_ms"] / res["landmarker_ms"]
     info = {"patch": [h, w], "grid_size": g, "regions": 2, "frame": [720, 1280], "threads": torch.get_num_threads()}
-    if args.json:
-        print(json.dumps({**info, "median_ms": res, "ratios": ratios}))
-        return 0
-    print(f"sampler benchmark: 2 eye regions of a 1280x720 frame -> 2 patches {h}x{w}, g={g}, "
-          f"{info['threads']} threads, median of {r}")
-    for k, v in res.items():
-        print(f"  {k:28s} {v:8.3f} ms")
-    for k, v in ratios.items():
-        print(f"  ratio {k:30s} {v:6.2f}")
+    print_report(args.json, f"sampler benchmark: 2 eye regions of a 1280x720 frame -> 2 patches {h}x{w}, g={g}, "
+                 f"{info['threads']} threads, median of {r}", info, res, ratios)
     return 0

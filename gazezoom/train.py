@@ -54,6 +54,7 @@ class TrainConfig:
     dataset: str = "synthetic"
     train_n: int = 0  # > 0: render this many training eyes once and reuse them (epochs); 0: fresh eyes every step
     cache_dir: str = ""  # where rendered sets are kept between variants/runs ("" = keep in memory only)
+    render_workers: int = 1  # processes rendering the cached sets (the renderer is single-threaded small ops)
     val_n: int = 512
     val_seed: int = 1  # the validation draw; `gazezoom eval` defaults to another seed
     eval_every: int = 250
@@ -134,10 +135,25 @@ def _read_rows(path: Path, upto: int | None = None) -> list[dict]:
         return [r for r in csv.DictReader(f) if upto is None or int(r["step"]) <= upto]
 
 
+def _cache_name(cfg: TrainConfig, n: int, seed: int, split: str, region_size) -> str:
+    return f"{cfg.dataset}_{split}_n{n}_seed{seed}_{region_size[0]}x{region_size[1]}.pt"
+
+
+def _render_cached(cfg: TrainConfig, n: int, seed: int, split: str, region_size, device, progress: bool) -> dict:
+    """The rendered set ``(n, seed, split)`` as a CPU uint8 cache (read from ``cache_dir`` when already there)."""
+    from .models.data import DATASETS, render_cache
+
+    rb = 256 if device.type == "cuda" else 64  # render batch
+    path = Path(cfg.cache_dir) / _cache_name(cfg, n, seed, split, region_size) if cfg.cache_dir else None
+    args = (n, seed, split, rb, tuple(region_size), str(device))
+    return render_cache(DATASETS.get(cfg.dataset)(*args), path, progress=progress, workers=cfg.render_workers,
+                        spec=(cfg.dataset, args))
+
+
 def _datasets(cfg: TrainConfig, region_size, device, progress: bool, world: int = 1, memo: dict | None = None):
     """(train, validation) datasets; with ``train_n`` the training eyes are rendered once and cached (in ``memo``
     for the next variant of the same run, in ``cache_dir`` for later runs)."""
-    from .models.data import DATASETS, CachedEyes, render_cache
+    from .models.data import DATASETS, CachedEyes
 
     # --- real datasets (issue 8): --dataset NAME:PATH[,key=value…] opens a published release (gazezoom.data)
     from .data import is_spec, open_dataset, subset
@@ -147,15 +163,13 @@ def _datasets(cfg: TrainConfig, region_size, device, progress: bool, world: int 
                 subset(open_dataset(cfg.dataset, "val", region_size), cfg.val_n))
     # --- end real datasets
     build = DATASETS.get(cfg.dataset)
-    rb = 256 if device.type == "cuda" else 64  # render batch
 
     def cached(n, seed, split, shuffle, n_batches=None):
-        name = f"{cfg.dataset}_{split}_n{n}_seed{seed}_{region_size[0]}x{region_size[1]}.pt"
-        path = Path(cfg.cache_dir) / name if cfg.cache_dir else None
+        name = _cache_name(cfg, n, seed, split, region_size)
         if memo is not None and name in memo:
             cache = memo[name]
         else:
-            cache = render_cache(build(n, seed, split, rb, region_size, device), path, progress=progress)
+            cache = _render_cached(cfg, n, seed, split, region_size, device, progress)
             if device.type == "cuda":  # uint8 eyes are small: keep them on the GPU, gather batches there
                 cache = {k: v.to(device) for k, v in cache.items()}
             if memo is not None:
@@ -327,8 +341,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.description = __doc__.split("\n\n")[0] + (
         " Writes weights + JSON sidecars, CSV logs and curve plots into --out; re-run with --resume to continue."
     )
-    p.add_argument("--variant", default="all", help="variant to train, or 'all' (default): sampler@P, uniform@P, "
-                   "uniform@2P, uniform@4P, center_crop@P")
+    p.add_argument("--variant", default="all", help="variant to train, a comma-separated list, or 'all' (default): "
+                   "sampler@P, uniform@P, uniform@2P, uniform@4P, center_crop@P")
     p.add_argument("--out", default="runs/train", help="output folder (default runs/train; 'weights' to ship)")
     p.add_argument("--steps", type=int, default=800, help="optimizer steps per variant (default 800)")
     p.add_argument("--batch-size", type=int, default=d.batch_size, help=f"(default {d.batch_size})")
@@ -346,6 +360,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "in shuffled epochs (default 6400; 0: fresh eyes every step, for a fast renderer/GPU)")
     p.add_argument("--cache-dir", default="runs/cache", help="keep rendered training/validation sets here and "
                    "reuse them across variants and runs (default runs/cache; '' for memory only)")
+    p.add_argument("--render-workers", type=int, default=1, help="processes rendering the cached sets (default 1; "
+                   "the renderer is single-threaded, so use about the number of cores, also with a GPU)")
+    p.add_argument("--jobs", type=int, default=1, help="train up to this many variants at once, each in its own "
+                   "process (default 1: one after the other). Needs --cache-dir, which the processes share; on a GPU "
+                   "that one small model cannot fill this is several times faster")
     p.add_argument("--val-n", type=int, default=d.val_n, help=f"held-out validation eyes (default {d.val_n})")
     p.add_argument("--val-seed", type=int, default=d.val_seed, help=f"validation seed (default {d.val_seed})")
     p.add_argument("--eval-every", type=int, default=d.eval_every, help="validate + checkpoint every N steps")
@@ -363,6 +382,48 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
+def _print_summary(r: dict) -> None:
+    print(f"{r['variant']}: step {r['step']}, validation mean {r['val']['mean_deg']:.2f} deg, median "
+          f"{r['val']['median_deg']:.2f} deg ({r['seconds']:.0f} s) -> {r['weights']}", file=sys.stderr)
+
+
+def _train_job(variant: str, cfg: TrainConfig, overrides: dict, out: str, resume: bool, threads: int) -> dict:
+    """One variant in a worker process of ``--jobs`` (no progress bar: several would interleave)."""
+    torch.set_num_threads(threads)
+    return train_variant(variant, cfg, overrides, out, resume=resume, progress=False)
+
+
+def _train_parallel(names: list[str], cfg: TrainConfig, overrides: dict, args, progress: bool) -> list[dict]:
+    """Train ``names`` in up to ``args.jobs`` processes. The shared sets are rendered (or found) in ``cache_dir``
+    first, so every process reads the very same eyes."""
+    import multiprocessing as mp
+    import os
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from tqdm import tqdm
+
+    from .models.variants import ModelConfig
+
+    if not cfg.cache_dir:
+        raise InputValueError("--jobs > 1 needs --cache-dir: the training processes share the rendered sets through it")
+    region = ModelConfig(**overrides).region_size
+    device = torch.device(cfg.device)
+    if cfg.train_n > 0:
+        _render_cached(cfg, cfg.train_n, cfg.seed, "train", region, device, progress)
+    _render_cached(cfg, cfg.val_n, cfg.val_seed, "test", region, device, progress)
+    jobs = min(args.jobs, len(names))
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    results: dict[str, dict] = {}
+    with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
+        futures = {pool.submit(_train_job, v, cfg, overrides, args.out, args.resume, threads): v for v in names}
+        for fut in tqdm(as_completed(futures), total=len(futures), desc=f"variants ({jobs} at once)",
+                        disable=not progress, file=sys.stderr):
+            r = fut.result()  # a failed variant raises here, with its own traceback
+            results[futures[fut]] = r
+            _print_summary(r)
+    return [results[v] for v in names]
+
+
 def run(args: argparse.Namespace) -> int:
     from .models.variants import VARIANTS, resolve_variant, variant_slug
 
@@ -373,11 +434,13 @@ def run(args: argparse.Namespace) -> int:
     cfg = TrainConfig(
         steps=args.steps, batch_size=args.batch_size, lr=args.lr, saliency_lr_mult=args.saliency_lr_mult,
         degrade_until=args.degrade_until, seed=args.seed, dataset=args.dataset, val_n=args.val_n,
-        train_n=args.train_n, cache_dir=args.cache_dir,
+        train_n=args.train_n, cache_dir=args.cache_dir, render_workers=args.render_workers,
         val_seed=args.val_seed, eval_every=args.eval_every, device=args.device, amp=args.amp,
     )
     if cfg.steps < 1 or cfg.batch_size < 1:
         raise InputValueError(f"--steps and --batch-size must be >= 1, got {cfg.steps}, {cfg.batch_size}")
+    if cfg.render_workers < 1 or args.jobs < 1:
+        raise InputValueError(f"--render-workers and --jobs must be >= 1, got {cfg.render_workers}, {args.jobs}")
     if cfg.eval_every < 1:
         raise InputValueError(f"--eval-every must be >= 1 (validate + checkpoint every N steps), got {cfg.eval_every}")
     overrides = {k: tuple(v) for k, v in (("patch", args.patch), ("region_size", args.region),
@@ -386,18 +449,24 @@ def run(args: argparse.Namespace) -> int:
         overrides["supersample"] = args.supersample
     # Cheap variants first, so a cut-short run still leaves the main comparison.
     order = ["uniform@P", "sampler@P", "center_crop@P", "uniform@2P", "uniform@4P"]
-    names = [v for v in order if v in VARIANTS] if args.variant == "all" else [resolve_variant(args.variant)]
+    if args.variant == "all":
+        names = [v for v in order if v in VARIANTS]
+    else:
+        names = list(dict.fromkeys(resolve_variant(v.strip()) for v in args.variant.split(",") if v.strip()))
     from .distributed import setup, teardown  # distributed (issue 8)
 
     dist = setup(args.device)
-    summary, memo = [], {}
-    for v in names:
-        r = train_variant(v, cfg, overrides, args.out, resume=args.resume, progress=not args.quiet, memo=memo)
-        summary.append(r)
-        if not dist.is_main:
-            continue
-        print(f"{v}: step {r['step']}, validation mean {r['val']['mean_deg']:.2f} deg, median "
-              f"{r['val']['median_deg']:.2f} deg ({r['seconds']:.0f} s) -> {r['weights']}", file=sys.stderr)
+    if args.jobs > 1 and len(names) > 1:
+        if dist.world > 1:
+            raise InputValueError("--jobs > 1 trains variants side by side in one machine; under torchrun use --jobs 1")
+        summary = _train_parallel(names, cfg, overrides, args, progress=not args.quiet)
+    else:
+        summary, memo = [], {}
+        for v in names:
+            r = train_variant(v, cfg, overrides, args.out, resume=args.resume, progress=not args.quiet, memo=memo)
+            summary.append(r)
+            if dist.is_main:
+                _print_summary(r)
     out = Path(args.out)
     if dist.is_main:
         if len(names) > 1:

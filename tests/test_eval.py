@@ -64,9 +64,10 @@ def test_eval_missing_weights_says_how_to_make_them(tmp_path, capsys):
 
 
 REPO_WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
-#: Measured on CPU with the shipped (H200-trained) weights, 120 eyes, seed 77: sampler@P 6.40 deg, uniform@P 6.26 deg
-#: mean. The bounds leave about 25 % margin for renderer float differences across machines.
-SHIPPED_BOUND_DEG = {"sampler@P": 8.0, "uniform@P": 8.0}
+#: Measured on CPU with the shipped (H200-trained, P = 12x20) weights, 120 eyes (118 scored), seed 77: sampler@P
+#: 6.00 deg, uniform@P 6.89 deg mean. The bounds leave about 25 % margin for renderer float differences across
+#: machines; the sampler must also stay ahead of uniform downsampling (the shipped comparison, docs/zoom.md).
+SHIPPED_BOUND_DEG = {"sampler@P": 7.5, "uniform@P": 8.6}
 
 
 @pytest.mark.slow
@@ -77,10 +78,12 @@ def test_shipped_weights_on_held_out_synthetic_eyes():
         pytest.skip("weights/ holds no gaze weights yet")
     torch.set_num_threads(2)
     models = load_variants(REPO_WEIGHTS, ["uniform@P", "sampler@P"])
-    assert models["sampler@P"].config.patch == (24, 40)
+    assert models["sampler@P"].config.patch == (12, 20)
     rep = evaluate(models, 120, 77, batch_size=60)
-    assert rep["results"]["sampler@P"]["mean_deg"] < SHIPPED_BOUND_DEG["sampler@P"]
-    assert rep["results"]["uniform@P"]["mean_deg"] < SHIPPED_BOUND_DEG["uniform@P"]
+    sampler, uniform = rep["results"]["sampler@P"]["mean_deg"], rep["results"]["uniform@P"]["mean_deg"]
+    assert sampler < SHIPPED_BOUND_DEG["sampler@P"]
+    assert uniform < SHIPPED_BOUND_DEG["uniform@P"]
+    assert sampler < uniform
 
 
 def test_figures_are_written(toy_weights, tmp_path):
@@ -99,8 +102,9 @@ def test_real_face_weak_checks(media_dir):
     torch.set_num_threads(2)
     r = real_face_checks(REPO_WEIGHTS, media_dir, stills=("obama.jpg", "astronaut.png"), max_frames=12)
     assert [s["image"] for s in r["stills"]] == ["obama.jpg", "astronaut.png"]
-    # measured: |yaw + yaw_mirrored| 1.3 and 0.9 deg; frame-to-frame change 0.85 deg (docs/zoom.md)
-    assert r["median_abs_yaw_sum_deg"] < 5.0
+    # measured (shipped P = 12x20 weights): |yaw + yaw_mirrored| 7.0 and 1.8 deg (median 4.4); first 12 frames:
+    # frame-to-frame change 0.77 deg; angle to the camera 6.5 and 9.2 deg (docs/zoom.md)
+    assert r["median_abs_yaw_sum_deg"] < 6.0
     assert r["video"]["frames_with_face"] == 12 and r["video"]["median_frame_to_frame_deg"] < 3.0
     assert all(s["to_camera_deg"] < 30.0 for s in r["stills"])
 

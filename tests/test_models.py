@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
 import pytest
 import torch
 
-from gazezoom.errors import ModelFileError, ShapeError, StateError, UnknownNameError, WeightsMismatchError
+from gazezoom.errors import (
+    InputValueError,
+    ModelFileError,
+    ShapeError,
+    StateError,
+    UnknownNameError,
+    WeightsMismatchError,
+)
 from gazezoom.models import (
     VARIANTS,
     GazeNet,
@@ -251,3 +259,27 @@ def test_network_inputs_are_the_crop_predict_regions_runs():
     with torch.inference_mode():
         want = RegionGazeGraph(p.model)(crop, Hc)[0].double().numpy()
     np.testing.assert_allclose(p.predict_regions(frame, H, display=False).pitchyaw, want, atol=1e-6)
+
+
+def test_infer_supersample_reads_the_same_grid_more_sparsely():
+    """``infer_supersample`` changes only how densely the eval-mode / app path reads through the grid: the
+    saliency is the same, the patch stays P, and with 0 (the default) eval mode reads exactly as training does."""
+    torch.manual_seed(0)
+    base = ModelConfig(variant="sampler@P", patch=(6, 10), region_size=(48, 80), low_size=(12, 20), supersample=8)
+    a = build_model(base).eval()
+    b = build_model(dataclasses.replace(base, infer_supersample=2)).eval()
+    b.load_state_dict(a.state_dict())
+    region = torch.rand(3, 3, 48, 80)
+    with torch.no_grad():
+        oa, ob = a(region), b(region)
+        a.front.k_infer = 2  # the same model reading at k = 2 must equal b
+        oc = a(region)
+    assert ob.patch.shape == oa.patch.shape == (3, 3, 6, 10)
+    assert torch.equal(oa.saliency, ob.saliency)
+    assert not torch.allclose(oa.patch, ob.patch)  # 8x8 vs 2x2 area pooling of the same warp
+    assert torch.allclose(oc.patch, ob.patch) and torch.allclose(oc.pitchyaw, ob.pitchyaw)
+    b.train()
+    assert b.front._k() == 8  # training keeps the trained k
+    assert ModelConfig.from_dict(dataclasses.replace(base, infer_supersample=2).to_dict()).infer_supersample == 2
+    with pytest.raises(InputValueError, match="infer_supersample"):
+        ModelConfig(infer_supersample=-1)

@@ -69,6 +69,7 @@ class ModelConfig:
     task_width: int = 16
     saliency_width: int = 12
     supersample: int = 1  # sampler: read a (k*P) patch through the grid and area-pool it to P (anti-aliasing)
+    infer_supersample: int = 0  # sampler in eval mode / on the app path: k used at inference (0: = supersample)
 
     def __post_init__(self):
         for name in ("patch", "region_size", "low_size"):
@@ -82,6 +83,10 @@ class ModelConfig:
         if int(self.supersample) < 1:
             raise InputValueError(f"ModelConfig.supersample must be an int >= 1, got {self.supersample}")
         object.__setattr__(self, "supersample", int(self.supersample))
+        if int(self.infer_supersample) < 0:
+            raise InputValueError(f"ModelConfig.infer_supersample must be an int >= 0 (0: = supersample), "
+                                  f"got {self.infer_supersample}")
+        object.__setattr__(self, "infer_supersample", int(self.infer_supersample))
         if not 0.0 < self.crop_frac <= 1.0:
             raise InputValueError(f"ModelConfig.crop_frac must be in (0, 1], got {self.crop_frac}")
 
@@ -147,11 +152,15 @@ class _Zoom(nn.Module):
     ``k x k`` down to P: bilinear point sampling at a 4x zoom-out aliases (sensor noise and texture at full
     amplitude) where the uniform baseline averages; with ``k = region / P`` and flat saliency this front equals
     close to ``uniform@P`` (the flat-saliency grid is near, not exactly, the identity), so zooming is what it adds.
+    ``infer_supersample`` (when > 0) is the k used in eval mode and on the app path: the same saliency and grid,
+    read more sparsely (cheaper; its accuracy cost is measured in weights/DATA_CARD.md).
     """
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.k = cfg.supersample
+        self.k_infer = cfg.infer_supersample or cfg.supersample
+        self.patch_size = tuple(cfg.patch)
         self.sampler = SaliencySampler(
             SaliencyNet(cfg.saliency_width, cfg.mean, cfg.std),
             grid_size=cfg.grid_size,
@@ -162,17 +171,22 @@ class _Zoom(nn.Module):
             degrade=0.0,  # GazeNet degrades every variant's patch the same way (see GazeNet.forward)
         )
 
-    def _pool(self, out):
-        if self.k == 1:
+    def _k(self) -> int:
+        return self.k if self.training else self.k_infer
+
+    def _pool(self, out, k: int):
+        if k == 1:
             return out.patch, out.grid, out.saliency
-        grid = F.avg_pool2d(out.grid.permute(0, 3, 1, 2), self.k).permute(0, 2, 3, 1)  # (B, h, w, 2)
-        return F.avg_pool2d(out.patch, self.k), grid, out.saliency
+        grid = F.avg_pool2d(out.grid.permute(0, 3, 1, 2), k).permute(0, 2, 3, 1)  # (B, h, w, 2)
+        return F.avg_pool2d(out.patch, k), grid, out.saliency
 
     def _float32(self, fn, x: torch.Tensor, *args):
         # The grid comes from a softmax and a wide Gaussian and, on the app path, is composed with full-frame pixel
         # coordinates: both paths keep it in float32 even under mixed precision (bfloat16 moves it by pixels).
+        k = self._k()
+        size = (self.patch_size[0] * k, self.patch_size[1] * k)
         with torch.autocast(x.device.type, enabled=False):
-            return self._pool(fn(x.float(), *args))
+            return self._pool(fn(x.float(), *args, out_size=size), k)
 
     def forward(self, region: torch.Tensor):
         return self._float32(self.sampler, region)

@@ -129,10 +129,11 @@ class SaliencySampler(nn.Module):
         logits = F.interpolate(logits, size=(g, g), mode="bilinear", align_corners=False)
         return torch.softmax(logits.flatten(1), 1).view(-1, 1, g, g)
 
-    def grid(self, saliency: torch.Tensor) -> torch.Tensor:
-        """Grid ``(B, H, W, 2)`` for ``self.out_size`` from saliency ``(B, 1, g, g)``."""
+    def grid(self, saliency: torch.Tensor, out_size: Sequence[int] | None = None) -> torch.Tensor:
+        """Grid ``(B, H, W, 2)`` for ``out_size`` (default ``self.out_size``) from saliency ``(B, 1, g, g)``."""
         return Fs.saliency_grid(
-            saliency, self.out_size, fwhm=self.fwhm, padding_mode=self.padding_mode, separable=self.separable
+            saliency, self.out_size if out_size is None else out_size, fwhm=self.fwhm,
+            padding_mode=self.padding_mode, separable=self.separable,
         )
 
     def _maybe_degrade(self, patch: torch.Tensor) -> torch.Tensor:
@@ -140,13 +141,15 @@ class SaliencySampler(nn.Module):
             return Fs.random_degrade(patch)
         return patch
 
-    def forward(self, image: torch.Tensor) -> SamplerOutput:
-        """The paper's layer on whole images: ``image (B, C, Hi, Wi)`` → :class:`SamplerOutput`."""
+    def forward(self, image: torch.Tensor, out_size: Sequence[int] | None = None) -> SamplerOutput:
+        """The paper's layer on whole images: ``image (B, C, Hi, Wi)`` → :class:`SamplerOutput`.
+
+        ``out_size`` overrides ``self.out_size`` for this call (same saliency, a denser or sparser grid)."""
         if image.dim() != 4:
             raise ShapeError("image", "(B, C, H, W)", image.shape)
         low = F.adaptive_avg_pool2d(image, self.low_size)  # (B, C, h, w)
         sal = self.saliency(low)
-        grid = self.grid(sal)
+        grid = self.grid(sal, out_size)
         return SamplerOutput(self._maybe_degrade(Fs.warp(image, grid)), grid, sal)
 
     def forward_regions(
@@ -154,6 +157,7 @@ class SaliencySampler(nn.Module):
         frame: torch.Tensor,
         region_to_frame: torch.Tensor,
         batch_index: torch.Tensor | None = None,
+        out_size: Sequence[int] | None = None,
     ) -> SamplerOutput:
         """Zoom into ``N`` regions of full-resolution frames, reading each frame's pixels once.
 
@@ -161,6 +165,7 @@ class SaliencySampler(nn.Module):
             frame: ``(B, C, Hf, Wf)``.
             region_to_frame: ``(N, 3, 3)`` region ``(u, v) ∈ [-1, 1]²`` → frame pixels.
             batch_index: ``(N,)`` frame of each region (see :func:`~gazezoom.sampler.functional.sample_regions`).
+            out_size: overrides ``self.out_size`` for this call.
         Returns:
             :class:`SamplerOutput` with ``patch (N, C, H, W)`` and ``grid (N, H, W, 2)`` in *region* units
             (compose with ``region_to_frame`` to draw it on the frame).
@@ -170,6 +175,7 @@ class SaliencySampler(nn.Module):
         view = Fs.sample_regions(frame, region_to_frame, (lh * k, lw * k), batch_index=batch_index)
         low = F.avg_pool2d(view, k) if k > 1 else view  # (N, C, h, w)
         sal = self.saliency(low)
-        grid = self.grid(sal)  # (N, H, W, 2) region units
-        patch = Fs.sample_regions(frame, region_to_frame, self.out_size, batch_index=batch_index, grid=grid)
+        size = self.out_size if out_size is None else Fs._size2(out_size, "out_size")
+        grid = self.grid(sal, size)  # (N, H, W, 2) region units
+        patch = Fs.sample_regions(frame, region_to_frame, size, batch_index=batch_index, grid=grid)
         return SamplerOutput(self._maybe_degrade(patch), grid, sal)

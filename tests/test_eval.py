@@ -110,6 +110,18 @@ def test_real_face_weak_checks(media_dir):
     assert all(s["to_camera_deg"] < 30.0 for s in r["stills"])
 
 
+@pytest.mark.slow
+def test_real_vs_synthetic_figure(media_dir, tmp_path):
+    """The sim-to-real diagnostic figure is drawn from real regions (both eyes of a real face) and renders."""
+    from gazezoom.evaluate import real_vs_synthetic_figure
+
+    if not weights_path(REPO_WEIGHTS, "sampler@P").is_file():
+        pytest.skip("weights/ holds no gaze weights yet")
+    pytest.importorskip("mediapipe")
+    path = real_vs_synthetic_figure(REPO_WEIGHTS, media_dir, tmp_path, stills=("obama.jpg",))
+    assert path == tmp_path / "real_vs_synthetic.png" and path.stat().st_size > 20_000
+
+
 def test_real_face_checks_refuse_a_missing_still(tmp_path):
     """A still that is not there is a MediaError naming it, not a quietly shorter table."""
     from gazezoom.errors import MediaError

@@ -23,6 +23,7 @@ import json
 from pathlib import Path
 
 from .errors import GazezoomError, StateError
+from .fileio import WEIGHTS_DIR
 
 EPILOG = """examples:
   gazezoom calibrate --user alice                          # live, 9 targets + 5 validation targets
@@ -54,7 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--outlier-k", type=float, default=SelectionSettings.outlier_k,
                         help="drop calibration frames whose gaze is over K x the median distance from the target's "
                              "median gaze (glances away); 0 keeps all (default %(default)s)")
-    parser.add_argument("--weights", default="weights", help="gaze weights file or folder (default weights/)")
+    parser.add_argument("--weights", default=str(WEIGHTS_DIR), help="gaze weights file or folder (default weights/)")
     parser.add_argument("--variant", default="sampler", help="gaze model variant in the weights folder")
     parser.add_argument("--landmarker", default="mediapipe", help="face landmarker backend")
     parser.add_argument("--camera-file", help="camera intrinsics (JSON / OpenCV YAML); default from frame size")

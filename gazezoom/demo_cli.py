@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 
+from .fileio import WEIGHTS_DIR
+
 EPILOG = """examples:
   python app.py                                     # last used source (first run: camera 0)
   python app.py --source 1 --size 1280x720 --fps 30
@@ -32,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     src.add_argument("--fast", action="store_true",
                      help="read a video as fast as processing takes frames (no pacing, no drops) instead of in real time")
     mod = parser.add_argument_group("models and calibration")
-    mod.add_argument("--weights", default="weights", help="gaze weights file or folder (default weights/)")
+    mod.add_argument("--weights", default=str(WEIGHTS_DIR), help="gaze weights file or folder (default weights/)")
     mod.add_argument("--variant", default="sampler", help="gaze model variant in the weights folder (default sampler)")
     mod.add_argument("--backend", choices=["auto", "torch", "onnx"],
                      help="gaze inference backend (default auto: ONNX Runtime when an exported model is beside the weights)")

@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 
 from .errors import InputValueError, ModelFileError, WeightsMismatchError
+from .fileio import WEIGHTS_DIR
 from .geometry import angular_error_deg
 
 __all__ = [
@@ -377,7 +378,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=2024, help="seed of the held-out draw (default 2024; training "
                    "validation uses 1, training 0)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    p.add_argument("--weights", default="weights", help="folder with gaze_<variant>.safetensors + .json (weights)")
+    p.add_argument("--weights", default=str(WEIGHTS_DIR), help="folder with gaze_<variant>.safetensors + .json (weights)")
     p.add_argument("--variants", nargs="+", default=list(ALL_VARIANTS), help="variants to compare (default all)")
     p.add_argument("--batch-size", type=int, default=200)
     p.add_argument("--device", default="cpu")

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from .errors import InputValueError, ModelFileError, WeightsMismatchError
+from .fileio import WEIGHTS_DIR
 
 __all__ = ["example_inputs", "export_onnx", "verify_onnx", "add_arguments", "run"]
 
@@ -108,7 +109,7 @@ def verify_onnx(model: torch.nn.Module, path: str | Path, *, threads: int = 1) -
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.description = __doc__.split("\n\n")[0] + " " + __doc__.split("\n\n")[1]
-    p.add_argument("--weights", default="weights", help="folder with gaze_<variant>.safetensors + .json (default "
+    p.add_argument("--weights", default=str(WEIGHTS_DIR), help="folder with gaze_<variant>.safetensors + .json (default "
                    "weights); the .onnx files are written beside them")
     p.add_argument("--variants", nargs="+", default=None, help="variants to export (default: every one found)")
     p.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17; GridSample needs >= 16)")

@@ -6,7 +6,12 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write_text", "file_sha256"]
+__all__ = ["atomic_write_text", "file_sha256", "REPO_ROOT", "WEIGHTS_DIR"]
+
+#: The repository (or source tree) gazezoom runs from; what ships lives beside the package.
+REPO_ROOT = Path(__file__).resolve().parents[1]
+#: The shipped model files: the MediaPipe face landmarker and the gaze weights (see weights/DATA_CARD.md).
+WEIGHTS_DIR = REPO_ROOT / "weights"
 
 
 def atomic_write_text(path: str | os.PathLike, text: str, *, mode: int = 0o644) -> Path:

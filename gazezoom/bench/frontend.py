@@ -21,11 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..fileio import REPO_ROOT
 from . import median_ms
 
 __all__ = ["add_arguments", "run", "load_frames"]
 
-DEFAULT_VIDEO = Path(__file__).resolve().parents[3] / "shared" / "media" / "single_face.mp4"
+DEFAULT_VIDEO = REPO_ROOT.parent / "shared" / "media" / "single_face.mp4"
 
 
 def load_frames(path: Path, size: tuple[int, int], limit: int = 72) -> list[np.ndarray]:

@@ -17,6 +17,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
+from ..fileio import WEIGHTS_DIR
 from . import median_ms, print_report
 
 __all__ = ["add_arguments", "run"]
@@ -24,7 +25,7 @@ __all__ = ["add_arguments", "run"]
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.description = __doc__.split("\n\n")[0]
-    p.add_argument("--weights", default="weights", help="folder with gaze_<variant> weights (+ .onnx from "
+    p.add_argument("--weights", default=str(WEIGHTS_DIR), help="folder with gaze_<variant> weights (+ .onnx from "
                    "`gazezoom export`; exported into a temporary folder when missing)")
     p.add_argument("--variants", nargs="+", default=["sampler@P", "uniform@P"], help="variants to time")
     p.add_argument("--untrained", action="store_true", help="time freshly initialised models (no weights needed)")

@@ -13,12 +13,13 @@ import statistics
 import time
 from pathlib import Path
 
+from ..fileio import WEIGHTS_DIR
 from . import print_report
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.description = __doc__.split("\n\n")[0]
-    p.add_argument("--weights", default="weights", help="folder with gaze_<variant> weights (default weights)")
+    p.add_argument("--weights", default=str(WEIGHTS_DIR), help="folder with gaze_<variant> weights (default weights)")
     p.add_argument("--variants", nargs="+", default=["sampler@P", "uniform@P"], help="variants to time")
     p.add_argument("--media", default=None, help="image or video to take the frame from "
                    "(default ../shared/media/single_face.mp4, first frame)")

@@ -30,11 +30,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..fileio import WEIGHTS_DIR
 from .frontend import DEFAULT_VIDEO
 
 __all__ = ["add_arguments", "run"]
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _size(text: str):
@@ -99,7 +98,7 @@ def _weights(args, tmp: Path) -> tuple[Path, str]:
 
     if args.weights is not None:
         return args.weights, "given"
-    shipped = weights_path(REPO / "weights", args.variant)
+    shipped = weights_path(WEIGHTS_DIR, args.variant)
     if shipped.is_file():
         return shipped, "shipped"
     import torch

@@ -125,6 +125,11 @@ class RecentreSession:
     def done(self, t: float) -> bool:
         return t - self.t0 >= self.duration_s
 
+    @property
+    def n_frames(self) -> int:
+        """Frames collected so far (those that passed the selection rules)."""
+        return len(self._frames)
+
     def finish(self) -> np.ndarray:
         """Recentre from the collected frames; returns the new offset (see :func:`recentre` for errors)."""
         X = np.array(self._frames).reshape(-1, 19)

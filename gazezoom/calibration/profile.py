@@ -40,7 +40,7 @@ from .regressors import REGRESSORS, CalibrationModel
 from .screen import ScreenGeometry
 
 __all__ = ["SCHEMA", "SCHEMA_VERSION", "Profile", "GazeModelMismatchWarning", "profiles_dir", "profile_path",
-           "save_profile", "load_profile", "list_profiles", "delete_profile", "check_user", "ProfileInfo", "new_profile",
+           "save_profile", "load_profile", "resolve_profile", "list_profiles", "delete_profile", "check_user", "ProfileInfo", "new_profile",
            "profile_from_json", "gaze_model_identity", "save_outcome"]
 
 SCHEMA = "gazezoom-calibration-profile"
@@ -115,9 +115,10 @@ def profiles_dir(directory: str | os.PathLike | None = None) -> Path:
     env = os.environ.get(ENV_VAR)
     if env:
         return Path(env)
-    repo = Path(__file__).resolve().parents[2]
-    if (repo / "pyproject.toml").is_file():
-        return repo / "calibration"
+    from ..fileio import REPO_ROOT
+
+    if (REPO_ROOT / "pyproject.toml").is_file():
+        return REPO_ROOT / "calibration"
     return Path.cwd() / "calibration"
 
 
@@ -136,6 +137,15 @@ def save_profile(profile: Profile, directory=None) -> Path:
     return atomic_write_text(path, text)
 
 
+def resolve_profile(user_or_path: str | os.PathLike, directory=None) -> Path:
+    """Where ``user_or_path`` points: a path (ends in ``.json`` or holds a separator) as given, else the user's
+    profile in ``directory`` (see :func:`profiles_dir`)."""
+    p = Path(user_or_path)
+    if p.suffix == ".json" or os.sep in str(user_or_path):
+        return p
+    return profile_path(str(user_or_path), directory)
+
+
 def load_profile(user_or_path: str | os.PathLike, directory=None, *, gaze_model: str | None = None,
                  on_mismatch: str = "error") -> Profile:
     """Load and validate a profile by user name (in ``directory``) or by path.
@@ -145,13 +155,9 @@ def load_profile(user_or_path: str | os.PathLike, directory=None, *, gaze_model:
     """
     if on_mismatch not in ("error", "warn"):
         raise ProfileError(f"on_mismatch must be 'error' or 'warn', got {on_mismatch!r}")
-    p = Path(user_or_path)
-    if p.suffix == ".json" or os.sep in str(user_or_path):
-        path = p
-    else:
-        path = profile_path(str(user_or_path), directory)
+    path = resolve_profile(user_or_path, directory)
     if not path.is_file():
-        raise ProfileError(f"no calibration profile at {path}; run `gazezoom calibrate --user {p.stem}` first")
+        raise ProfileError(f"no calibration profile at {path}; run `gazezoom calibrate --user {path.stem}` first")
     try:
         raw = path.read_bytes()
     except OSError as err:

@@ -14,12 +14,13 @@ from typing import Mapping, Protocol
 import numpy as np
 
 from ..errors import InputValueError, ShapeError
+from ..fileio import WEIGHTS_DIR
 from ..registry import Registry
 
 __all__ = ["DEFAULT_MODEL_PATH", "RawFace", "Landmarker", "LANDMARKERS", "create_landmarker", "to_rgb", "COLOR_ORDERS"]
 
 #: The shipped MediaPipe Face Landmarker bundle (Google, Apache-2.0; see weights/NOTICE-face_landmarker.md).
-DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[2] / "weights" / "face_landmarker.task"
+DEFAULT_MODEL_PATH = WEIGHTS_DIR / "face_landmarker.task"
 
 #: Accepted colour orders of 3-channel frames (4-channel frames are BGRA / RGBA accordingly).
 COLOR_ORDERS = ("bgr", "rgb")

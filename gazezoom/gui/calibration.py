@@ -254,49 +254,43 @@ class CalibrationWindow(_FullScreenWindow):
 
 class RecentreWindow(_FullScreenWindow):
     """Drift correction: one dot at the screen centre; after ``settle_s`` the frames of ``collect_s`` seconds give the
-    profile's new offset (:func:`gazezoom.calibration.drift.recentre`), saved to the profile file."""
+    profile's new offset, saved to the profile file. The logic is :class:`gazezoom.calibration.drift.RecentreSession`
+    (blinks and frames without a face are skipped as in calibration); this window only shows the dot and the clock."""
 
     def __init__(self, mapper, profile, *, profiles_dir=None, settle_s: float = 0.4, collect_s: float = 1.2,
                  save: bool = True):
+        from ..calibration.drift import RecentreSession
+
         super().__init__((mapper.screen.width_px, mapper.screen.height_px))
         self.mapper, self.profile, self.profiles_dir, self.save = mapper, profile, profiles_dir, save
         self.settle_s, self.collect_s = settle_s, collect_s
-        self.target = np.array([(mapper.screen.width_px - 1) / 2, (mapper.screen.height_px - 1) / 2])
+        self.session = RecentreSession(mapper, t0=0.0, settle_s=settle_s, duration_s=settle_s + collect_s)
+        self.target = self.session.target_px
         self.clock = _Clock()
         self.t0 = self.clock()
-        self.features: list[np.ndarray] = []
 
     def feed(self, view: View, t: float | None = None) -> None:
-        from ..calibration.features import features_from_result
-
-        if self.done:
-            return
-        t_rel = self.clock() - self.t0
-        if self.settle_s <= t_rel:
-            f = features_from_result(view.result)
-            if f is not None:
-                self.features.append(f)
+        if not self.done:
+            self.session.update(self.clock() - self.t0, view.result)
 
     def _tick(self) -> None:
-        if not self.done and self.clock() - self.t0 >= self.settle_s + self.collect_s:
+        if not self.done and self.session.done(self.clock() - self.t0):
             self._compute()
         self.update()
 
     def _compute(self) -> None:
-        from ..calibration.drift import recentre
-        from ..calibration.features import N_FEATURES
         from ..calibration.profile import save_profile
 
         try:
-            X = np.stack(self.features) if self.features else np.zeros((0, N_FEATURES))
-            offset = recentre(self.mapper, X, self.target)
+            offset = self.session.finish()
             profile = self.profile.replace(offset_px=(float(offset[0]), float(offset[1])))
             path = save_profile(profile, self.profiles_dir) if self.save else None
         except GazezoomError as err:
             self._finish({"status": "failed", "message": f"recentre failed: {err}"})
             return
         self._finish({"status": "saved", "profile": profile, "path": path,
-                      "message": f"recentred: offset ({offset[0]:+.0f}, {offset[1]:+.0f}) px from {len(X)} frames"})
+                      "message": f"recentred: offset ({offset[0]:+.0f}, {offset[1]:+.0f}) px from "
+                                 f"{self.session.n_frames} frames"})
 
     def keyPressEvent(self, event):  # noqa: N802
         if event.key() == Qt.Key_Escape:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import GazezoomError
+from ..fileio import WEIGHTS_DIR
 from .sources import SourceSpec
 
 __all__ = ["AppConfig", "GazeSetup", "load_gaze", "pipeline_factory"]
@@ -21,7 +22,7 @@ class AppConfig:
     """Everything the window needs at start. ``gaze_factory`` (tests, embedding) replaces loading ``weights``."""
 
     source: SourceSpec | None = None
-    weights: str = "weights"
+    weights: str = str(WEIGHTS_DIR)
     variant: str = "sampler"
     backend: str | None = None  # gaze inference backend (torch / onnx / auto); None = the predictor's default
     landmarker: str = "mediapipe"

@@ -33,7 +33,7 @@ from typing import Callable
 
 from .. import __version__
 from ..errors import GazezoomError, InputValueError, MediaError, ModelFileError
-from ..fileio import atomic_write_text
+from ..fileio import WEIGHTS_DIR, atomic_write_text
 from .readers import Job, collect_jobs, open_reader
 from .table import COLUMNS, FORMATS, open_writer, recover_table, result_to_row
 
@@ -43,7 +43,6 @@ __all__ = ["Settings", "JobOutcome", "add_arguments", "run", "process_job", "out
 SIDECAR_SCHEMA = "gazezoom-process-table"
 #: Frames run through the pipeline (not written) before the resume point, to restore tracking and blink state.
 RESUME_WARMUP = 30
-REPO = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -633,7 +632,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true", help="continue existing tables after their last written "
                         "row (same options required); complete tables are skipped")
     parser.add_argument("--overwrite", action="store_true", help="replace existing tables instead of failing")
-    parser.add_argument("--weights", default=str(REPO / "weights"), metavar="PATH",
+    parser.add_argument("--weights", default=str(WEIGHTS_DIR), metavar="PATH",
                         help="gaze weights: a .safetensors file or a folder holding gaze_<variant>.safetensors (default: weights/)")
     parser.add_argument("--variant", default="sampler", help="gaze model variant to load from a weights folder (default: sampler)")
     parser.add_argument("--backend", default=None, help="gaze inference backend: torch, onnx (needs the exported "
@@ -672,13 +671,12 @@ def resolve_settings(args: argparse.Namespace) -> Settings:
         weights, variant, identity = str(wfile.resolve()), side.get("variant"), gaze_model_identity(wfile)
     profile = user = None
     if args.profile:
-        from ..calibration.profile import load_profile, profile_path
+        from ..calibration.profile import load_profile, resolve_profile
 
         if identity is None:
             raise InputValueError("--profile needs a gaze model; drop --no-gaze")
         prof = load_profile(args.profile, args.profiles, gaze_model=identity)  # ProfileError says what is wrong
-        p = Path(args.profile)
-        profile = str((p if p.suffix == ".json" or os.sep in args.profile else profile_path(args.profile, args.profiles)).resolve())
+        profile = str(resolve_profile(args.profile, args.profiles).resolve())
         user = prof.user
     camera = None
     if args.camera:

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from ..errors import InputValueError, ShapeError, StateError
+from ..fileio import WEIGHTS_DIR
 from ..face.eyes import normalised_to_camera
 from ..geometry import apply_homography, pitchyaw_to_vector, vector_to_pitchyaw
 from ..results import EyeGaze, EyeRegion, Face, GazeResult
@@ -106,7 +107,7 @@ class GazePredictor:
 
     @classmethod
     def from_weights(
-        cls, path_or_dir: str | Path = "weights", variant: str = "sampler", device: str | torch.device = "cpu",
+        cls, path_or_dir: str | Path = WEIGHTS_DIR, variant: str = "sampler", device: str | torch.device = "cpu",
         backend: str | None = None,
     ) -> "GazePredictor":
         """Load ``path_or_dir`` (a weights file, or a folder holding ``gaze_<variant>.safetensors``).

@@ -66,14 +66,17 @@ def _check_saliency(saliency: torch.Tensor) -> int:
         raise ShapeError("saliency", "(B, 1, g, g) with g >= 2", saliency.shape)
     if not saliency.is_floating_point():
         raise InputValueError(f"saliency must be a floating tensor, got {saliency.dtype}")
-    if not torch.jit.is_tracing() and not torch.onnx.is_in_onnx_export():
-        if bool((saliency < 0).any()):
-            raise InputValueError(
-                f"saliency must be non-negative (min {saliency.min().item():.3g}); "
-                "pass softmax probabilities or exp(logits), not raw logits"
-            )
+    # One host sync per call (this runs every frame; on a GPU each bool() waits for the device): the reasons are
+    # told apart only once the combined check has failed.
+    if not torch.jit.is_tracing() and not torch.onnx.is_in_onnx_export() and not bool(
+        (torch.isfinite(saliency) & (saliency >= 0)).all()
+    ):
         if not bool(torch.isfinite(saliency).all()):
             raise InputValueError("saliency contains NaN or inf")
+        raise InputValueError(
+            f"saliency must be non-negative (min {saliency.min().item():.3g}); "
+            "pass softmax probabilities or exp(logits), not raw logits"
+        )
     return g
 
 

@@ -236,9 +236,13 @@ def real_face_checks(
     * stills looking at the camera: angle between the fused gaze and the direction from the eyes to the camera;
     * each still mirrored horizontally: ``|yaw + yaw_mirrored|`` (camera-space yaw should flip sign);
     * ``single_face.mp4``: spread of the fused gaze over its frames.
+
+    Each still also reports ``aperture_over_iris`` (mean of both eyes, :func:`gazezoom.face.eyes.aperture_over_iris`),
+    the lid opening the renderer calls ``openness``: where real eyes sit in the renderer's range.
     """
     import numpy as np
 
+    from .face.eyes import aperture_over_iris
     from .face.frontend import FrontEnd
     from .io.readers import VideoReader, read_image
     from .models import GazePredictor
@@ -259,6 +263,7 @@ def real_face_checks(
             g, face = res["orig"]
             to_cam = -g.origin_mm / np.linalg.norm(g.origin_mm)
             row = {"image": name, "eye_width_px": round(float(np.mean([abs(e.corners_px[1, 0] - e.corners_px[0, 0]) for e in face.eyes])), 1),
+                   "aperture_over_iris": round(float(np.mean([aperture_over_iris(face.landmarks_px, e.side) for e in face.eyes])), 3),
                    "pitch_deg": round(float(np.degrees(g.pitchyaw[0])), 2), "yaw_deg": round(float(np.degrees(g.pitchyaw[1])), 2),
                    "to_camera_deg": round(float(np.degrees(np.arccos(np.clip(g.vector_cam @ to_cam, -1, 1)))), 2)}
             if "mirror" in res:

@@ -108,6 +108,8 @@ def test_real_face_weak_checks(media_dir):
     assert r["median_abs_yaw_sum_deg"] < 6.0
     assert r["video"]["frames_with_face"] == 12 and r["video"]["median_frame_to_frame_deg"] < 3.0
     assert all(s["to_camera_deg"] < 30.0 for s in r["stills"])
+    # lid aperture over iris diameter from the landmarks (measured 0.50 and 0.83): real eyes, not rendered ones
+    assert 0.3 < r["stills"][0]["aperture_over_iris"] < 0.7 and 0.6 < r["stills"][1]["aperture_over_iris"] < 1.0
 
 
 @pytest.mark.slow

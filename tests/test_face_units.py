@@ -246,3 +246,20 @@ def test_frontend_does_not_write_into_input_frames():
         fe.process(np.zeros((40, 60), np.uint8))  # gray → RGB conversion must not land in the previous frame
         fe.process(np.zeros((40, 60, 4), np.uint8))
     assert np.array_equal(rgb, keep)
+
+
+def test_aperture_over_iris_on_constructed_landmarks():
+    """Widest lid gap over the iris diameter; an iris with no size is NaN, not a division error."""
+    from gazezoom.face.eyes import EYE_LANDMARKS, aperture_over_iris
+
+    for side, ids in EYE_LANDMARKS.items():
+        lm = np.zeros((478, 3))
+        c = ids["iris"]
+        lm[c] = (100, 50, 0)
+        lm[c + 1 : c + 5, :2] = [(105, 50), (100, 45), (95, 50), (100, 55)]  # rim: diameter 10
+        for (up, lo), gap in zip(ids["lids"], (4.0, 6.0, 5.0)):
+            lm[up, :2] = (100, 50 - gap / 2)
+            lm[lo, :2] = (100, 50 + gap / 2)
+        assert aperture_over_iris(lm, side) == pytest.approx(0.6)
+        lm[c + 1 : c + 5] = lm[c]
+        assert np.isnan(aperture_over_iris(lm, side))

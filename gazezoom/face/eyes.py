@@ -28,6 +28,7 @@ __all__ = [
     "EYE_LANDMARKS",
     "eye_aspect_ratio",
     "openness_from_ear",
+    "aperture_over_iris",
     "BlinkHysteresis",
     "normalising_rotation",
     "region_to_frame",
@@ -56,6 +57,22 @@ def eye_aspect_ratio(landmarks_px: np.ndarray, side: str) -> float:
         return 0.0
     up, lo = np.array(ids["lids"]).T
     return float(np.linalg.norm(P[up] - P[lo], axis=1).mean() / width)
+
+
+def aperture_over_iris(landmarks_px: np.ndarray, side: str) -> float:
+    """Lid aperture (widest of the three lid pairs) over the iris diameter (MediaPipe's 4 iris rim points).
+
+    The same ratio as the renderer's ``openness`` (before its clip at 1), so real eyes and rendered ones can be
+    compared (docs/zoom.md); NaN when the iris has no size. ``(478, 2|3)`` in.
+    """
+    ids = EYE_LANDMARKS[side]
+    P = landmarks_px[:, :2]
+    rim = P[ids["iris"] + 1 : ids["iris"] + 5]
+    diam = 0.5 * (np.linalg.norm(rim[0] - rim[2]) + np.linalg.norm(rim[1] - rim[3]))
+    if diam <= 1e-9:
+        return float("nan")
+    up, lo = np.array(ids["lids"]).T
+    return float(np.linalg.norm(P[up] - P[lo], axis=1).max() / diam)
 
 
 def openness_from_ear(ear: float) -> float:

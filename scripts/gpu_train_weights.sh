@@ -6,6 +6,7 @@
 #   runs/gpu_p24: sampler, uniform, uniform@4P at P = 24x40 (sampler 4x supersampled)
 # The first device call ran both sets in 400 s and cut the slowest variants short; the second call re-ran the
 # sampler and uniform@4P of set A alone:  P12_VARIANTS=sampler,uniform@4P SKIP_P24=1 TLIM=290 bash scripts/...
+# DATASET=synthetic_wide_lids trains on the renderer's "wide" lid profile (real faces' lid apertures, docs/zoom.md).
 # Sizes: SMOKE=1 runs the same pipeline tiny on the CPU (the test of this script before it spends device time).
 set -uo pipefail
 OUT=${OUT:-runs/gpu_out}
@@ -18,7 +19,8 @@ else
   N=262144; STEPS=4000; BS=512; VAL=2048; EVERY=1000; DEV="--device cuda --amp"; RW=8; TLIM=${TLIM:-400}
 fi
 CACHE=runs/gpu_cache
-COMMON="--steps $STEPS --batch-size $BS --train-n $N --val-n $VAL --eval-every $EVERY --cache-dir $CACHE
+DATASET=${DATASET:-synthetic}
+COMMON="--dataset $DATASET --steps $STEPS --batch-size $BS --train-n $N --val-n $VAL --eval-every $EVERY --cache-dir $CACHE
         --saliency-lr-mult 1 --render-workers $RW --quiet $DEV"
 log() { echo "[$(date +%T)] $*" | tee -a "$OUT/log.txt"; }
 log "start: $(nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null || echo no-gpu), $(nproc) cores"
@@ -29,8 +31,8 @@ timeout "$TLIM" $PY -m gazezoom train --variant "$P12_VARIANTS" --patch 12 20 --
     --out runs/gpu_p12 >"$OUT/train_p12.txt" 2>&1 &
 A=$!
 # set B waits for both cached sets (each appears atomically), then trains beside set A
-TRAIN_CACHE=$CACHE/synthetic_train_n${N}_seed0_96x160.pt
-VAL_CACHE=$CACHE/synthetic_test_n${VAL}_seed1_96x160.pt
+TRAIN_CACHE=$CACHE/${DATASET}_train_n${N}_seed0_96x160.pt
+VAL_CACHE=$CACHE/${DATASET}_test_n${VAL}_seed1_96x160.pt
 while [ ! -f "$TRAIN_CACHE" ] || [ ! -f "$VAL_CACHE" ]; do
   kill -0 $A 2>/dev/null || break
   sleep 2

@@ -55,6 +55,7 @@ class TrainConfig:
     train_n: int = 0  # > 0: render this many training eyes once and reuse them (epochs); 0: fresh eyes every step
     cache_dir: str = ""  # where rendered sets are kept between variants/runs ("" = keep in memory only)
     render_workers: int = 1  # processes rendering the cached sets (the renderer is single-threaded small ops)
+    init: str = ""  # start from these weights (a gaze_<variant> file or a folder of them) instead of a random init
     val_n: int = 512
     val_seed: int = 1  # the validation draw; `gazezoom eval` defaults to another seed
     eval_every: int = 250
@@ -189,6 +190,26 @@ def _datasets(cfg: TrainConfig, region_size, device, progress: bool, world: int 
     return train, val
 
 
+def _load_init(init: str, variant: str, overrides: dict | None):
+    """The weights to fine-tune from and ``{"path", "sha256", "step"}`` for the sidecar. Sizes given on the command
+    line must match the file's (the network would read its input differently); none given adopts the file's."""
+    from .fileio import file_sha256
+    from .models.checkpoint import load_weights, weights_path
+
+    path = Path(init)
+    if path.is_dir():
+        path = weights_path(path, variant)
+    model = load_weights(path, variant=variant)  # ModelFileError / WeightsMismatchError say what is wrong
+    have = model.config.to_dict()
+    diffs = [f"{k}: file has {have[k]!r}, asked for {list(v) if isinstance(v, tuple) else v!r}"
+             for k, v in (overrides or {}).items() if have.get(k) != (list(v) if isinstance(v, tuple) else v)]
+    if diffs:
+        raise WeightsMismatchError(f"--init {path} was trained with other sizes ({'; '.join(diffs)}); drop those "
+                                   "options to adopt the file's, or train from scratch")
+    st = path.with_suffix(".safetensors")
+    return model, {"path": str(st), "sha256": file_sha256(st), "step": getattr(model, "sidecar", {}).get("step")}
+
+
 def train_variant(
     variant: str,
     cfg: TrainConfig,
@@ -210,7 +231,8 @@ def train_variant(
     from .models.variants import GazeNet, ModelConfig, resolve_variant, variant_slug
 
     variant = resolve_variant(variant)
-    mcfg = ModelConfig(variant=variant, **(model_overrides or {}))
+    init_model, init_info = _load_init(cfg.init, variant, model_overrides) if cfg.init else (None, None)
+    mcfg = init_model.config if init_model is not None else ModelConfig(variant=variant, **(model_overrides or {}))
     out_dir = Path(out_dir)
     slug = f"gaze_{variant_slug(variant)}"
     state_path = out_dir / "train_state" / f"{slug}.pt"
@@ -227,6 +249,8 @@ def train_variant(
 
     torch.manual_seed(cfg.seed)  # the same initial weights for a given seed and variant
     model = GazeNet(mcfg).to(device).train()
+    if init_model is not None:  # fine-tuning: the given weights replace the random init (a resume still wins)
+        model.load_state_dict(init_model.state_dict())
     sal = model.saliency_parameters()
     sal_ids = {id(p) for p in sal}
     groups = [{"params": [p for p in model.parameters() if id(p) not in sal_ids], "lr_mult": 1.0}]
@@ -259,7 +283,7 @@ def train_variant(
         from .data import describe
 
         train_info = dataclasses.asdict(cfg) | {"data": describe(cfg.dataset), "seconds": round(elapsed, 1),
-                                                "processes": dist.world}
+                                                "processes": dist.world, "init_weights": init_info}
         heldout = {"val_seed": cfg.val_seed, "val_n": cfg.val_n, "split": "test", **(val or {})}
         w, _ = save_weights(model, out_dir / slug, step=step, training=train_info, heldout=heldout)
         state_path.parent.mkdir(parents=True, exist_ok=True)
@@ -365,6 +389,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--jobs", type=int, default=1, help="train up to this many variants at once, each in its own "
                    "process (default 1: one after the other). Needs --cache-dir, which the processes share; on a GPU "
                    "that one small model cannot fill this is several times faster")
+    p.add_argument("--init", default="", metavar="WEIGHTS", help="fine-tune: start each variant from these weights "
+                   "(a weights folder such as 'weights', or one gaze_<variant>.safetensors) instead of a random init; "
+                   "their sizes are adopted (size options, if given, must match). Recorded in the sidecar")
     p.add_argument("--val-n", type=int, default=d.val_n, help=f"held-out validation eyes (default {d.val_n})")
     p.add_argument("--val-seed", type=int, default=d.val_seed, help=f"validation seed (default {d.val_seed})")
     p.add_argument("--eval-every", type=int, default=d.eval_every, help="validate + checkpoint every N steps")
@@ -406,7 +433,8 @@ def _train_parallel(names: list[str], cfg: TrainConfig, overrides: dict, args, p
 
     if not cfg.cache_dir:
         raise InputValueError("--jobs > 1 needs --cache-dir: the training processes share the rendered sets through it")
-    region = ModelConfig(**overrides).region_size
+    region = (_load_init(cfg.init, names[0], overrides)[0].config.region_size if cfg.init
+              else ModelConfig(**overrides).region_size)
     device = torch.device(cfg.device)
     if cfg.train_n > 0:
         _render_cached(cfg, cfg.train_n, cfg.seed, "train", region, device, progress)
@@ -434,7 +462,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = TrainConfig(
         steps=args.steps, batch_size=args.batch_size, lr=args.lr, saliency_lr_mult=args.saliency_lr_mult,
         degrade_until=args.degrade_until, seed=args.seed, dataset=args.dataset, val_n=args.val_n,
-        train_n=args.train_n, cache_dir=args.cache_dir, render_workers=args.render_workers,
+        train_n=args.train_n, cache_dir=args.cache_dir, render_workers=args.render_workers, init=args.init,
         val_seed=args.val_seed, eval_every=args.eval_every, device=args.device, amp=args.amp,
     )
     if cfg.steps < 1 or cfg.batch_size < 1:

@@ -149,3 +149,27 @@ def test_train_cli_jobs_needs_a_cache_dir(tmp_path, capsys):
                "--out", str(tmp_path)])
     assert rc != 0
     assert "--cache-dir" in capsys.readouterr().err
+
+
+def test_init_fine_tunes_from_given_weights_and_checks_sizes(tmp_path, capsys):
+    """--init starts from trained weights (adopting their sizes) and records them; asked-for sizes that differ from
+    the file's are a WeightsMismatchError, not a silently different network."""
+    from gazezoom.fileio import file_sha256
+
+    torch.set_num_threads(1)
+    first = tmp_path / "first"
+    train_variant("uniform@P", _cfg(steps=20), SMALL, first, progress=False)
+    src = load_weights(first / "gaze_uniform_P.safetensors")
+    # a near-zero learning rate: the fine-tuned parameters stay the loaded ones, not a fresh random init
+    r = train_variant("uniform@P", _cfg(steps=2, lr=1e-12, eval_every=2, init=str(first)), None, tmp_path / "ft",
+                      progress=False)
+    ft = load_weights(r["weights"])
+    for (name, a), b in zip(src.named_parameters(), ft.parameters()):
+        assert torch.allclose(a, b, atol=1e-6), name
+    side = read_sidecar(tmp_path / "ft" / "gaze_uniform_P.json")
+    assert side["config"]["patch"] == [8, 12]  # adopted from the file: no sizes were given
+    assert side["training"]["init_weights"]["sha256"] == file_sha256(first / "gaze_uniform_P.safetensors")
+    rc = main(["train", "--variant", "uniform@P", "--dataset", "toy", "--steps", "1", "--init", str(first),
+               "--patch", "6", "10", "--out", str(tmp_path / "bad"), "--quiet", "--cache-dir", ""])
+    assert rc == WeightsMismatchError.exit_code
+    assert "--init" in capsys.readouterr().err

@@ -59,7 +59,8 @@ def export_onnx(model: torch.nn.Module, path: str | Path, *, opset: int = 17, we
     """Export ``model`` (a GazeNet, eval) as ONNX at ``path`` (TorchScript exporter, ``dynamo=False``).
 
     ``weights_sha256``: hash of the safetensors file the model came from, stored in the graph's metadata
-    (:data:`~gazezoom.models.onnx_backend.WEIGHTS_SHA_KEY`) so a stale export is refused at load time."""
+    (:data:`~gazezoom.models.onnx_backend.WEIGHTS_SHA_KEY`) together with the model settings the graph was traced
+    with (:data:`~gazezoom.models.onnx_backend.CONFIG_KEY`), so a stale export is refused at load time."""
     graph = _graph(model)
     crop, H = example_inputs()
     path = Path(path)
@@ -74,11 +75,12 @@ def export_onnx(model: torch.nn.Module, path: str | Path, *, opset: int = 17, we
     if weights_sha256:
         import onnx
 
-        from .models.onnx_backend import WEIGHTS_SHA_KEY
+        from .models.onnx_backend import CONFIG_KEY, WEIGHTS_SHA_KEY
 
         proto = onnx.load(str(tmp))
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = WEIGHTS_SHA_KEY, weights_sha256
+        for key, value in ((WEIGHTS_SHA_KEY, weights_sha256), (CONFIG_KEY, model.config.to_json())):
+            entry = proto.metadata_props.add()
+            entry.key, entry.value = key, value
         onnx.save(proto, str(tmp))
     tmp.replace(path)
     return path

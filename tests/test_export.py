@@ -170,3 +170,25 @@ def test_supersampled_sampler_exports(tmp_path):
     torch.nn.init.normal_(m.front.sampler.saliency_net.out.weight, std=0.5)
     diffs = verify_onnx(m, export_onnx(m, tmp_path / "gaze_sampler_P.onnx"))
     assert diffs["pitchyaw"] < 1e-5 and diffs["patch"] < 5e-4
+
+
+def test_an_export_traced_with_other_settings_is_refused(exported, tmp_path):
+    """Editing the sidecar's model settings (e.g. infer_supersample) after `gazezoom export` changes what the torch
+    path computes but not the graph: the ONNX backend refuses the export until it is re-exported."""
+    import json
+    import shutil
+
+    from gazezoom.cli import main
+    from gazezoom.models import GazePredictor
+
+    for f in exported.glob("gaze_sampler_P.*"):
+        shutil.copy(f, tmp_path)
+    assert GazePredictor.from_weights(tmp_path, variant="sampler@P", backend="onnx").backend == "onnx"
+    side = tmp_path / "gaze_sampler_P.json"
+    d = json.loads(side.read_text())
+    d["config"]["infer_supersample"] = 2
+    side.write_text(json.dumps(d))
+    with pytest.raises(WeightsMismatchError, match="infer_supersample: 0 there, 2 in gaze_sampler_P.json"):
+        GazePredictor.from_weights(tmp_path, variant="sampler@P", backend="onnx")
+    assert main(["export", "--weights", str(tmp_path), "--variants", "sampler@P"]) == 0
+    assert GazePredictor.from_weights(tmp_path, variant="sampler@P", backend="onnx").backend == "onnx"

@@ -17,6 +17,8 @@ torch otherwise.
 
 from __future__ import annotations
 
+import json
+
 from pathlib import Path
 from typing import Callable
 
@@ -94,6 +96,9 @@ def _traceable_crop_size(crop: torch.Tensor, region_to_frame: torch.Tensor) -> t
 
 #: ONNX metadata key holding the SHA-256 of the safetensors file an export was made from.
 WEIGHTS_SHA_KEY = "gazezoom_weights_sha256"
+#: ONNX metadata key holding the model settings (``ModelConfig.to_json()``) the graph was traced with: the sidecar
+#: can change them without touching the tensors (e.g. ``infer_supersample``), and the graph bakes them in.
+CONFIG_KEY = "gazezoom_model_config"
 
 
 def onnx_path(weights: str | Path) -> Path:
@@ -136,17 +141,29 @@ class OnnxRegionGaze:
             self._check_matches(Path(weights))
 
     def _check_matches(self, weights: Path) -> None:
-        """Refuse an export made from other weights (e.g. the weights were retrained after `gazezoom export`)."""
+        """Refuse an export made from other weights (e.g. the weights were retrained after `gazezoom export`) or
+        with other settings (the sidecar's model config was edited after it)."""
         from ..fileio import file_sha256
+        from .checkpoint import read_sidecar
+        from .variants import ModelConfig
 
-        stored = self.session.get_modelmeta().custom_metadata_map.get(WEIGHTS_SHA_KEY)
+        meta = self.session.get_modelmeta().custom_metadata_map
+        stored = meta.get(WEIGHTS_SHA_KEY)
         actual = file_sha256(weights)
+        fix = f"re-run `gazezoom export --weights {weights.parent}` or use backend 'torch'"
         if stored != actual:
             why = "records no weights hash" if stored is None else f"was exported from other weights ({stored[:12]})"
-            raise WeightsMismatchError(
-                f"{self.path} {why}, not from {weights.name} ({actual[:12]}); re-run `gazezoom export --weights "
-                f"{weights.parent}` or use backend 'torch'"
-            )
+            raise WeightsMismatchError(f"{self.path} {why}, not from {weights.name} ({actual[:12]}); {fix}")
+        sidecar = weights.with_suffix(".json")
+        if sidecar.is_file():
+            want = ModelConfig.from_dict(read_sidecar(sidecar)["config"]).to_dict()
+            traced = meta.get(CONFIG_KEY)
+            have = None if traced is None else ModelConfig.from_dict(json.loads(traced)).to_dict()
+            if have != want:
+                diff = ("records no model settings" if have is None else "was traced with other model settings (" +
+                        ", ".join(f"{k}: {have[k]!r} there, {want[k]!r} in {sidecar.name}"
+                                  for k in sorted(want) if have.get(k) != want[k]) + ")")
+                raise WeightsMismatchError(f"{self.path} {diff}; {fix}")
 
     def __call__(self, crop: torch.Tensor, region_to_frame: torch.Tensor):
         if crop.ndim != 4 or crop.shape[:2] != (1, 3):

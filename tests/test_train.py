@@ -173,3 +173,14 @@ def test_init_fine_tunes_from_given_weights_and_checks_sizes(tmp_path, capsys):
                "--patch", "6", "10", "--out", str(tmp_path / "bad"), "--quiet", "--cache-dir", ""])
     assert rc == WeightsMismatchError.exit_code
     assert "--init" in capsys.readouterr().err
+
+
+def test_a_failing_render_worker_is_a_typed_error(tmp_path):
+    """A worker that cannot build its dataset exits non-zero; the parent says which items failed (no partial cache)."""
+    from gazezoom.models.data import render_cache
+
+    good = DATASETS.get("toy")(16, 0, "train", 8, (24, 40), "cpu")
+    bad_spec = ("toy", (16, 0, "train", 0, (24, 40), "cpu"))  # batch size 0: ToyEyes refuses it in the worker
+    with pytest.raises(InputValueError, match=r"render worker \d \(items .*\) failed"):
+        render_cache(good, tmp_path / "c.pt", progress=False, workers=2, spec=bad_spec)
+    assert not (tmp_path / "c.pt").exists()

@@ -105,7 +105,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", type=Path, metavar="IMAGE_OR_VIDEO", help="an image or a video file")
     parser.add_argument("--out", type=Path, required=True, help="where to write the debug picture (PNG/JPG)")
     parser.add_argument("--frame", type=int, default=0, help="frame index for videos (default 0)")
-    parser.add_argument("--camera", type=Path, default=None, help="camera file (JSON or OpenCV YAML); default: from frame size")
+    parser.add_argument("--camera-file", "--camera", dest="camera", type=Path, default=None,
+                        help="camera intrinsics (JSON or OpenCV YAML; --camera is the older name); default: from frame size")
     parser.add_argument("--width", type=int, default=960, help="width of the frame in the picture (default 960)")
     parser.add_argument("--require-face", action="store_true", help="exit with an error when no face is found")
 

@@ -63,3 +63,21 @@ def test_bench_sampler_reports_medians_and_ratios(capsys):
     assert rep["patch"] == [24, 40] and all(v > 0 for v in rep["median_ms"].values())
     ms = rep["median_ms"]
     assert rep["ratios"]["dense/separable attraction"] == pytest.approx(ms["attraction_dense_ms"] / ms["attraction_separable_ms"])
+
+
+def test_camera_intrinsics_are_camera_file_everywhere():
+    """Every command that reads intrinsics takes --camera-file; process and inspect keep --camera as an alias."""
+    import argparse
+    import importlib
+
+    from gazezoom.cli import COMMANDS
+
+    def parse(argv):
+        p = argparse.ArgumentParser()
+        importlib.import_module(COMMANDS[argv[0]][0]).add_arguments(p)
+        return p.parse_args(argv[1:])
+
+    for argv in (["process", "in.mp4", "--out", "o"], ["inspect", "in.jpg", "--out", "o.png"]):
+        for flag in ("--camera-file", "--camera"):
+            assert str(parse([*argv, flag, "cam.json"]).camera) == "cam.json"
+    assert parse(["demo", "--camera-file", "cam.json"]).camera_file == "cam.json"

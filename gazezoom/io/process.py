@@ -624,7 +624,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "else mp4v), mp4v (OpenCV) or h264 (PyAV)")
     parser.add_argument("--profile", metavar="USER", help="calibration profile (user name or .json path): fills screen_x_px/screen_y_px")
     parser.add_argument("--profiles", metavar="DIR", help="folder of calibration profiles (default: $GAZEZOOM_PROFILES or calibration/)")
-    parser.add_argument("--camera", metavar="FILE", help="camera intrinsics (JSON or OpenCV YAML); default: a "
+    parser.add_argument("--camera-file", "--camera", dest="camera", metavar="FILE", help="camera intrinsics (JSON or "
+                        "OpenCV YAML, as `gazezoom camera calibrate` writes; --camera is the older name); default: a "
                         "typical webcam guessed from the frame size")
     parser.add_argument("--every", type=int, default=1, metavar="N", help="process every N-th frame (default: 1)")
     parser.add_argument("--workers", type=int, default=1, metavar="K", help="process K inputs at once, one process per "

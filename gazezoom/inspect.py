@@ -109,6 +109,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="camera intrinsics (JSON or OpenCV YAML; --camera is the older name); default: from frame size")
     parser.add_argument("--width", type=int, default=960, help="width of the frame in the picture (default 960)")
     parser.add_argument("--require-face", action="store_true", help="exit with an error when no face is found")
+    parser.add_argument("--tiles", type=int, default=0, metavar="N", help="also search an NxN grid of overlapping "
+                        "windows for faces that are small in the frame (group photos; N = 2 or 3; default 0 = off)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -117,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     from .pipeline import Pipeline
 
     frame, time_s = read_frame(args.input, args.frame)
-    with Pipeline(camera=args.camera, mode="image") as pipe:
+    with Pipeline(camera=args.camera, mode="image", tiles=args.tiles) as pipe:
         result = pipe.process(frame, time_s)
         K = pipe.frontend.camera_for(frame.shape[1], frame.shape[0]).K
     bgr = pipe._bgr(frame)

@@ -233,3 +233,33 @@ def test_mirrored_right_patch_matches_the_left_patch(stills, media_dir, name):
         return float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()))
 
     assert ncc(left, right) > ncc(left, right[:, ::-1]) + 0.1
+
+
+def test_tiles_find_the_small_faces_of_a_group_photo(media_dir):
+    """multi_face.jpg: the whole frame gives MediaPipe's short-range detector no face; a 2x2 window search finds the
+    five people (checked by eye in the inspect picture), each once; a one-face portrait stays one face."""
+    from gazezoom.face.frontend import FrontEnd
+
+    img = cv2.imread(str(media_dir / "multi_face.jpg"))
+    with FrontEnd(mode="image") as fe:
+        face, others, _ = fe.process(img)
+        assert face is None and not others
+    with FrontEnd(mode="image", tiles=2) as fe:
+        face, others, _ = fe.process(img)
+        faces = [face, *others]
+        assert face is not None and len(faces) == 5
+        noses = np.array([f.landmarks_px[1, :2] for f in faces])
+        gaps = np.linalg.norm(noses[:, None] - noses[None], axis=-1) + np.eye(5) * 1e9
+        assert gaps.min() > 60  # five different people, no face counted twice
+        assert all(f.head.translation_mm[2] > 800 for f in faces)  # small faces: far from the camera (1.5-1.9 m)
+        face, others, _ = fe.process(cv2.imread(str(media_dir / "obama.jpg")))
+        assert face is not None and not others
+
+
+def test_tiles_are_for_stills_only():
+    from gazezoom.face.frontend import FrontEnd
+
+    with pytest.raises(InputValueError, match="stills"):
+        FrontEnd(mode="video", tiles=2)
+    with pytest.raises(InputValueError, match="tiles must be"):
+        FrontEnd(mode="image", tiles=9)

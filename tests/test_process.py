@@ -276,3 +276,19 @@ def test_overlap_gives_the_serial_table(media_dir, tmp_path, weights):
     assert gz(clip, "--out", tmp_path / "b.csv", "--weights", weights, "--overlap") == 0
     a = (tmp_path / "a.csv").read_text()
     assert a == (tmp_path / "b.csv").read_text() and a.count("\n") == 21
+
+
+def test_process_tiles_option_is_checked_and_used(media_dir, tmp_path, capsys):
+    """--tiles N finds the small faces of a group photo (the `faces` column); an out-of-range N is a typed error."""
+    import csv
+
+    from gazezoom.cli import main
+    from gazezoom.errors import InputValueError
+
+    assert main(["process", str(media_dir / "multi_face.jpg"), "--out", str(tmp_path / "bad"), "--tiles", "9",
+                 "--no-gaze"]) == InputValueError.exit_code
+    assert "--tiles" in capsys.readouterr().err
+    assert main(["process", str(media_dir / "multi_face.jpg"), "--out", str(tmp_path / "t"), "--tiles", "2",
+                 "--no-gaze"]) == 0
+    rows = list(csv.DictReader(open(tmp_path / "t" / "multi_face.csv")))  # one input image: named after it
+    assert len(rows) == 1 and rows[0]["face"] == "1" and rows[0]["faces"] == "5"

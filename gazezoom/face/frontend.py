@@ -79,6 +79,21 @@ def build_face(
     )
 
 
+def tile_windows(H: int, W: int, n: int, overlap: float = 0.25) -> list[tuple[int, int, int, int]]:
+    """``n x n`` windows ``(y0, y1, x0, x1)`` covering an ``H x W`` frame, neighbours overlapping by ``overlap`` of a
+    window (so a face cut by one window's edge lies whole in the next).
+
+    >>> tile_windows(100, 200, 2)
+    [(0, 57, 0, 114), (0, 57, 86, 200), (43, 100, 0, 114), (43, 100, 86, 200)]
+    """
+    def spans(L: int) -> list[tuple[int, int]]:
+        w = L / (n - (n - 1) * overlap)  # n windows of width w, overlapping by overlap * w, span L
+        starts = [round(i * w * (1 - overlap)) for i in range(n)]
+        return [(a, min(L, round(a + w)) if i < n - 1 else L) for i, a in enumerate(starts)]
+
+    return [(y0, y1, x0, x1) for y0, y1 in spans(H) for x0, x1 in spans(W)]
+
+
 class FrontEnd:
     """Per-frame faces from frames of one stream (``mode="video"``) or of unrelated stills (``mode="image"``).
 
@@ -89,6 +104,10 @@ class FrontEnd:
         mode: ``"video"`` (tracking, monotonic timestamps) or ``"image"`` (every frame on its own).
         color: ``"bgr"`` (OpenCV, default) or ``"rgb"`` for 3/4-channel frames; gray frames need no order.
         blink_thresholds: openness ``(close_below, open_above)`` of the blink hysteresis.
+        tiles: image mode only: also search an ``tiles x tiles`` grid of overlapping windows (25 %) of each still
+            and merge what they find with the whole frame's faces (duplicates dropped). MediaPipe's short-range
+            detector misses faces that are small in a large frame (group photos); in a window they are larger.
+            Costs ``tiles**2`` more landmarker calls per still; 0 (default) or 1 = off.
         **landmarker_options: passed to the backend (``model_path``, ``num_faces``, ``min_detection_confidence`` …).
     """
 
@@ -100,10 +119,17 @@ class FrontEnd:
         color: str = "bgr",
         blink_thresholds: tuple[float, float] = (0.25, 0.45),
         max_missing: int = 15,
+        tiles: int = 0,
         **landmarker_options,
     ):
         if mode not in ("video", "image"):
             raise InputValueError(f"mode must be 'video' or 'image', got {mode!r}")
+        if isinstance(tiles, bool) or not isinstance(tiles, (int, np.integer)) or not 0 <= tiles <= 4:
+            raise InputValueError(f"tiles must be an int from 0 (off) to 4, got {tiles!r}")
+        if tiles > 1 and mode != "image":
+            raise InputValueError("tiles (the small-face search) works on stills (mode='image'); video mode tracks "
+                                  "faces from frame to frame and cannot take extra windows")
+        self.tiles = int(tiles)
         if color not in COLOR_ORDERS:
             raise InputValueError(f"color must be one of {COLOR_ORDERS}, got {color!r}")
         BlinkHysteresis(*blink_thresholds)  # validate now, not on the first face
@@ -140,6 +166,8 @@ class FrontEnd:
         camera = self.camera_for(W, H)
         t1 = time.perf_counter()
         raws = self.landmarker.detect(rgb, None if time_s is None else int(round(time_s * 1e3)))
+        if self.tiles > 1:
+            raws = list(raws) + self._tile_faces(rgb if rgb is not None else to_rgb(frame, self.color), W)
         t2 = time.perf_counter()
         if self.mode == "image":
             self.tracker.reset()
@@ -170,6 +198,19 @@ class FrontEnd:
         if primary is None:
             return None, tuple(faces), timings
         return faces[primary], tuple(f for i, f in enumerate(faces) if i != primary), timings
+
+    def _tile_faces(self, rgb: np.ndarray, W: int) -> list[RawFace]:
+        """Faces found in the overlapping windows of :func:`tile_windows`, in whole-frame pixels (no transform: the
+        window's virtual camera is not the frame's, so head pose starts from the landmarks alone)."""
+        out = []
+        for y0, y1, x0, x1 in tile_windows(rgb.shape[0], rgb.shape[1], self.tiles):
+            for r in self.landmarker.detect(np.ascontiguousarray(rgb[y0:y1, x0:x1]), None):
+                lm = np.array(r.landmarks_px, float)
+                lm[:, 0] += x0
+                lm[:, 1] += y0
+                lm[:, 2] *= W / (x1 - x0)  # z is in units of the image width the landmarker saw
+                out.append(RawFace(lm, r.blendshapes, None))
+        return out
 
     def close(self) -> None:
         self.landmarker.close()

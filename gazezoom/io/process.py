@@ -65,11 +65,12 @@ class Settings:
     overwrite: bool = False
     threads: int = 0  # torch threads per process; 0 = torch's default
     overlap: bool = False  # videos: landmarker one frame ahead in a thread (gazezoom.io.overlap)
+    tiles: int = 0  # images: also search an NxN grid of windows for small faces (FrontEnd tiles)
 
     def identity(self) -> dict:
         """What a resumed table must have been written with."""
         return {"format": self.fmt, "every": self.every, "gaze_model": self.model_identity, "profile": self.profile_user,
-                "camera": self.camera, "landmarker": self.landmarker}
+                "camera": self.camera, "landmarker": self.landmarker} | ({"tiles": self.tiles} if self.tiles > 1 else {})
 
 
 @dataclass
@@ -195,7 +196,9 @@ def build_pipeline(settings: Settings, mode: str):
         from ..calibration.profile import load_profile
 
         calibration = load_profile(settings.profile, gaze_model=settings.model_identity).mapper().map_result
-    return Pipeline(settings.landmarker, camera=settings.camera, mode=mode, gaze=gaze, calibration=calibration)
+    tiles = settings.tiles if mode == "image" else 0  # videos track faces frame to frame: no extra windows
+    return Pipeline(settings.landmarker, camera=settings.camera, mode=mode, gaze=gaze, calibration=calibration,
+                    tiles=tiles)
 
 
 def _camera_dict(pipeline, width: int, height: int, source: str | None) -> dict:
@@ -628,6 +631,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "OpenCV YAML, as `gazezoom camera calibrate` writes; --camera is the older name); default: a "
                         "typical webcam guessed from the frame size")
     parser.add_argument("--every", type=int, default=1, metavar="N", help="process every N-th frame (default: 1)")
+    parser.add_argument("--tiles", type=int, default=0, metavar="N", help="images only: also search an NxN grid of "
+                        "overlapping windows for faces that are small in the frame (group photos; N = 2 or 3; "
+                        "N*N more landmarker calls per image; default 0 = off; videos are unaffected)")
     parser.add_argument("--workers", type=int, default=1, metavar="K", help="process K inputs at once, one process per "
                         "input (default: 1)")
     parser.add_argument("--resume", action="store_true", help="continue existing tables after their last written "
@@ -652,6 +658,8 @@ def resolve_settings(args: argparse.Namespace) -> Settings:
     """Check the options and load what every job shares once (fails fast with a typed error)."""
     if args.every < 1:
         raise InputValueError(f"--every must be >= 1, got {args.every}")
+    if not 0 <= args.tiles <= 4:
+        raise InputValueError(f"--tiles must be 0 (off) to 4 windows per side, got {args.tiles}")
     if args.workers < 1:
         raise InputValueError(f"--workers must be >= 1, got {args.workers}")
     if args.resume and args.overwrite:
@@ -696,7 +704,7 @@ def resolve_settings(args: argparse.Namespace) -> Settings:
         resolve_backend(args.backend, weights)  # an unknown name lists the valid ones
     return Settings(fmt=args.format, every=args.every, annotate=args.annotate, codec=args.codec, weights=weights,
                     variant=variant, backend=args.backend, model_identity=identity, profile=profile, profile_user=user, camera=camera,
-                    resume=args.resume, overwrite=args.overwrite, threads=threads,
+                    resume=args.resume, overwrite=args.overwrite, threads=threads, tiles=args.tiles,
                     overlap=(os.cpu_count() or 1) >= 2 if args.overlap is None else args.overlap)
 
 

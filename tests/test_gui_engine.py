@@ -231,3 +231,23 @@ def test_camera_lost_mid_stream_is_retried(media_dir):
     assert "stopped delivering" in states[lost].message and "retrying" in states[lost].message
     assert "running" in kinds[lost:]  # reopened and running again
     assert _FLAKY["opens"] >= 2 and len(views) > 10
+
+
+def test_truncated_video_plays_what_decodes_then_ends_or_loops(media_dir, tmp_path):
+    """The app reads videos through io.readers.VideoReader: a file cut in half plays its decodable frames, then ends
+    (saying why in ``last_error``) or, with loop, starts again from the first frame."""
+    from conftest import read_frames
+    from test_io import write_video
+
+    avi = write_video(tmp_path / "a.avi", read_frames(media_dir / "single_face.mp4")[:24], fourcc="MJPG")
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(avi.read_bytes()[: avi.stat().st_size // 2])
+    with open_source(parse_source(str(cut), loop=False)) as src:
+        n = 0
+        while src.read() is not None:
+            n += 1
+        assert 5 < n < 20 and "truncated" in (src.last_error or "")
+    with open_source(parse_source(str(cut), loop=True)) as src:
+        frames = [src.read() for _ in range(n + 3)]
+    assert all(f is not None for f in frames) and frames[n].restart
+    assert np.all(np.diff([f.time_s for f in frames]) > 0)

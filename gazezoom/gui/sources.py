@@ -170,66 +170,84 @@ class CameraSource(FrameSource):
 
 @SOURCES.register("video")
 class VideoSource(FrameSource):
-    """A video file, optionally looping; ``time_s`` from the container (``CAP_PROP_POS_MSEC``) plus the length of
-    the loops already played, so it keeps increasing."""
+    """A video file, optionally looping, decoded by :class:`gazezoom.io.readers.VideoReader` (the same checks,
+    rotation handling and container timestamps as ``gazezoom process``); ``time_s`` is the container time plus the
+    length of the loops already played, so it keeps increasing. A file that turns out truncated plays what could be
+    decoded (then loops or ends); ``last_error`` says why it ended early."""
 
     def __init__(self, spec: SourceSpec):
-        import cv2
-
         self.spec = spec
-        path = Path(str(spec.target))
-        if not path.is_file():
-            raise MediaError(f"video {path} not found; give an existing file or a camera index to --source")
-        self._cap = cv2.VideoCapture(str(path))
-        if not self._cap.isOpened():
-            self._cap.release()
-            self._cap = None
-            raise MediaError(f"cannot open {path} as a video (not a video, or a codec OpenCV lacks)")
-        self.fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0) or 30.0
+        self._path = Path(str(spec.target))
+        if not self._path.is_file():
+            raise MediaError(f"video {self._path} not found; give an existing file or a camera index to --source")
+        self._reader = None
+        self.last_error: str | None = None
+        self._open()  # VideoReader's MediaError says what is wrong with the file
+        self.fps = float(self._reader.info.fps or 0.0) or 30.0
         self._offset = 0.0  # seconds of the loops already played
         self._pass_start = 0  # frames read before the current pass through the file
         self._last = -1.0
         self._n = 0
         self._pending_restart = False
-        ok, first = self._cap.read()
-        if not ok or first is None:
+        self._first = self._next()
+        if self._first is None:
             self.close()
-            raise MediaError(f"{path} has no readable frames (empty or corrupt video)")
-        self._first = first
+            raise MediaError(f"{self._path} has no readable frames (empty or corrupt video)"
+                             + (f": {self.last_error}" if self.last_error else ""))
+
+    def _open(self) -> None:
+        from ..io.readers import VideoReader
+
+        if self._reader is not None:
+            self._reader.close()
+        self._reader = VideoReader(self._path)
+        self._frames = self._reader.frames()
+
+    def _next(self):
+        """The next decoded frame of this pass (``gazezoom.io.readers.Frame``), or None at its end."""
+        try:
+            return next(self._frames)
+        except StopIteration:
+            return None
+        except MediaError as err:  # truncated or corrupt past this point: what could be decoded was played
+            self.last_error = str(err)
+            return None
 
     def read(self) -> Frame | None:
-        import cv2
-
-        if self._cap is None:
+        if self._reader is None:
             return None
         restart = self._pending_restart
         if self._first is not None:
-            image, self._first = self._first, None
-            ok = True
+            f, self._first = self._first, None
         else:
-            ok, image = self._cap.read()
-        if not ok or image is None:
+            f = self._next()
+        if f is None:
             if not self.spec.loop or self._n == 0:
                 return None
             # Reopen rather than seek: after CAP_PROP_POS_FRAMES = 0 the FFmpeg backend keeps reporting stale
             # CAP_PROP_POS_MSEC values, and the frame times would stall.
-            self._cap.release()
-            self._cap = cv2.VideoCapture(str(self.spec.target))
+            self._open()
             self._offset = self._last + 1.0 / self.fps
             self._pass_start = self._n
-            ok, image = self._cap.read()
-            if not ok or image is None:
+            f = self._next()
+            if f is None:
                 return None
             restart = True
         self._pending_restart = False
-        pos = self._cap.get(cv2.CAP_PROP_POS_MSEC) / 1e3
         in_pass = self._n - self._pass_start
+        pos = float(f.time_s or 0.0)
         t = self._offset + (pos if pos > 0 or in_pass == 0 else in_pass / self.fps)
         # Container timestamps can repeat (or be missing) on some files: force strictly increasing time.
         t = max(t, self._last + 1e-3) if self._last >= 0 else t
         self._last = t
         self._n += 1
-        return Frame(self._resize(_bgr(image)), t, time.perf_counter(), self._n - 1, restart)
+        return Frame(self._resize(_bgr(f.image)), t, time.perf_counter(), self._n - 1, restart)
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+        super().close()
 
 
 def _bgr(image: np.ndarray) -> np.ndarray:

@@ -7,6 +7,7 @@ import csv
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -62,7 +63,9 @@ def test_single_process_is_a_no_op():
 def _train(out, nproc: int, steps: int, resume: bool = False) -> subprocess.CompletedProcess:
     args = ["--variant", "uniform@P", "--dataset", "toy", "--steps", str(steps), "--batch-size", "8",
             "--eval-every", "2", "--val-n", "16", "--patch", "12", "20", "--region", "48", "80", "--low-size",
-            "12", "20", "--out", str(out), "--quiet", "--threads", "1"] + (["--resume"] if resume else [])
+            "12", "20", "--out", str(out), "--quiet", "--threads", "1",
+            # one cache for every rank (each renders it when it is missing: the writes must not collide)
+            "--cache-dir", str(Path(out).parent / "cache")] + (["--resume"] if resume else [])
     if nproc > 1:
         cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
                "-m", "gazezoom", "train", *args]

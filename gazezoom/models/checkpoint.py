@@ -173,10 +173,18 @@ def _diff_keys(want: dict, have: dict) -> tuple[list[str], list[str]]:
 def torch_save_atomic(obj: dict, path: str | Path) -> Path:
     """``torch.save`` to a temporary file beside ``path``, then rename: an interrupted run never leaves a half-written
     file. ``obj`` holds tensors, numbers, strings, lists and dicts only, so ``torch.load(weights_only=True)`` reads it."""
+    import os
+    import uuid
+
     path = Path(path)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(obj, tmp)
-    tmp.replace(path)
+    # A name of its own per writer: processes that write the same file at once (e.g. every torchrun rank rendering
+    # one cache) must not rename each other's half-written file; the last complete one wins.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        torch.save(obj, tmp)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 

@@ -200,9 +200,9 @@ def _load_init(init: str, variant: str, overrides: dict | None):
     if path.is_dir():
         path = weights_path(path, variant)
     model = load_weights(path, variant=variant)  # ModelFileError / WeightsMismatchError say what is wrong
-    have = model.config.to_dict()
-    diffs = [f"{k}: file has {have[k]!r}, asked for {list(v) if isinstance(v, tuple) else v!r}"
-             for k, v in (overrides or {}).items() if have.get(k) != (list(v) if isinstance(v, tuple) else v)]
+    have = model.config.to_dict()  # sizes as JSON lists, like the asked-for ones below
+    asked = {k: list(v) if isinstance(v, tuple) else v for k, v in (overrides or {}).items()}
+    diffs = [f"{k}: file has {have[k]!r}, asked for {v!r}" for k, v in asked.items() if have.get(k) != v]
     if diffs:
         raise WeightsMismatchError(f"--init {path} was trained with other sizes ({'; '.join(diffs)}); drop those "
                                    "options to adopt the file's, or train from scratch")

@@ -48,6 +48,12 @@ EYE_LANDMARKS: dict[str, dict] = {
 EAR_OPEN, EAR_CLOSED = 0.30, 0.06
 
 
+def _lid_gaps(P: np.ndarray, side: str) -> np.ndarray:
+    """Distances ``(3,)`` between the upper and lower lid points of the three pairs of ``side`` (``P (478, 2)``)."""
+    up, lo = np.array(EYE_LANDMARKS[side]["lids"]).T
+    return np.linalg.norm(P[up] - P[lo], axis=1)
+
+
 def eye_aspect_ratio(landmarks_px: np.ndarray, side: str) -> float:
     """Mean lid distance over corner distance (Soukupová & Čech 2016, on MediaPipe's points); ``(478, 2|3)`` in."""
     ids = EYE_LANDMARKS[side]
@@ -55,8 +61,7 @@ def eye_aspect_ratio(landmarks_px: np.ndarray, side: str) -> float:
     width = np.linalg.norm(P[ids["outer"]] - P[ids["inner"]])
     if width <= 1e-9:
         return 0.0
-    up, lo = np.array(ids["lids"]).T
-    return float(np.linalg.norm(P[up] - P[lo], axis=1).mean() / width)
+    return float(_lid_gaps(P, side).mean() / width)
 
 
 def aperture_over_iris(landmarks_px: np.ndarray, side: str) -> float:
@@ -71,8 +76,7 @@ def aperture_over_iris(landmarks_px: np.ndarray, side: str) -> float:
     diam = 0.5 * (np.linalg.norm(rim[0] - rim[2]) + np.linalg.norm(rim[1] - rim[3]))
     if diam <= 1e-9:
         return float("nan")
-    up, lo = np.array(ids["lids"]).T
-    return float(np.linalg.norm(P[up] - P[lo], axis=1).max() / diam)
+    return float(_lid_gaps(P, side).max() / diam)
 
 
 def openness_from_ear(ear: float) -> float:

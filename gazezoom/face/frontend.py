@@ -79,6 +79,10 @@ def build_face(
     )
 
 
+#: Most windows per side of the small-face search (``FrontEnd(tiles=...)``, ``process/inspect --tiles``).
+MAX_TILES = 4
+
+
 def tile_windows(H: int, W: int, n: int, overlap: float = 0.25) -> list[tuple[int, int, int, int]]:
     """``n x n`` windows ``(y0, y1, x0, x1)`` covering an ``H x W`` frame, neighbours overlapping by ``overlap`` of a
     window (so a face cut by one window's edge lies whole in the next).
@@ -124,8 +128,8 @@ class FrontEnd:
     ):
         if mode not in ("video", "image"):
             raise InputValueError(f"mode must be 'video' or 'image', got {mode!r}")
-        if isinstance(tiles, bool) or not isinstance(tiles, (int, np.integer)) or not 0 <= tiles <= 4:
-            raise InputValueError(f"tiles must be an int from 0 (off) to 4, got {tiles!r}")
+        if isinstance(tiles, bool) or not isinstance(tiles, (int, np.integer)) or not 0 <= tiles <= MAX_TILES:
+            raise InputValueError(f"tiles must be an int from 0 (off) to {MAX_TILES}, got {tiles!r}")
         if tiles > 1 and mode != "image":
             raise InputValueError("tiles (the small-face search) works on stills (mode='image'); video mode tracks "
                                   "faces from frame to frame and cannot take extra windows")

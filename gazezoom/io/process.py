@@ -658,8 +658,10 @@ def resolve_settings(args: argparse.Namespace) -> Settings:
     """Check the options and load what every job shares once (fails fast with a typed error)."""
     if args.every < 1:
         raise InputValueError(f"--every must be >= 1, got {args.every}")
-    if not 0 <= args.tiles <= 4:
-        raise InputValueError(f"--tiles must be 0 (off) to 4 windows per side, got {args.tiles}")
+    from ..face.frontend import MAX_TILES
+
+    if not 0 <= args.tiles <= MAX_TILES:
+        raise InputValueError(f"--tiles must be 0 (off) to {MAX_TILES} windows per side, got {args.tiles}")
     if args.workers < 1:
         raise InputValueError(f"--workers must be >= 1, got {args.workers}")
     if args.resume and args.overwrite:

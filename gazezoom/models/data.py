@@ -191,7 +191,7 @@ def _render_parallel(spec: tuple[str, tuple], n_items: int, workers: int, path, 
     import multiprocessing as mp
     import os
     import tempfile
-    import time
+    from multiprocessing.connection import wait
 
     from tqdm import tqdm
 
@@ -209,17 +209,15 @@ def _render_parallel(spec: tuple[str, tuple], n_items: int, workers: int, path, 
         bar = tqdm(total=workers, desc=f"render {Path(path or '').name} ({workers} processes)", disable=not progress,
                    file=sys.stderr)
         try:
-            pending = set(range(workers))
+            pending = {pr.sentinel: r for r, pr in enumerate(procs)}
             while pending:
-                for r in sorted(pending):
-                    if not procs[r].is_alive():
-                        procs[r].join()
-                        if procs[r].exitcode != 0:
-                            raise InputValueError(f"render worker {r} (items {bounds[r]}…{bounds[r + 1] - 1}) failed "
-                                                  f"with exit code {procs[r].exitcode}; see its error above")
-                        pending.discard(r)
-                        bar.update(1)
-                time.sleep(0.2)
+                for sentinel in wait(list(pending)):  # blocks until a worker ends; a failed one stops the rest
+                    r = pending.pop(sentinel)
+                    procs[r].join()
+                    if procs[r].exitcode != 0:
+                        raise InputValueError(f"render worker {r} (items {bounds[r]}…{bounds[r + 1] - 1}) failed "
+                                              f"with exit code {procs[r].exitcode}; see its error above")
+                    bar.update(1)
         finally:
             bar.close()
             for pr in procs:

@@ -18,7 +18,6 @@ torch otherwise.
 from __future__ import annotations
 
 import json
-
 from pathlib import Path
 from typing import Callable
 

@@ -402,6 +402,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="saliency net input size (24 40)")
     p.add_argument("--supersample", type=int, default=None, help="sampler only: read k*P through the grid and "
                    "area-pool to P (anti-aliasing; k = 4 makes flat saliency ~ uniform@P). Default 1")
+    p.add_argument("--fwhm", type=float, default=None, help="sampler only: full width at half maximum of the "
+                   "attraction kernel, in saliency-grid cells (default 13; smaller = more local zoom)")
+    p.add_argument("--grid-size", type=int, default=None, help="sampler only: side of the saliency grid g "
+                   "(default 31)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--amp", action="store_true", help="bfloat16 autocast (CUDA only)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
@@ -473,8 +477,9 @@ def run(args: argparse.Namespace) -> int:
         raise InputValueError(f"--eval-every must be >= 1 (validate + checkpoint every N steps), got {cfg.eval_every}")
     overrides = {k: tuple(v) for k, v in (("patch", args.patch), ("region_size", args.region),
                                            ("low_size", args.low_size)) if v is not None}
-    if args.supersample is not None:
-        overrides["supersample"] = args.supersample
+    for key in ("supersample", "fwhm", "grid_size"):
+        if getattr(args, key) is not None:
+            overrides[key] = getattr(args, key)
     # Cheap variants first, so a cut-short run still leaves the main comparison.
     order = ["uniform@P", "sampler@P", "center_crop@P", "uniform@2P", "uniform@4P"]
     if args.variant == "all":

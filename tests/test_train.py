@@ -89,6 +89,22 @@ def test_train_cli_all_variants_tiny(tmp_path, capsys):
     assert "validation mean" in capsys.readouterr().err
 
 
+def test_train_cli_sampler_kernel_options_reach_the_sidecar(tmp_path, capsys):
+    """--fwhm / --grid-size set the sampler's attraction kernel; they travel in the sidecar and load back."""
+    torch.set_num_threads(1)
+    tiny = ["--dataset", "toy", "--steps", "2", "--batch-size", "4", "--val-n", "8", "--train-n", "8", "--cache-dir",
+            "", "--eval-every", "2", "--patch", "8", "12", "--region", "32", "48", "--low-size", "8", "12", "--quiet"]
+    assert main(["train", "--variant", "sampler", "--fwhm", "4.5", "--grid-size", "13", "--out", str(tmp_path),
+                 *tiny]) == 0
+    cfg = read_sidecar(tmp_path / "gaze_sampler_P.json")["config"]
+    assert (cfg["fwhm"], cfg["grid_size"]) == (4.5, 13)
+    model = load_weights(tmp_path / "gaze_sampler_P.safetensors")
+    assert (model.front.sampler.fwhm, model.front.sampler.grid_size) == (4.5, 13)
+    capsys.readouterr()
+    rc = main(["train", "--variant", "sampler", "--fwhm", "0", "--out", str(tmp_path / "bad"), *tiny])
+    assert rc == InputValueError.exit_code and "fwhm" in capsys.readouterr().err
+
+
 def test_eval_every_zero_is_a_typed_error(tmp_path, capsys):
     rc = main(["train", "--variant", "uniform@P", "--dataset", "toy", "--eval-every", "0", "--out", str(tmp_path),
                "--quiet"])

@@ -87,6 +87,9 @@ class ModelConfig:
             raise InputValueError(f"ModelConfig.infer_supersample must be an int >= 0 (0: = supersample), "
                                   f"got {self.infer_supersample}")
         object.__setattr__(self, "infer_supersample", int(self.infer_supersample))
+        if not (float(self.fwhm) > 0.0 and int(self.grid_size) >= 2):
+            raise InputValueError(f"ModelConfig.fwhm must be > 0 and grid_size >= 2 (the sampler's kernel, in grid "
+                                  f"cells), got fwhm={self.fwhm}, grid_size={self.grid_size}")
         if not 0.0 < self.crop_frac <= 1.0:
             raise InputValueError(f"ModelConfig.crop_frac must be in (0, 1], got {self.crop_frac}")
 

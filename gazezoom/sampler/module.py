@@ -89,6 +89,8 @@ class SaliencySampler(nn.Module):
         super().__init__()
         if grid_size < 2:
             raise InputValueError(f"grid_size must be >= 2, got {grid_size}")
+        if not float(fwhm) > 0.0:
+            raise InputValueError(f"fwhm (attraction kernel width in grid cells) must be > 0, got {fwhm}")
         if padding_mode not in Fs.PADDING_MODES:
             raise InputValueError(f"padding_mode must be one of {Fs.PADDING_MODES}, got {padding_mode!r}")
         if int(region_oversample) < 1:

@@ -2,7 +2,10 @@
 
 The test set is rendered with ``split="test"`` (texture and lighting draws never used in training) and a seed
 of your choice; every variant sees the same images. Reports mean/median angular error (degrees) per variant and
-per bin of eye width in the simulated camera frame (small eyes are where zooming should matter most).
+per bin of eye width in the simulated camera frame (small eyes are where zooming should matter most). Rendered eyes
+also give ``"magnification"``: per variant, the linear magnification its patch gives the pupil and its peak
+magnification (medians over the eyes), against reading the whole region at P (uniform@P = 1, uniform@2P = 2, a
+centre crop of half the region = 2): how much a sampler really zooms where the gaze signal is.
 
     gazezoom eval --synthetic 2000 --seed 2024 --json
 """
@@ -20,6 +23,7 @@ import torch
 from .errors import InputValueError, ModelFileError, WeightsMismatchError
 from .fileio import WEIGHTS_DIR
 from .geometry import angular_error_deg
+from .sampler import grid_magnification, magnification_at
 
 __all__ = [
     "ALL_VARIANTS", "EYE_WIDTH_BINS", "load_variants", "evaluate", "format_table", "render_figures",
@@ -89,6 +93,7 @@ def evaluate(
     region, patch = first.config.region_size, first.config.patch
     ds = DATASETS.get(dataset)(n, seed, "test", batch_size, region, device)
     errs = {v: [] for v in models}
+    zoom = {v: [] for v in models}  # (magnification at the pupil, peak magnification) per eye, where labelled
     widths = []
     for m in models.values():
         m.eval()
@@ -100,21 +105,36 @@ def evaluate(
         gaze = b["gaze"].float()[keep]
         widths.append(b["eye_width_px"].float()[keep].cpu() if "eye_width_px" in b else torch.full((int(keep.sum()),), math.nan))
         for v, m in models.items():
-            pred = m(b["image"][keep]).pitchyaw.float()
-            errs[v].append(angular_error_deg(pred, gaze).cpu())
+            out = m(b["image"][keep])
+            errs[v].append(angular_error_deg(out.pitchyaw.float(), gaze).cpu())
+            if "pupil_uv" in b:  # against uniform@P: a 2P patch reads the whole region at 2x
+                scale = math.sqrt(out.grid.shape[1] * out.grid.shape[2] / (patch[0] * patch[1]))
+                mag = grid_magnification(out.grid).flatten(1)
+                at = magnification_at(out.grid, b["pupil_uv"][keep])
+                zoom[v].append((torch.stack([at, mag.amax(1)], 1) * scale).cpu())
     w = torch.cat(widths)
     e = {v: torch.cat(x) for v, x in errs.items()}
     by_width = {}
     for lo, hi in EYE_WIDTH_BINS:
         sel = (w >= lo) & (w < hi)
         by_width[_bin_name(lo, hi)] = {"n": int(sel.sum()), "results": {v: _stats(x[sel]) for v, x in e.items()}}
-    return {
+    report = {
         "n": int(n),
         "seed": int(seed),
         "patch": list(patch),
         "results": {v: _stats(x) for v, x in e.items()},
         "by_eye_width": by_width,
     }
+    if all(zoom.values()):
+        report["magnification"] = {v: _zoom_stats(torch.cat(z)) for v, z in zoom.items()}
+    return report
+
+
+def _zoom_stats(z: torch.Tensor) -> dict:
+    """``z (n, 2)``: linear magnification at the pupil and the patch's peak, per eye (1 = uniform@P over the region)."""
+    q = torch.tensor([0.1, 0.5, 0.9])
+    p10, p50, p90 = (round(float(x), 3) for x in z[:, 0].quantile(q))
+    return {"pupil_median": p50, "pupil_q10": p10, "pupil_q90": p90, "peak_median": round(float(z[:, 1].median()), 3)}
 
 
 def format_table(report: dict) -> str:
@@ -136,6 +156,10 @@ def format_table(report: dict) -> str:
     counts = ", ".join(f"{b}: {report['by_eye_width'][b]['n']}" for b in bins)
     lines.append(f"\nn = {report['n']} rendered (seed {report['seed']}), eyes per width bin: {counts}; "
                  f"patch P = {report['patch'][0]}x{report['patch'][1]}")
+    if "magnification" in report:
+        mags = ", ".join(f"{v} {z['pupil_median']:.2f}x (peak {z['peak_median']:.2f}x)"
+                         for v, z in report["magnification"].items())
+        lines.append(f"linear magnification at the pupil against uniform@P, median over eyes: {mags}")
     return "\n".join(lines)
 
 

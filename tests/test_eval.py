@@ -85,6 +85,10 @@ def test_shipped_weights_on_held_out_synthetic_eyes():
     assert sampler < SHIPPED_BOUND_DEG["sampler@P"]
     assert uniform < SHIPPED_BOUND_DEG["uniform@P"]
     assert sampler < uniform
+    # rendered eyes carry the pupil position: how much each variant magnifies it (uniform@P reads at 1x by definition)
+    mag = rep["magnification"]
+    assert mag["uniform@P"]["pupil_median"] == pytest.approx(1.0, abs=1e-3)
+    assert 1.2 < mag["sampler@P"]["pupil_median"] < mag["sampler@P"]["peak_median"]
 
 
 def test_figures_are_written(toy_weights, tmp_path):

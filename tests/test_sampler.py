@@ -371,3 +371,23 @@ def test_cached_kernels_built_in_inference_mode_serve_training():
     s = sal.clone().requires_grad_(True)
     saliency_grid(s, (8, 8), fwhm=5.5).sum().backward()
     assert s.grad is not None
+
+
+def test_grid_magnification_of_a_saliency_zoom():
+    """A saliency peak magnifies the grid around it (> 1) and squeezes the rest (< 1); a flat saliency is ~1."""
+    from gazezoom.sampler import grid_magnification, magnification_at, saliency_grid
+
+    g = 31
+    flat = torch.full((1, 1, g, g), 1.0 / (g * g))
+    peak = flat.clone()
+    peak[0, 0, 20, 10] += 0.2  # row 20 (y > 0), column 10 (x < 0)
+    peak /= peak.sum()
+    out = (36, 60)
+    m_flat = grid_magnification(saliency_grid(flat, out, fwhm=13.0))
+    assert 0.85 < float(m_flat.median()) < 1.15
+    grid = saliency_grid(peak, out, fwhm=13.0)
+    centre = torch.tensor([[2 * 10 / (g - 1) - 1, 2 * 20 / (g - 1) - 1]])  # the peak cell in region units
+    far = torch.tensor([[0.9, -0.9]])
+    assert float(magnification_at(grid, centre)) > 1.5 > 1.0 > float(magnification_at(grid, far))
+    with pytest.raises(ShapeError):
+        magnification_at(grid, centre[0])

@@ -37,6 +37,8 @@ __all__ = [
     "saliency_grid",
     "uniform_grid",
     "warp",
+    "grid_magnification",
+    "magnification_at",
     "boxes_to_regions",
     "quads_to_regions",
     "region_grid",
@@ -200,6 +202,45 @@ def uniform_grid(
     xs = torch.linspace(-1.0, 1.0, W, device=device, dtype=dtype)
     gy, gx = torch.meshgrid(ys, xs, indexing="ij")
     return torch.stack([gx, gy], -1).unsqueeze(0).expand(batch, H, W, 2)
+
+
+def grid_magnification(grid: torch.Tensor) -> torch.Tensor:
+    """Local linear magnification of a sampling grid ``(B, H, W, 2)`` (region units) → ``(B, H, W)``.
+
+    The square root of the area ratio between a cell of :func:`uniform_grid` of the same size and the grid's
+    local cell (Jacobian determinant by central differences): 1 for uniform downsampling of the whole region, 2 for
+    a centre crop of half the region, > 1 where the sampler zooms in, < 1 where it squeezes.
+
+    >>> g = uniform_grid((6, 10), 2)
+    >>> grid_magnification(g).shape, round(float(grid_magnification(g).mean()), 3)
+    (torch.Size([2, 6, 10]), 1.0)
+    >>> round(float(grid_magnification(g * 0.5).mean()), 3)
+    2.0
+    """
+    if grid.dim() != 4 or grid.shape[-1] != 2 or min(grid.shape[1:3]) < 2:
+        raise ShapeError("grid", "(B, H>=2, W>=2, 2)", grid.shape)
+    H, W = grid.shape[1:3]
+    g = grid.float()
+    dgx_dj, dgy_dj = (torch.gradient(g[..., c], dim=2)[0] for c in (0, 1))  # along the patch width
+    dgx_di, dgy_di = (torch.gradient(g[..., c], dim=1)[0] for c in (0, 1))  # along the patch height
+    det = (dgx_dj * dgy_di - dgx_di * dgy_dj).abs()
+    ref = (2.0 / (W - 1)) * (2.0 / (H - 1))
+    return (ref / det.clamp_min(ref * 1e-6)).sqrt()
+
+
+def magnification_at(grid: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
+    """:func:`grid_magnification` at the patch pixel that reads closest to ``points (B, 2)`` (region units) → ``(B,)``.
+
+    E.g. how much a sampler magnifies the pupil (``points`` = the renderer's ``pupil_uv``).
+
+    >>> magnification_at(uniform_grid((6, 10), 1) * 0.5, torch.tensor([[0.1, -0.2]])).tolist()
+    [2.0]
+    """
+    if points.dim() != 2 or points.shape != (grid.shape[0], 2):
+        raise ShapeError("points", f"({grid.shape[0]}, 2)", points.shape)
+    mag = grid_magnification(grid).flatten(1)  # (B, H*W)
+    d = (grid.float() - points.float()[:, None, None, :]).square().sum(-1).flatten(1)
+    return mag.gather(1, d.argmin(1, keepdim=True))[:, 0]
 
 
 def warp(image: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:

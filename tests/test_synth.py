@@ -291,3 +291,21 @@ def test_wide_lid_profile_changes_the_lids_alone_and_closes_them():
     assert ds.lids == "wide" and ds[0]["image"].shape == (8, 3, 24, 40)
     with pytest.raises(InputValueError, match="lids"):
         sample_params(2, lids="closed")
+
+
+def test_small_head_profile_scales_the_head_residual_alone():
+    """``head="small"`` draws the same scenes with the head residual scaled into ±5° (the front-end's measured
+    head-pose spread, docs/zoom.md): only ``head`` differs, by the ratio of the ranges. A registered data source."""
+    from gazezoom.models.data import DATASETS
+    from gazezoom.synth.params import HEAD_PROFILES
+
+    a, b = sample_params(64, seed=3), sample_params(64, seed=3, head="small")
+    differ = [f.name for f in dataclasses.fields(a) if not torch.equal(getattr(a, f.name), getattr(b, f.name))]
+    assert differ == ["head"]
+    ratio = torch.tensor(HEAD_PROFILES["small"]) / torch.tensor(HEAD_PROFILES["default"])
+    torch.testing.assert_close(b.head, a.head * ratio)
+    assert float(b.head.abs().max()) <= math.radians(5.0) + 1e-6
+    ds = DATASETS.get("synthetic_small_head")(8, 0, "test", 8, (24, 40), "cpu")
+    assert ds.head == "small" and ds[0]["image"].shape == (8, 3, 24, 40)
+    with pytest.raises(InputValueError, match="head"):
+        sample_params(2, head="none")

@@ -32,13 +32,14 @@ DATASETS: Registry = Registry("training dataset")
 
 
 @DATASETS.register("synthetic")
-def _synthetic(n: int, seed: int, split: str, batch_size: int, region_size, device, lids: str = "default"):
+def _synthetic(n: int, seed: int, split: str, batch_size: int, region_size, device, lids: str = "default",
+               head: str = "default"):
     """The gazezoom renderer (100 % synthetic high-resolution eye regions with exact labels)."""
     from ..synth import SyntheticEyeDataset
 
     # The renderer works in chunks to bound memory; a GPU has room for whole batches (far fewer kernel launches).
     kw = {"chunk": max(16, batch_size)} if torch.device(device).type == "cuda" else {}
-    return SyntheticEyeDataset(n, seed, split, batch_size, tuple(region_size), device, lids=lids, **kw)
+    return SyntheticEyeDataset(n, seed, split, batch_size, tuple(region_size), device, lids=lids, head=head, **kw)
 
 
 @DATASETS.register("synthetic_wide_lids")
@@ -46,6 +47,14 @@ def _synthetic_wide_lids(n: int, seed: int, split: str, batch_size: int, region_
     """The renderer with the "wide" lid profile: lid apertures down to those measured on real faces (docs/zoom.md).
     Not what the shipped weights were trained on; for the next training run."""
     return _synthetic(n, seed, split, batch_size, region_size, device, lids="wide")
+
+
+@DATASETS.register("synthetic_small_head")
+def _synthetic_small_head(n: int, seed: int, split: str, batch_size: int, region_size, device):
+    """The renderer with the "small" head-residual profile (±5°, from the front-end's measured head-pose spread,
+    docs/zoom.md): the same scenes with a smaller residual head rotation. Not what the shipped weights were trained
+    on; a candidate for the next training run."""
+    return _synthetic(n, seed, split, batch_size, region_size, device, head="small")
 
 
 class ToyEyes(torch.utils.data.Dataset):

@@ -37,6 +37,7 @@ __all__ = [
     "SKIN_TEX",
     "mix_seed",
     "LID_PROFILES",
+    "HEAD_PROFILES",
 ]
 
 SPLITS = ("train", "test")
@@ -47,8 +48,13 @@ KAPPA_MEAN = (math.radians(1.5), math.radians(5.0))
 KAPPA_STD = (math.radians(1.0), math.radians(1.5))
 #: (pitch, yaw) ranges in degrees of the gaze label relative to the normalised camera.
 GAZE_RANGE_DEG = ((-30.0, 25.0), (-35.0, 35.0))
-#: (pitch, yaw) half-ranges in degrees of the head residual rotation.
+#: (pitch, yaw) half-ranges in degrees of the head residual rotation (what the shipped models were trained on).
 HEAD_RANGE_DEG = (10.0, 15.0)
+#: Head-residual half-ranges (pitch, yaw) in degrees, per profile. "default" (= HEAD_RANGE_DEG) is what every shipped
+#: model was trained on, the residual a poor head-pose estimate leaves; "small" is twice the largest head-pose
+#: disagreement measured between the front-end's two estimators (PnP vs MediaPipe: median 1.5°, max 2.5° on
+#: single_face.mp4, docs/zoom.md) — a tighter, not a verified, bound on the front-end's real error.
+HEAD_PROFILES = {"default": HEAD_RANGE_DEG, "small": (5.0, 5.0)}
 EYE_WIDTH_PX_RANGE = (15.0, 200.0)
 #: texture sizes (channels, height, width): polar iris (radius × angle), eyeball (polar angle × azimuth),
 #: skin (region rows × columns, 30 × 50 mm plus margin).
@@ -215,11 +221,14 @@ LID_PROFILES = {"default": {"cover": (-0.3, 2.5), "gap": (-1.0, 1.2)},
                 "wide": {"cover": (-0.3, 5.0), "gap": (-2.0, 1.2)}}
 
 
-def sample_params(n: int, seed: int = 0, split: str = "train", *, lids: str = "default") -> RenderParams:
-    """Draw ``n`` random scenes (CPU tensors). Same ``(n, seed, split, lids)`` → the same parameters.
+def sample_params(
+    n: int, seed: int = 0, split: str = "train", *, lids: str = "default", head: str = "default"
+) -> RenderParams:
+    """Draw ``n`` random scenes (CPU tensors). Same ``(n, seed, split, lids, head)`` → the same parameters.
 
-    ``lids`` picks the lid ranges of :data:`LID_PROFILES`; the profiles use the same random draws, so a scene
-    differs between them in its lids alone.
+    ``lids`` picks the lid ranges of :data:`LID_PROFILES`, ``head`` the head-residual ranges of
+    :data:`HEAD_PROFILES`; the profiles use the same random draws, so a scene differs between them in its lids
+    (or the size of its head residual) alone.
 
     >>> p = sample_params(4, seed=1)
     >>> len(p), tuple(p.iris_tex.shape)
@@ -230,6 +239,9 @@ def sample_params(n: int, seed: int = 0, split: str = "train", *, lids: str = "d
     if lids not in LID_PROFILES:
         raise InputValueError(f"lids must be one of {sorted(LID_PROFILES)}, got {lids!r}")
     lid_range = LID_PROFILES[lids]
+    if head not in HEAD_PROFILES:
+        raise InputValueError(f"head must be one of {sorted(HEAD_PROFILES)}, got {head!r}")
+    head_pitch, head_yaw = HEAD_PROFILES[head]
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
         raise InputValueError(f"n must be a positive int (number of scenes), got {n!r}")
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
@@ -244,7 +256,7 @@ def sample_params(n: int, seed: int = 0, split: str = "train", *, lids: str = "d
     # --- gaze and pose ---
     (p0, p1), (y0, y1) = GAZE_RANGE_DEG
     gaze = torch.stack([U(d(p0), d(p1)), U(d(y0), d(y1))], -1)
-    head = torch.stack([U(-d(HEAD_RANGE_DEG[0]), d(HEAD_RANGE_DEG[0])), U(-d(HEAD_RANGE_DEG[1]), d(HEAD_RANGE_DEG[1]))], -1)
+    head = torch.stack([U(-d(head_pitch), d(head_pitch)), U(-d(head_yaw), d(head_yaw))], -1)
     kappa = torch.tensor(KAPPA_MEAN) + torch.randn(n, 2, generator=g) * torch.tensor(KAPPA_STD)
     camera_distance = U(500.0, 700.0)
 

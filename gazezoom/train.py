@@ -366,7 +366,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         " Writes weights + JSON sidecars, CSV logs and curve plots into --out; re-run with --resume to continue."
     )
     p.add_argument("--variant", default="all", help="variant to train, a comma-separated list, or 'all' (default): "
-                   "sampler@P, uniform@P, uniform@2P, uniform@4P, center_crop@P")
+                   "sampler@P, uniform@P, uniform@2P, uniform@4P, center_crop@P (the issue's comparison); also "
+                   "sampler_crop@P (the sampler on the central crop, experimental)")
     p.add_argument("--out", default="runs/train", help="output folder (default runs/train; 'weights' to ship)")
     p.add_argument("--steps", type=int, default=800, help="optimizer steps per variant (default 800)")
     p.add_argument("--batch-size", type=int, default=d.batch_size, help=f"(default {d.batch_size})")

@@ -159,16 +159,18 @@ def test_bench_inference_runs(media_dir, capsys):
     assert max(rep["agreement"].values()) < 1e-4
 
 
-def test_supersampled_sampler_exports(tmp_path):
-    """The sampler reading a 2P patch and area-pooling it to P (ModelConfig.supersample) exports and verifies too."""
+@pytest.mark.parametrize("variant", ["sampler@P", "sampler_crop@P"])
+def test_supersampled_sampler_exports(tmp_path, variant):
+    """The sampler reading a 2P patch and area-pooling it to P (ModelConfig.supersample) exports and verifies too;
+    so does the sampler on the central crop (its homography composed with the crop's scaling inside the graph)."""
     from gazezoom.export import export_onnx, verify_onnx
-    from gazezoom.models import ModelConfig, build_model
+    from gazezoom.models import ModelConfig, build_model, variant_slug
 
     torch.manual_seed(1)
-    m = build_model(ModelConfig(variant="sampler@P", patch=(12, 20), region_size=(48, 80), low_size=(12, 20),
+    m = build_model(ModelConfig(variant=variant, patch=(12, 20), region_size=(48, 80), low_size=(12, 20),
                                 supersample=2)).eval()
     torch.nn.init.normal_(m.front.sampler.saliency_net.out.weight, std=0.5)
-    diffs = verify_onnx(m, export_onnx(m, tmp_path / "gaze_sampler_P.onnx"))
+    diffs = verify_onnx(m, export_onnx(m, tmp_path / f"gaze_{variant_slug(variant)}.onnx"))
     assert diffs["pitchyaw"] < 1e-5 and diffs["patch"] < 5e-4
 
 

@@ -49,7 +49,7 @@ def test_forward_backward_every_parameter_gets_a_gradient(variant):
     assert out.pitchyaw.shape == (3, 2)
     assert out.patch.shape[-2:] == m.config.input_size
     assert out.grid.shape == (3, *m.config.input_size, 2)
-    assert (out.saliency is not None) == (variant == "sampler@P")
+    assert (out.saliency is not None) == variant.startswith("sampler")
     out.pitchyaw.square().sum().backward()
     for name, p in m.named_parameters():
         assert p.grad is not None, name
@@ -62,7 +62,7 @@ def test_default_sizes_and_parameter_budget():
     assert cfg.patch == (24, 40) and cfg.region_size == (96, 160)
     sizes = {v: ModelConfig(variant=v).input_size for v in VARIANTS.names()}
     assert sizes == {"sampler@P": (24, 40), "uniform@P": (24, 40), "uniform@2P": (48, 80), "uniform@4P": (96, 160),
-                     "center_crop@P": (24, 40)}
+                     "center_crop@P": (24, 40), "sampler_crop@P": (24, 40)}
     # The same task network for every variant: identical parameter count apart from the saliency net.
     counts = {v: count_parameters(build_model(v).task) for v in VARIANTS.names()}
     assert len(set(counts.values())) == 1 and next(iter(counts.values())) < 1_000_000
@@ -155,11 +155,11 @@ def test_predictor_needs_weights_first():
         GazePredictor().predict(np.zeros((10, 10, 3), np.uint8), None)
 
 
-@pytest.mark.parametrize("variant", ["uniform@P", "sampler@P"])
+@pytest.mark.parametrize("variant", ["uniform@P", "sampler@P", "sampler_crop@P"])
 def test_predict_regions_matches_the_model_on_the_region(variant):
     torch.manual_seed(0)
     m = small(variant).eval()
-    if variant == "sampler@P":  # a saliency that is not flat, so the zoom is exercised
+    if variant != "uniform@P":  # a saliency that is not flat, so the zoom is exercised
         torch.nn.init.normal_(m.front.sampler.saliency_net.out.weight, std=0.5)
     rng = np.random.default_rng(0)
     region = rng.integers(0, 256, (32, 48, 3), np.uint8)  # BGR
@@ -173,9 +173,11 @@ def test_predict_regions_matches_the_model_on_the_region(variant):
     tol = 1e-4 if variant == "uniform@P" else 0.05
     np.testing.assert_allclose(r.pitchyaw[0], want.pitchyaw[0].detach().numpy(), atol=tol)
     assert r.patch.shape == (1, 8, 12, 3) and r.patch.dtype == np.uint8 and r.uniform_patch.shape == (1, 8, 12, 3)
-    assert (r.saliency is not None) == (variant == "sampler@P")
+    assert (r.saliency is not None) == (variant != "uniform@P")
     gx, gy = r.grid_px[0, ..., 0], r.grid_px[0, ..., 1]
     assert gx.min() >= 30 - 1e-6 and gx.max() <= 77 + 1e-6 and gy.min() >= 10 - 1e-6 and gy.max() <= 41 + 1e-6
+    if variant == "sampler_crop@P":  # it reads the central half of the region only (crop 16x24 of 32x48 px)
+        assert gx.min() >= 30 + 12 - 1 and gx.max() <= 77 - 12 + 1 and gy.min() >= 10 + 8 - 1 and gy.max() <= 41 - 8 + 1
 
 
 def test_predict_unmirrors_the_right_eye_and_fuses():

@@ -9,6 +9,7 @@ feeds a patch to the same :class:`~gazezoom.models.nets.TaskNet`:
 ``uniform@2P``      area downsampling to 2P (reference)
 ``uniform@4P``      the region at full resolution, 4P (reference: what zooming tries to approach)
 ``center_crop@P``   a fixed zoom: the central ``crop_frac`` of the region, area-downsampled to P
+``sampler_crop@P``  the sampler on that central crop (a learned zoom on top of the fixed one; experimental)
 ==================  ==========================================================================================
 
 >>> import torch
@@ -199,6 +200,37 @@ class _Zoom(nn.Module):
         return self._float32(self.sampler.forward_regions, frame, region_to_frame, batch_index)
 
 
+class _CropZoom(_Zoom):
+    """The sampler on the central ``crop_frac`` of the region (``sampler_crop@P``): the centre crop's field of view,
+    read at the region's full resolution, with the learned saliency redistributing the samples inside it.
+
+    The shipped ``sampler@P`` learned about this much on its own (its grid spans the central half and gives the
+    pupil the crop's 2x, docs/zoom.md); starting from the crop frees the saliency to zoom past 2x. Grids are
+    returned in *region* units like every variant's. On the app path the region → frame homography is composed with
+    the crop's scaling, so the sampler reads the same part of the full-resolution frame.
+    """
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__(cfg)
+        H, W = cfg.region_size
+        self.crop_px = (max(2, round(H * cfg.crop_frac)), max(2, round(W * cfg.crop_frac)))
+        # pixel centres of the central crop in region units (align_corners: -1 and 1 are the first/last centres)
+        sy, sx = ((c - 1) / (n - 1) for c, n in zip(self.crop_px, (H, W)))
+        self.register_buffer("scale", torch.tensor([sx, sy]), persistent=False)
+        self.register_buffer("crop_to_region", torch.diag(torch.tensor([sx, sy, 1.0])), persistent=False)
+
+    def forward(self, region: torch.Tensor):
+        H, W = (int(s) for s in region.shape[-2:])  # plain ints, also under ONNX tracing
+        (ch, cw), (y0, x0) = self.crop_px, ((H - self.crop_px[0]) // 2, (W - self.crop_px[1]) // 2)
+        patch, grid, saliency = super().forward(region[..., y0 : y0 + ch, x0 : x0 + cw])
+        return patch, grid * self.scale, saliency
+
+    def forward_regions(self, frame: torch.Tensor, region_to_frame: torch.Tensor, batch_index=None):
+        patch, grid, saliency = super().forward_regions(
+            frame, region_to_frame @ self.crop_to_region.to(region_to_frame.dtype), batch_index)
+        return patch, grid * self.scale, saliency
+
+
 VARIANTS: Registry[_VariantSpec] = Registry("gaze model variant")
 
 
@@ -211,6 +243,7 @@ VARIANTS.register("uniform@P", _VariantSpec(_scaled(1), lambda c: _Resample(c.pa
 VARIANTS.register("uniform@2P", _VariantSpec(_scaled(2), lambda c: _Resample(_scaled(2)(c))))
 VARIANTS.register("uniform@4P", _VariantSpec(_scaled(4), lambda c: _Resample(_scaled(4)(c))))
 VARIANTS.register("center_crop@P", _VariantSpec(_scaled(1), lambda c: _Resample(c.patch, c.crop_frac)))
+VARIANTS.register("sampler_crop@P", _VariantSpec(_scaled(1), _CropZoom))
 
 #: Short names accepted wherever a variant is named.
 VARIANT_ALIASES = {"sampler": "sampler@P", "uniform": "uniform@P", "center_crop": "center_crop@P"}

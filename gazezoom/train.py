@@ -407,6 +407,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "attraction kernel, in saliency-grid cells (default 13; smaller = more local zoom)")
     p.add_argument("--grid-size", type=int, default=None, help="sampler only: side of the saliency grid g "
                    "(default 31)")
+    p.add_argument("--crop-frac", type=float, default=None, help="center_crop@P / sampler_crop@P: the central "
+                   "fraction of the region they read (default 0.5 = a 2x zoom)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--amp", action="store_true", help="bfloat16 autocast (CUDA only)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
@@ -478,7 +480,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputValueError(f"--eval-every must be >= 1 (validate + checkpoint every N steps), got {cfg.eval_every}")
     overrides = {k: tuple(v) for k, v in (("patch", args.patch), ("region_size", args.region),
                                            ("low_size", args.low_size)) if v is not None}
-    for key in ("supersample", "fwhm", "grid_size"):
+    for key in ("supersample", "fwhm", "grid_size", "crop_frac"):
         if getattr(args, key) is not None:
             overrides[key] = getattr(args, key)
     # Cheap variants first, so a cut-short run still leaves the main comparison.

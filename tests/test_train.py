@@ -90,16 +90,19 @@ def test_train_cli_all_variants_tiny(tmp_path, capsys):
 
 
 def test_train_cli_sampler_kernel_options_reach_the_sidecar(tmp_path, capsys):
-    """--fwhm / --grid-size set the sampler's attraction kernel; they travel in the sidecar and load back."""
+    """--fwhm / --grid-size set the sampler's attraction kernel, --crop-frac the crop's field of view; they travel in
+    the sidecar and load back."""
     torch.set_num_threads(1)
     tiny = ["--dataset", "toy", "--steps", "2", "--batch-size", "4", "--val-n", "8", "--train-n", "8", "--cache-dir",
             "", "--eval-every", "2", "--patch", "8", "12", "--region", "32", "48", "--low-size", "8", "12", "--quiet"]
-    assert main(["train", "--variant", "sampler", "--fwhm", "4.5", "--grid-size", "13", "--out", str(tmp_path),
-                 *tiny]) == 0
+    assert main(["train", "--variant", "sampler,center_crop", "--fwhm", "4.5", "--grid-size", "13", "--crop-frac",
+                 "0.4", "--out", str(tmp_path), *tiny]) == 0
     cfg = read_sidecar(tmp_path / "gaze_sampler_P.json")["config"]
     assert (cfg["fwhm"], cfg["grid_size"]) == (4.5, 13)
     model = load_weights(tmp_path / "gaze_sampler_P.safetensors")
     assert (model.front.sampler.fwhm, model.front.sampler.grid_size) == (4.5, 13)
+    crop = load_weights(tmp_path / "gaze_center_crop_P.safetensors")
+    assert crop.config.crop_frac == 0.4 and crop.front.extent == 0.4
     capsys.readouterr()
     rc = main(["train", "--variant", "sampler", "--fwhm", "0", "--out", str(tmp_path / "bad"), *tiny])
     assert rc == InputValueError.exit_code and "fwhm" in capsys.readouterr().err

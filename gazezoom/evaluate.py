@@ -109,9 +109,9 @@ def evaluate(
             errs[v].append(angular_error_deg(out.pitchyaw.float(), gaze).cpu())
             if "pupil_uv" in b:  # against uniform@P: a 2P patch reads the whole region at 2x
                 scale = math.sqrt(out.grid.shape[1] * out.grid.shape[2] / (patch[0] * patch[1]))
-                mag = grid_magnification(out.grid).flatten(1)
-                at = magnification_at(out.grid, b["pupil_uv"][keep])
-                zoom[v].append((torch.stack([at, mag.amax(1)], 1) * scale).cpu())
+                mag = grid_magnification(out.grid)
+                at = magnification_at(out.grid, b["pupil_uv"][keep], mag)
+                zoom[v].append((torch.stack([at, mag.flatten(1).amax(1)], 1) * scale).cpu())
     w = torch.cat(widths)
     e = {v: torch.cat(x) for v, x in errs.items()}
     by_width = {}

@@ -228,17 +228,18 @@ def grid_magnification(grid: torch.Tensor) -> torch.Tensor:
     return (ref / det.clamp_min(ref * 1e-6)).sqrt()
 
 
-def magnification_at(grid: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
+def magnification_at(grid: torch.Tensor, points: torch.Tensor, mag: torch.Tensor | None = None) -> torch.Tensor:
     """:func:`grid_magnification` at the patch pixel that reads closest to ``points (B, 2)`` (region units) → ``(B,)``.
 
-    E.g. how much a sampler magnifies the pupil (``points`` = the renderer's ``pupil_uv``).
+    E.g. how much a sampler magnifies the pupil (``points`` = the renderer's ``pupil_uv``). ``mag (B, H, W)``: the
+    grid's magnification if already computed.
 
     >>> magnification_at(uniform_grid((6, 10), 1) * 0.5, torch.tensor([[0.1, -0.2]])).tolist()
     [2.0]
     """
     if points.dim() != 2 or points.shape != (grid.shape[0], 2):
         raise ShapeError("points", f"({grid.shape[0]}, 2)", points.shape)
-    mag = grid_magnification(grid).flatten(1)  # (B, H*W)
+    mag = (grid_magnification(grid) if mag is None else mag).flatten(1)  # (B, H*W)
     d = (grid.float() - points.float()[:, None, None, :]).square().sum(-1).flatten(1)
     return mag.gather(1, d.argmin(1, keepdim=True))[:, 0]
 

@@ -129,6 +129,14 @@ class _VariantSpec(NamedTuple):
     front: Callable[[ModelConfig], nn.Module]
 
 
+def _central_crop(region: torch.Tensor, extent: float, min_px: int = 1) -> torch.Tensor:
+    """The central ``extent`` (a fraction, per side) of ``region (..., H, W)``, at least ``min_px`` pixels a side."""
+    H, W = (int(s) for s in region.shape[-2:])  # plain ints, also under ONNX tracing
+    ch, cw = max(min_px, round(H * extent)), max(min_px, round(W * extent))
+    y0, x0 = (H - ch) // 2, (W - cw) // 2
+    return region[..., y0 : y0 + ch, x0 : x0 + cw]
+
+
 class _Resample(nn.Module):
     """Area (adaptive average pool) resampling of the central ``extent`` of the region to ``out_size``."""
 
@@ -138,12 +146,7 @@ class _Resample(nn.Module):
         self.register_buffer("grid", uniform_grid(self.out_size) * self.extent, persistent=False)  # (1, h, w, 2)
 
     def forward(self, region: torch.Tensor):
-        x = region
-        if self.extent < 1.0:
-            H, W = (int(s) for s in region.shape[-2:])  # plain ints, also under ONNX tracing
-            ch, cw = max(1, round(H * self.extent)), max(1, round(W * self.extent))
-            y0, x0 = (H - ch) // 2, (W - cw) // 2
-            x = region[..., y0 : y0 + ch, x0 : x0 + cw]
+        x = _central_crop(region, self.extent) if self.extent < 1.0 else region
         if tuple(x.shape[-2:]) != self.out_size:
             x = F.adaptive_avg_pool2d(x, self.out_size)
         return x, self.grid.expand(region.shape[0], -1, -1, -1), None
@@ -213,16 +216,15 @@ class _CropZoom(_Zoom):
     def __init__(self, cfg: ModelConfig):
         super().__init__(cfg)
         H, W = cfg.region_size
-        self.crop_px = (max(2, round(H * cfg.crop_frac)), max(2, round(W * cfg.crop_frac)))
+        self.extent = cfg.crop_frac
+        ch, cw = _central_crop(torch.empty(H, W), self.extent, min_px=2).shape
         # pixel centres of the central crop in region units (align_corners: -1 and 1 are the first/last centres)
-        sy, sx = ((c - 1) / (n - 1) for c, n in zip(self.crop_px, (H, W)))
+        sy, sx = (ch - 1) / (H - 1), (cw - 1) / (W - 1)
         self.register_buffer("scale", torch.tensor([sx, sy]), persistent=False)
         self.register_buffer("crop_to_region", torch.diag(torch.tensor([sx, sy, 1.0])), persistent=False)
 
     def forward(self, region: torch.Tensor):
-        H, W = (int(s) for s in region.shape[-2:])  # plain ints, also under ONNX tracing
-        (ch, cw), (y0, x0) = self.crop_px, ((H - self.crop_px[0]) // 2, (W - self.crop_px[1]) // 2)
-        patch, grid, saliency = super().forward(region[..., y0 : y0 + ch, x0 : x0 + cw])
+        patch, grid, saliency = super().forward(_central_crop(region, self.extent, min_px=2))
         return patch, grid * self.scale, saliency
 
     def forward_regions(self, frame: torch.Tensor, region_to_frame: torch.Tensor, batch_index=None):

@@ -57,6 +57,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "median gaze (glances away); 0 keeps all (default %(default)s)")
     parser.add_argument("--weights", default=str(WEIGHTS_DIR), help="gaze weights file or folder (default weights/)")
     parser.add_argument("--variant", default="sampler", help="gaze model variant in the weights folder")
+    parser.add_argument("--gaze", default="network", metavar="STAGE",
+                        help="gaze stage: network (the learned model, default) or geometric (no learned weights); "
+                             "a profile only works with the stage it was fitted with")
     parser.add_argument("--landmarker", default="mediapipe", help="face landmarker backend")
     parser.add_argument("--camera-file", help="camera intrinsics (JSON / OpenCV YAML); default from frame size")
     parser.add_argument("--camera", type=int, default=0, help="live: camera index (default 0)")
@@ -122,9 +125,14 @@ def _replay(args) -> int:
 
     recording = load_recording(args.replay)
     settings = selection_settings(args)
-    weights = weights_file(args)
-    gaze = GazePredictor.from_weights(weights, variant=args.variant)
-    identity = gaze_model_identity(weights)
+    if args.gaze != "network":
+        from .models.stages import build_gaze_stage, stage_identity
+
+        gaze, identity = build_gaze_stage(args.gaze), stage_identity(args.gaze)
+    else:
+        weights = weights_file(args)
+        gaze = GazePredictor.from_weights(weights, variant=args.variant)
+        identity = gaze_model_identity(weights)
     with Pipeline(args.landmarker, camera=args.camera_file, mode="video", gaze=gaze) as pipe:
         samples, counts = replay_samples(recording, lambda frame, t: pipe.process(frame, t), settings, progress=True)
     print(f"frames: {json.dumps(counts)}")

@@ -330,7 +330,7 @@ def run_calibration(args, *, gaze_factory=None, on_window=None) -> int:
     procedure = CalibrationProcedure(screen, layout=args.layout, n_validation=args.validation,
                                      regressor=args.regressor, settings=settings, pursuit_s=args.pursuit_s)
     config = AppConfig(source=parse_source(str(args.camera)), weights=args.weights, variant=args.variant,
-                       landmarker=args.landmarker, camera_file=args.camera_file, profiles_dir=args.profiles,
+                       gaze=getattr(args, "gaze", "network"), landmarker=args.landmarker, camera_file=args.camera_file, profiles_dir=args.profiles,
                        gaze_factory=gaze_factory)
     from .config import load_gaze
 

@@ -24,6 +24,7 @@ class AppConfig:
     source: SourceSpec | None = None
     weights: str = str(WEIGHTS_DIR)
     variant: str = "sampler"
+    gaze: str = "network"  # gaze stage (gazezoom.models.stages.GAZE_STAGES); only "network" reads weights/variant
     backend: str | None = None  # gaze inference backend (torch / onnx / auto); None = the predictor's default
     landmarker: str = "mediapipe"
     camera_file: str | None = None
@@ -60,6 +61,14 @@ def load_gaze(config: AppConfig) -> GazeSetup:
     from ..models.checkpoint import weights_path
     from ..models.predictor import GazePredictor
 
+    if config.gaze != "network":
+        from ..models.stages import build_gaze_stage, stage_identity
+
+        try:
+            return GazeSetup(build_gaze_stage(config.gaze), stage_identity(config.gaze),
+                             f"gaze: {config.gaze} (no learned weights)")
+        except GazezoomError as err:
+            return GazeSetup(None, None, f"no gaze stage ({err}); showing the face front-end only")
     p = Path(config.weights)
     try:
         path = weights_path(p, config.variant) if p.is_dir() else p

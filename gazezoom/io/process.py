@@ -57,6 +57,7 @@ class Settings:
     variant: str | None = None
     backend: str | None = None  # gaze inference backend (GazePredictor.load); None = the model package's default
     model_identity: str | None = None
+    gaze: str = "network"  # gaze stage (gazezoom.models.stages.GAZE_STAGES); "network" reads ``weights``
     profile: str | None = None  # profile file path
     profile_user: str | None = None
     camera: str | None = None
@@ -192,6 +193,10 @@ def build_pipeline(settings: Settings, mode: str):
         if settings.threads > 0:
             torch.set_num_threads(settings.threads)
         gaze = _Gaze(GazePredictor().load(settings.weights, backend=settings.backend), display=settings.annotate)
+    elif settings.model_identity is not None:  # a gaze stage without weights (--gaze geometric)
+        from ..models.stages import build_gaze_stage
+
+        gaze = _Gaze(build_gaze_stage(settings.gaze), display=settings.annotate)
     if settings.profile:
         from ..calibration.profile import load_profile
 
@@ -310,8 +315,9 @@ def process_job(job: Job, table: Path, settings: Settings, progress: Callable[[i
         meta.update({
             "input": reader.info.to_dict(),
             "settings": {**settings.identity(), "annotate": settings.annotate},
-            "model": None if not settings.weights else {"weights": settings.weights, "identity": settings.model_identity,
-                                                        "variant": settings.variant},
+            "model": None if not settings.model_identity else {"gaze": settings.gaze, "weights": settings.weights,
+                                                               "identity": settings.model_identity,
+                                                               "variant": settings.variant},
             "profile": None if not settings.profile else {"user": settings.profile_user, "path": settings.profile},
             "status": "running",
             "updated": _now(),
@@ -321,7 +327,7 @@ def process_job(job: Job, table: Path, settings: Settings, progress: Callable[[i
         if on_pipeline is not None:
             on_pipeline(pipeline)
         if meta.get("model") and pipeline.gaze is not None:
-            meta["model"]["backend"] = getattr(pipeline.gaze.predictor, "backend", "torch")
+            meta["model"]["backend"] = getattr(pipeline.gaze.predictor, "backend", None)
         meta["landmarker_model"] = str(getattr(pipeline.frontend.landmarker, "model_path", ""))
         meta["versions"] = _versions()
         _write_json_atomic(meta_path, meta)
@@ -644,6 +650,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--variant", default="sampler", help="gaze model variant to load from a weights folder (default: sampler)")
     parser.add_argument("--backend", default=None, help="gaze inference backend: torch, onnx (needs the exported "
                         ".onnx beside the weights) or auto (default: the model package's choice)")
+    parser.add_argument("--gaze", default="network", metavar="STAGE",
+                        help="gaze stage: network (the learned model of --weights/--variant, default) or geometric "
+                        "(no learned weights: MediaPipe's iris and eye corners plus the head pose through an eyeball "
+                        "model; the baseline the network must beat on real eyes)")
     parser.add_argument("--no-gaze", action="store_true", help="front-end only: face, head pose, eyes; gaze columns empty")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per process (default 1: the gaze "
                         "network is small, and MediaPipe works in parallel on another core; 0 = torch's choice)")
@@ -667,7 +677,13 @@ def resolve_settings(args: argparse.Namespace) -> Settings:
     if args.resume and args.overwrite:
         raise InputValueError("--resume and --overwrite exclude each other; choose one")
     weights = variant = identity = None
-    if not args.no_gaze:
+    gaze_stage = getattr(args, "gaze", "network")
+    from ..models.stages import GAZE_STAGES, stage_identity
+
+    GAZE_STAGES.get(gaze_stage)  # an unknown name lists the valid ones
+    if not args.no_gaze and gaze_stage != "network":
+        variant = identity = stage_identity(gaze_stage)
+    elif not args.no_gaze:
         from ..models.checkpoint import weights_path
 
         p = Path(args.weights)
@@ -705,7 +721,7 @@ def resolve_settings(args: argparse.Namespace) -> Settings:
 
         resolve_backend(args.backend, weights)  # an unknown name lists the valid ones
     return Settings(fmt=args.format, every=args.every, annotate=args.annotate, codec=args.codec, weights=weights,
-                    variant=variant, backend=args.backend, model_identity=identity, profile=profile, profile_user=user, camera=camera,
+                    variant=variant, backend=args.backend, model_identity=identity, gaze=gaze_stage, profile=profile, profile_user=user, camera=camera,
                     resume=args.resume, overwrite=args.overwrite, threads=threads, tiles=args.tiles,
                     overlap=(os.cpu_count() or 1) >= 2 if args.overlap is None else args.overlap)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 
 from . import __version__
@@ -61,14 +62,38 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return 0
+    terminated = []
+    old_term = _on_sigterm(terminated)
     try:
-        return int(importlib.import_module(args._module).run(args) or 0)
+        code = int(importlib.import_module(args._module).run(args) or 0)
     except GazezoomError as err:
         print(f"gazezoom {args.command}: error: {err}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
-        print(f"gazezoom {args.command}: interrupted", file=sys.stderr)
-        return 130
+        print(f"gazezoom {args.command}: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
+        return 143 if terminated else 130
+    finally:
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
+    if terminated:
+        print(f"gazezoom {args.command}: terminated (SIGTERM)", file=sys.stderr)
+        return 143
+    return code
+
+
+def _on_sigterm(seen: list):
+    """SIGTERM (``kill``, a service manager) unwinds like Ctrl-C — files closed, ``--resume`` possible — and the
+    command exits 143 instead of dying mid-write. Returns the previous handler (None off the main thread)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum, frame):
+        seen.append(signum)
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, handler)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,7 +9,67 @@ import time
 from ..errors import GazezoomError, MediaError
 from .config import AppConfig
 
-__all__ = ["create_application", "run_app", "headless_platform"]
+__all__ = ["create_application", "run_app", "headless_platform", "QuitOnSignals", "signal_exit_code"]
+
+
+def signal_exit_code(signum: int | None) -> int | None:
+    """The shell's exit code for a run stopped by ``signum`` (Ctrl-C → 130, SIGTERM → 143), None for no signal."""
+    return None if signum is None else 128 + int(signum)
+
+
+class QuitOnSignals:
+    """While entered, SIGINT (Ctrl-C) and SIGTERM close the window and quit the Qt event loop cleanly.
+
+    Python runs signal handlers only when the interpreter gets control; inside ``app.exec_()`` Qt's C++ loop
+    holds it, so Ctrl-C did nothing offscreen and, with the default handler, raised ``KeyboardInterrupt`` inside a
+    Qt slot, which PyQt5 turns into ``qFatal`` (SIGABRT). A 100 ms timer hands control back to Python, and our
+    handler quits the loop instead of raising. ``signum`` records the signal that stopped the run.
+    """
+
+    SIGNALS = ("SIGINT", "SIGTERM")
+
+    def __init__(self, app, on_signal=None, interval_ms: int = 100):
+        self.app, self.on_signal, self.interval_ms = app, on_signal, interval_ms
+        self.signum: int | None = None
+        self._old: dict = {}
+        self._timer = None
+
+    def _handle(self, signum, frame) -> None:
+        if self.signum is not None:  # a second Ctrl-C while closing: quit without more ceremony
+            self.app.quit()
+            return
+        self.signum = signum
+        if self.on_signal is not None:
+            self.on_signal(signum)
+        self.app.quit()
+
+    def __enter__(self) -> "QuitOnSignals":
+        import signal
+        import threading
+
+        from PyQt5.QtCore import QTimer
+
+        if threading.current_thread() is threading.main_thread():
+            for name in self.SIGNALS:
+                num = getattr(signal, name)
+                self._old[num] = signal.signal(num, self._handle)
+        self._timer = QTimer()
+        self._timer.timeout.connect(lambda: None)  # wakes the interpreter so the handler can run
+        self._timer.start(self.interval_ms)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import signal
+
+        if self._timer is not None:
+            self._timer.stop()
+        for num, old in self._old.items():
+            signal.signal(num, old)
+        self._old.clear()
+
+    @property
+    def exit_code(self) -> int | None:
+        return signal_exit_code(self.signum)
 
 
 def headless_platform() -> bool:
@@ -99,12 +159,22 @@ def run_app(config: AppConfig, *, screenshot: str | None = None, frames: int | N
 
     window.show()
     window.start()
-    app.exec_()
+    with QuitOnSignals(app, on_signal=lambda signum: window.close()) as signals:
+        app.exec_()
     window.engine.stop()
     _print_counters(window, time.perf_counter() - t_start)
+    if signals.signum is not None:
+        print(f"gazezoom demo: interrupted ({_signal_name(signals.signum)}); camera and files closed", file=sys.stderr)
+        return signals.exit_code
     if outcome["path"] is not None:
         print(f"screenshot saved: {outcome['path']}")
     return outcome["code"]
+
+
+def _signal_name(signum: int) -> str:
+    import signal
+
+    return signal.Signals(signum).name
 
 
 def _print_counters(window, wall_s: float) -> None:

@@ -10,6 +10,7 @@ saved profile stays as it was).
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -378,13 +379,19 @@ def run_calibration(args, *, gaze_factory=None, on_window=None) -> int:
     window.showFullScreen()
     if on_window is not None:
         on_window(window)
+    from .app import QuitOnSignals
+
     try:
-        app.exec_()
+        with QuitOnSignals(app, on_signal=lambda signum: window.close()) as signals:
+            app.exec_()
     finally:
         engine.stop()
         if writer[0] is not None:
             writer[0].close(procedure.screen, procedure.timeline(0.0))
             print(f"recording saved in {args.record}")
+    if signals.signum is not None:
+        print("gazezoom calibrate: interrupted; nothing saved, the profile stays as it was", file=sys.stderr)
+        return signals.exit_code
     print(result.get("message", result["status"]))
     if result["status"] == "saved":
         print(f"saved profile {result['path']}" + (f" and picture {result['report_png']}" if result.get("report_png") else ""))

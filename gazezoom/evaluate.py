@@ -8,6 +8,9 @@ magnification (medians over the eyes), against reading the whole region at P (un
 centre crop of half the region = 2): how much a sampler really zooms where the gaze signal is.
 
     gazezoom eval --synthetic 2000 --seed 2024 --json
+
+A third mode, ``--real DIR --reference DIR`` (alone), scores every gaze stage on real faces against a
+real-trained reference, one row per variant, baseline and ``--candidate`` (:mod:`gazezoom.realeval`).
 """
 
 from __future__ import annotations
@@ -395,7 +398,7 @@ def real_vs_synthetic_figure(
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.description = __doc__.split("\n\n")[0] + " " + __doc__.split("\n\n")[1]
+    p.description = __doc__.split("\n\n")[0] + " " + __doc__.split("\n\n")[1] + " " + __doc__.split("\n\n")[3]
     p.add_argument("--synthetic", type=int, metavar="N", default=None, help="number of held-out eyes to render")
     # --- real datasets (issue 8)
     p.add_argument("--data", metavar="NAME:PATH", default=None,
@@ -408,16 +411,36 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "validation uses 1, training 0)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--weights", default=str(WEIGHTS_DIR), help="folder with gaze_<variant>.safetensors + .json (weights)")
-    p.add_argument("--variants", nargs="+", default=list(ALL_VARIANTS), help="variants to compare (default all)")
+    p.add_argument("--variants", nargs="+", default=None, help="variants to compare (default all; with "
+                   "--reference: those with weights in --weights)")
     p.add_argument("--batch-size", type=int, default=200)
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--dataset", default="synthetic", help="data source (default synthetic)")
     p.add_argument("--figures", metavar="DIR", default=None, help="also write zoom_examples.png and "
                    "zoom_saliency.png (8 held-out eyes, seed --seed) into DIR; with --real also real_vs_synthetic.png "
-                   "(real eye regions next to synthetic eyes looking straight ahead)")
-    p.add_argument("--real", metavar="MEDIA_DIR", default=None, help="also run the weak unlabelled real-face checks "
-                   "on MEDIA_DIR (e.g. ../shared/media): gaze vs camera direction, mirror symmetry, video steadiness")
+                   "(real eye regions next to synthetic eyes looking straight ahead); with --real and --reference "
+                   "only traces_<video>.png (per-frame pitch and yaw of every stage and the reference)")
+    p.add_argument("--real", metavar="MEDIA_DIR", default=None, help="with --reference: the real-media scoreboard "
+                   "(a mode of its own). With --synthetic instead: also run the weak unlabelled real-face checks on "
+                   "MEDIA_DIR (e.g. ../shared/media): gaze vs camera direction, mirror symmetry, video steadiness")
+    # --- real-media scoreboard (issue 13, gazezoom/realeval.py)
+    p.add_argument("--reference", metavar="REF_DIR", default=None,
+                   help="with --real DIR: score every gaze stage on each image/video of DIR that has <file name>.csv "
+                        "in REF_DIR (format: ../shared/reference/README.md; a real-trained network's gaze, for "
+                        "evaluation only) over the frames where both see an open-eyed face: Pearson r of pitch/yaw "
+                        "over time, angle to the reference raw and offset-removed, two-eye agreement, jitter, mirror "
+                        "and look-into-the-camera checks on stills, and issue 13's aims. With --figures DIR: "
+                        "traces_<video>.png per video")
+    p.add_argument("--baselines", nargs="*", default=["geometric"], metavar="NAME",
+                   help="with --reference: baseline gaze stages to score beside the variants (default geometric; "
+                        "give none to leave them out)")
+    p.add_argument("--candidate", action="append", default=[], metavar="LABEL=WEIGHTS[:VARIANT]",
+                   help="with --reference: also score these weights (a folder with gaze_<variant>.safetensors, "
+                        "VARIANT default sampler@P, or a .safetensors file) as row LABEL; repeat for more")
+    p.add_argument("--max-frames", type=int, default=None, metavar="N",
+                   help="with --reference: read only the first N frames of each video (quick checks)")
+    # --- end real-media scoreboard
 
 
 def run(args: argparse.Namespace) -> int:
@@ -425,9 +448,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    variants = [resolve_variant(v) for v in args.variants]
+    if args.reference is not None:  # --- real-media scoreboard (issue 13)
+        return _run_real(args)
+    variants = [resolve_variant(v) for v in (args.variants or ALL_VARIANTS)]
     if (args.data is None) == (args.synthetic is None):
-        raise InputValueError("give exactly one of --synthetic N (rendered eyes) or --data NAME:PATH (a public dataset)")
+        raise InputValueError("give exactly one of --synthetic N (rendered eyes), --data NAME:PATH (a public dataset) "
+                              "or --real DIR --reference REF_DIR (real media against a reference)")
     models = load_variants(args.weights, variants, args.device)
     if args.data is not None:  # --- real datasets (issue 8)
         from .data.evaluation import evaluate_dataset, format_report
@@ -450,4 +476,23 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(report))
     else:
         print(format_table(report))
+    return 0
+
+
+def _run_real(args: argparse.Namespace) -> int:
+    """``--real DIR --reference REF_DIR``: the real-media scoreboard, a mode of its own."""
+    from .realeval import build_stages, evaluate_real, find_media, format_scoreboard
+
+    if args.real is None:
+        raise InputValueError("--reference needs --real DIR: the folder of images/videos the reference CSVs belong to")
+    if args.synthetic is not None or args.data is not None:
+        raise InputValueError("--real DIR --reference REF_DIR runs on its own; leave out --synthetic / --data "
+                              "(or drop --reference for the weak checks next to --synthetic)")
+    find_media(args.real, args.reference)  # a wrong folder fails before any model loads
+    stages = build_stages(args.weights, args.variants, args.baselines, args.candidate, device=args.device)
+    report = evaluate_real(args.real, args.reference, stages, max_frames=args.max_frames, figures_dir=args.figures,
+                           progress=True)
+    for p in report.get("figures", []):
+        print(f"wrote {p}", file=sys.stderr)
+    print(json.dumps(report) if args.json else format_scoreboard(report))
     return 0

@@ -1,0 +1,714 @@
+"""``gazezoom eval --real DIR --reference DIR``: every gaze stage on real faces, scored against a reference.
+
+The learned gaze network is trained on renders; this scoreboard measures what it (and every other gaze stage)
+does on real eyes. For every image or video in ``DIR`` that has a reference CSV ``<media file name>.csv`` in the
+reference folder (format: ``../shared/reference/README.md``; the per-frame gaze of a network trained on real
+images, **for evaluation only**, never a training target), the face front-end runs once per frame and every stage
+reads the same faces. A frame is *kept* where both sides see an open-eyed face: our face found with its blink flag
+off, and the reference's ``face == 1`` with ``min(ear_l, ear_r) >= 0.2`` (:data:`MIN_EAR`; below it the reference
+reads closed eyes as looking down). Frames are matched by decoded frame index.
+
+Per stage and file, and pooled per stage (angles in degrees):
+
+* videos: Pearson r of pitch and of yaw over time against the reference, with the reference's standard deviation
+  over the kept frames; r is ``null`` (and ``*_r_meaningful`` false) where that std is below
+  :data:`MOVING_STD_DEG` (the shared dev videos hardly move: std ≈ 1.2°); frame-to-frame jitter (median
+  ``|Δpitch|``, ``|Δyaw|`` between kept frames with consecutive indices);
+* median angle to the reference, raw and, for videos, after removing the clip's mean pitch/yaw offset (the
+  reference's pitch reads ~11° low on faces looking into the camera; a calibration absorbs a constant offset);
+* two-eye agreement from each eye's own camera-space reading: median and p90 of ``|pitch_L − pitch_R|``, median
+  ``|yaw_L − yaw_R|``;
+* stills, without the reference (so on every still where our front-end finds an open-eyed face): mirror
+  consistency (the front-end and the stage on the horizontally flipped image: ``|yaw + yaw_m|``,
+  ``|pitch − pitch_m|``) and, for the portraits in :data:`PORTRAITS`, the angle between the fused gaze and the
+  direction from ``origin_mm`` to the camera;
+* ``aims``: issue 13's done-when thresholds (:data:`AIMS`), each ``{"value", "threshold", "pass"}``; ``pass`` is
+  ``null`` ("n/a") where nothing could be measured, e.g. pitch r when no clip's reference moves.
+
+Rows: one per network variant (default: those with weights in ``--weights``), one per baseline (``--baselines``,
+default ``geometric``), one per ``--candidate LABEL=WEIGHTS[:VARIANT]`` (a weights folder or file)::
+
+    gazezoom eval --real ../shared/media --reference ../shared/reference
+    gazezoom eval --real ../shared/media --reference ../shared/reference --json > scoreboard.json
+    gazezoom eval --real ../shared/media --reference ../shared/reference --variants sampler@P \\
+        --candidate mine=runs/new/gaze_sampler_P.safetensors --figures figs/
+
+``--figures DIR`` writes ``traces_<video>.png`` per video: per-frame pitch and yaw of every stage and of the
+reference. ``--max-frames N`` reads only the first N frames of each video (quick checks).
+
+>>> pearson_r(np.array([1.0, 2.0, 3.0]), np.array([2.0, 4.0, 7.0]))
+0.9934
+>>> eye_agreement(np.array([[1.0, 0.0], [4.0, 2.0]]), np.array([[0.0, 0.0], [0.0, 0.0]]))
+{'pitch_median_deg': 2.5, 'pitch_p90_deg': 3.7, 'yaw_median_deg': 1.0}
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputValueError, MediaError, ModelFileError
+from .geometry import angular_error_deg, pitchyaw_to_vector, vector_to_pitchyaw
+
+__all__ = [
+    "PORTRAITS", "MIN_EAR", "MOVING_STD_DEG", "TO_CAMERA_DEG", "AIMS", "REFERENCE_COLUMNS", "REFERENCE_BIAS_NOTE",
+    "ReferenceTrack", "read_reference", "find_media", "pearson_r", "angles_to_reference_deg",
+    "offset_removed_angles_deg", "eye_agreement", "jitter_deg", "mirror_consistency_deg", "angle_to_camera_deg",
+    "parse_candidate", "build_stages", "evaluate_real", "format_scoreboard", "trace_figures",
+]
+
+#: Portraits of ../shared/media whose subject looks into the camera (listed in ../shared/reference/README.md):
+#: their fused gaze should point from the eyes at the camera.
+PORTRAITS = ("single_face.jpg", "obama.jpg", "obama3.jpg", "astronaut.png", "obama_partial_face.jpg")
+#: Reference frames with ``min(ear_l, ear_r)`` below this are closed or blinking eyes (reference README).
+MIN_EAR = 0.2
+#: Pearson r is only meaningful where the reference's pitch (or yaw) moves: its std over the kept frames, degrees.
+MOVING_STD_DEG = 2.0
+#: A portrait "looks into the camera" when the fused gaze is within this many degrees of the camera direction.
+TO_CAMERA_DEG = 10.0
+#: Issue 13's done-when thresholds: name → (what, comparison, threshold).
+AIMS = {
+    "eye_pitch_median": ("median |pitch_L - pitch_R| on every video (worst video), deg", "<=", 3.0),
+    "eye_pitch_p90": ("p90 |pitch_L - pitch_R| on every video (worst video), deg", "<=", 6.0),
+    "pitch_r": ("pitch Pearson r on every clip whose reference moves (lowest)", ">=", 0.75),
+    "yaw_r": ("yaw Pearson r on every clip whose reference moves (lowest)", ">=", 0.9),
+    "portraits_to_camera": (f"portraits within {TO_CAMERA_DEG:g} deg of the camera (4 of 5: 80 %)", ">=", 0.8),
+    "mirror_yaw": ("median |yaw + yaw_mirrored| over the stills, deg", "<=", 3.0),
+}
+#: The reference CSV's columns, in order (../shared/reference/README.md).
+REFERENCE_COLUMNS = ("frame", "time_s", "face", "ref_pitch_deg", "ref_yaw_deg", "ref_gx", "ref_gy", "ref_gz",
+                     "head_pitch_deg", "head_yaw_deg", "face_x_mm", "face_y_mm", "face_z_mm", "ear_l", "ear_r")
+REFERENCE_BIAS_NOTE = ("the reference is a real-trained network, not ground truth: its pitch reads ~11 deg low on "
+                       "faces looking into the camera (compare changes and offset-removed angles)")
+
+
+# --------------------------------------------------------------------------------------------------- reference
+
+
+@dataclass(frozen=True, eq=False)
+class ReferenceTrack:
+    """One reference CSV. ``frame (N,)`` decoded frame indices (0 for a still), ``time_s (N,)``, ``face (N,)``
+    bool, ``pitchyaw_deg (N, 2)`` gaze (nan without a face), ``face_mm (N, 3)`` gaze origin in the reference's own
+    camera, ``ear (N, 2)`` eye aspect ratio (left, right)."""
+
+    path: Path
+    frame: np.ndarray
+    time_s: np.ndarray
+    face: np.ndarray
+    pitchyaw_deg: np.ndarray
+    face_mm: np.ndarray
+    ear: np.ndarray
+
+    @property
+    def usable(self) -> np.ndarray:
+        """``(N,)`` bool: a face with open eyes (``min(ear_l, ear_r) >= MIN_EAR``)."""
+        return self.face & (np.where(np.isnan(self.ear), -1.0, self.ear).min(1) >= MIN_EAR)
+
+    def at(self, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Rows for decoded frame indices ``index (K,)`` → ``(pitchyaw_deg (K, 2), usable (K,))``; frames without a
+        reference row are nan and not usable."""
+        index = np.asarray(index, int)
+        pos = {int(f): i for i, f in enumerate(self.frame)}
+        rows = np.array([pos.get(int(i), -1) for i in index], int)
+        have = rows >= 0
+        py = np.full((len(index), 2), np.nan)
+        py[have] = self.pitchyaw_deg[rows[have]]
+        ok = np.zeros(len(index), bool)
+        ok[have] = self.usable[rows[have]]
+        return py, ok
+
+
+def _malformed(path: Path, what: str) -> InputValueError:
+    return InputValueError(f"reference CSV {path} is malformed: {what}; it must have the columns "
+                           f"{','.join(REFERENCE_COLUMNS)} (see ../shared/reference/README.md): regenerate or fix it")
+
+
+def read_reference(path: str | Path) -> ReferenceTrack:
+    """A reference CSV → :class:`ReferenceTrack`. A missing file is a :class:`MediaError`; a missing column, a value
+    that is not a number, a duplicate frame or a face without gaze is an :class:`InputValueError` naming the file
+    and the line."""
+    path = Path(path)
+    if not path.is_file():
+        raise MediaError(f"reference CSV not found: {path}")
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in REFERENCE_COLUMNS if c not in (reader.fieldnames or ())]
+        if missing:
+            raise _malformed(path, f"no column {', '.join(missing)}")
+        values = []
+        for row in reader:
+            line = reader.line_num
+            if None in row or any(row[c] is None for c in REFERENCE_COLUMNS):  # csv's restkey / restval
+                n = sum(v is not None for k, v in row.items() if k is not None) + len(row.get(None) or ())
+                raise _malformed(path, f"line {line} has {n} fields, not {len(reader.fieldnames)}")
+            try:
+                values.append([float(row[c]) for c in REFERENCE_COLUMNS])
+            except ValueError:
+                bad = next(c for c in REFERENCE_COLUMNS if not _is_float(row[c]))
+                raise _malformed(path, f"line {line}, column {bad!r} is {row[bad]!r}, not a number") from None
+    if not values:
+        raise _malformed(path, "it has no rows")
+    a = np.array(values, float)  # (N, 15) in REFERENCE_COLUMNS order
+    col = {c: a[:, i] for i, c in enumerate(REFERENCE_COLUMNS)}
+    frame, face = col["frame"], col["face"]
+    if not (np.all(frame == np.round(frame)) and np.all(frame >= 0)) or len(np.unique(frame)) != len(frame):
+        raise _malformed(path, "'frame' must hold distinct whole numbers >= 0")
+    if not np.all(np.isin(face, (0.0, 1.0))):
+        raise _malformed(path, f"'face' must be 0 or 1 (line {2 + int(np.flatnonzero(~np.isin(face, (0, 1)))[0])})")
+    py = np.stack([col["ref_pitch_deg"], col["ref_yaw_deg"]], 1)
+    gazeless = (face == 1) & ~np.isfinite(py).all(1)
+    if gazeless.any():
+        raise _malformed(path, f"line {2 + int(np.flatnonzero(gazeless)[0])} has face 1 but no finite gaze")
+    return ReferenceTrack(path, frame.astype(int), col["time_s"], face == 1, py,
+                          np.stack([col["face_x_mm"], col["face_y_mm"], col["face_z_mm"]], 1),
+                          np.stack([col["ear_l"], col["ear_r"]], 1))
+
+
+def _is_float(s: str) -> bool:
+    try:
+        float(s)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def find_media(media_dir: str | Path, reference_dir: str | Path) -> list[tuple[Path, Path]]:
+    """``(media file, reference CSV)`` for every image/video in ``media_dir`` with ``<name>.csv`` in
+    ``reference_dir``, sorted by name. :class:`MediaError` when a folder is missing or nothing matches."""
+    from .io.readers import media_kind
+
+    media, ref = Path(media_dir), Path(reference_dir)
+    for d, what, flag in ((media, "media", "--real"), (ref, "reference", "--reference")):
+        if not d.is_dir():
+            raise MediaError(f"{what} folder not found: {d}; pass an existing folder to {flag}")
+    pairs = [(p, ref / f"{p.name}.csv") for p in sorted(media.iterdir())
+             if media_kind(p) in ("image", "video") and (ref / f"{p.name}.csv").is_file()]
+    if not pairs:
+        raise MediaError(f"no image or video in {media} has a reference CSV in {ref} (expected <media file name>.csv, "
+                         f"e.g. single_face.mp4.csv); check the two folders belong together")
+    return pairs
+
+
+# --------------------------------------------------------------------------------------------------- metrics (pure)
+
+
+def _r(x: float | None, nd: int = 2) -> float | None:
+    """JSON-safe rounding: None for None and non-finite values."""
+    return None if x is None or not math.isfinite(float(x)) else round(float(x), nd)
+
+
+def _median(x: np.ndarray) -> float | None:
+    return float(np.median(x)) if len(x) else None
+
+
+def pearson_r(a: np.ndarray, b: np.ndarray) -> float | None:
+    """Pearson correlation of two series ``(N,)`` (rounded to 4 places); None for N < 3 or a constant series."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if len(a) < 3:
+        return None
+    da, db = a - a.mean(), b - b.mean()
+    den = math.sqrt(float(da @ da) * float(db @ db))
+    return round(float(da @ db) / den, 4) if den > 1e-12 else None
+
+
+def angles_to_reference_deg(ours_deg: np.ndarray, ref_deg: np.ndarray) -> np.ndarray:
+    """Angle ``(N,)`` (degrees) between two gaze series of pitch/yaw ``(N, 2)`` in degrees."""
+    return angular_error_deg(np.radians(np.asarray(ours_deg, float)), np.radians(np.asarray(ref_deg, float)))
+
+
+def offset_removed_angles_deg(ours_deg: np.ndarray, ref_deg: np.ndarray) -> np.ndarray:
+    """Angles ``(N,)`` to the reference after subtracting the mean pitch/yaw difference of the whole series from
+    ``ours_deg (N, 2)`` (a constant offset is what a per-user calibration absorbs)."""
+    ours, ref = np.asarray(ours_deg, float), np.asarray(ref_deg, float)
+    return angles_to_reference_deg(ours - (ours - ref).mean(0), ref)
+
+
+def eye_agreement(left_deg: np.ndarray, right_deg: np.ndarray) -> dict:
+    """Two-eye agreement from each eye's own camera-space pitch/yaw ``(N, 2)`` (degrees): median and 90th
+    percentile (linear interpolation) of ``|pitch_L − pitch_R|``, median ``|yaw_L − yaw_R|``; None for N = 0."""
+    d = np.abs(np.asarray(left_deg, float) - np.asarray(right_deg, float))  # (N, 2)
+    if not len(d):
+        return {"pitch_median_deg": None, "pitch_p90_deg": None, "yaw_median_deg": None}
+    return {"pitch_median_deg": _r(np.median(d[:, 0])), "pitch_p90_deg": _r(np.percentile(d[:, 0], 90)),
+            "yaw_median_deg": _r(np.median(d[:, 1]))}
+
+
+def jitter_deg(pitchyaw_deg: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``|Δpitch|, |Δyaw|`` ``(M, 2)`` (degrees) between frames of ``pitchyaw_deg (N, 2)`` whose decoded frame
+    ``index (N,)`` follow each other (a gap, e.g. a blink left out, is not a step).
+
+    >>> jitter_deg(np.array([[0.0, 0.0], [1.0, -2.0], [9.0, 9.0], [8.0, 9.5]]), np.array([0, 1, 5, 6])).tolist()
+    [[1.0, 2.0], [1.0, 0.5]]
+    """
+    py, idx = np.asarray(pitchyaw_deg, float), np.asarray(index, int)
+    step = np.diff(idx) == 1
+    return np.abs(np.diff(py, axis=0))[step]
+
+
+def mirror_consistency_deg(pitchyaw_deg: np.ndarray, mirrored_deg: np.ndarray) -> tuple[float, float]:
+    """``(|yaw + yaw_m|, |pitch − pitch_m|)`` of a still's gaze and its horizontally flipped copy's (degrees):
+    flipping the image negates camera-space yaw and keeps pitch, so both are 0 for a consistent stage."""
+    (p, y), (pm, ym) = np.asarray(pitchyaw_deg, float), np.asarray(mirrored_deg, float)
+    return abs(y + ym), abs(p - pm)
+
+
+def angle_to_camera_deg(vector_cam: np.ndarray, origin_mm: np.ndarray) -> float:
+    """Angle (degrees) between a gaze vector ``(3,)`` and the direction from its origin ``(3,)`` (camera mm) to
+    the camera at (0, 0, 0).
+
+    >>> angle_to_camera_deg(np.array([0.0, 0.0, -1.0]), np.array([0.0, 0.0, 600.0]))
+    0.0
+    """
+    return float(angular_error_deg(np.asarray(vector_cam, float), -np.asarray(origin_mm, float)))
+
+
+# --------------------------------------------------------------------------------------------------- stages
+
+
+@dataclass(frozen=True, eq=False)
+class Stage:
+    """A row of the scoreboard: ``kind`` is ``"network"``, ``"baseline"`` or ``"candidate"``; ``stage`` has
+    ``predict(frame_bgr, face, display=...) -> GazeResult``."""
+
+    label: str
+    kind: str
+    name: str
+    variant: str | None
+    weights: str | None
+    stage: object
+
+
+def parse_candidate(spec: str) -> tuple[str, Path, str | None]:
+    """``"LABEL=WEIGHTS_PATH[:VARIANT]"`` → ``(label, path, variant or None)``; the path must exist.
+
+    >>> parse_candidate("mine=/nonexistent/w:uniform")
+    Traceback (most recent call last):
+    ...
+    gazezoom.errors.ModelFileError: --candidate mine: weights /nonexistent/w not found (give LABEL=WEIGHTS_PATH[:VARIANT], a weights folder or a gaze_<variant>.safetensors file)
+    """
+    from .models.variants import resolve_variant
+
+    label, eq, rest = spec.partition("=")
+    if not eq or not label.strip() or not rest:
+        raise InputValueError(f"--candidate {spec!r}: expected LABEL=WEIGHTS_PATH[:VARIANT], e.g. "
+                              f"mine=runs/new:sampler@P")
+    path, colon, variant = rest.rpartition(":")
+    if not colon or Path(rest).exists():  # a path that itself holds a colon
+        path, variant = rest, None
+    p = Path(path)
+    if not p.exists():
+        raise ModelFileError(f"--candidate {label}: weights {p} not found (give LABEL=WEIGHTS_PATH[:VARIANT], a "
+                             f"weights folder or a gaze_<variant>.safetensors file)")
+    return label.strip(), p, None if variant is None else resolve_variant(variant)
+
+
+def build_stages(weights: str | Path, variants=None, baselines=("geometric",), candidates=(), *,
+                 device: str = "cpu") -> list[Stage]:
+    """The scoreboard's rows: ``variants`` (canonical names; None: every variant with weights in ``weights``),
+    ``baselines`` (gaze stage names other than ``network``), ``candidates`` (``LABEL=WEIGHTS[:VARIANT]``)."""
+    from .evaluate import ALL_VARIANTS
+    from .models.checkpoint import weights_path
+    from .models.stages import GAZE_STAGES, build_gaze_stage
+    from .models.variants import resolve_variant
+
+    folder = Path(weights)
+    if variants is None:
+        variants = [v for v in ALL_VARIANTS if weights_path(folder, v).is_file()]
+    else:
+        variants = [resolve_variant(v) for v in variants]
+        missing = [v for v in variants if not weights_path(folder, v).is_file()]
+        if missing:
+            raise ModelFileError(f"no weights for {', '.join(missing)} in {folder}; train them with "
+                                 f"`gazezoom train --variant all --out {folder}` or pass --variants / --weights")
+    rows = [Stage(v, "network", "network", v, str(weights_path(folder, v)),
+                  build_gaze_stage("network", weights=folder, variant=v, device=device)) for v in variants]
+    for b in baselines:
+        if b == "network" or b not in GAZE_STAGES:
+            valid = [n for n in GAZE_STAGES.names() if n != "network"]
+            raise InputValueError(f"--baselines {b!r} is not a baseline gaze stage; choose from {', '.join(valid)} "
+                                  f"(network variants go to --variants, other weights to --candidate)")
+        rows.append(Stage(b, "baseline", b, None, None, build_gaze_stage(b, device=device)))
+    for spec in candidates:
+        label, path, variant = parse_candidate(spec)
+        opts = {} if variant is None else {"variant": variant}
+        st = build_gaze_stage("network", weights=path, device=device, **opts)
+        cfg = getattr(getattr(st, "model", None), "config", None)
+        rows.append(Stage(label, "candidate", "network", getattr(cfg, "variant", variant), str(path), st))
+    labels = [r.label for r in rows]
+    dup = sorted({x for x in labels if labels.count(x) > 1})
+    if dup:
+        raise InputValueError(f"two scoreboard rows are named {', '.join(dup)}; give each --candidate its own LABEL")
+    if not rows:
+        raise InputValueError(f"nothing to score: no variant has weights in {folder}, and no --baselines or "
+                              f"--candidate was given")
+    return rows
+
+
+# --------------------------------------------------------------------------------------------------- running
+
+
+@dataclass
+class _Trace:
+    """One stage on the frames of one file: fused, left and right eye pitch/yaw ``(K, 2)`` degrees, the angle to
+    the camera ``(K,)``, and for stills the fused gaze on the flipped image ``(2,)`` (None without a face)."""
+
+    fused: list = field(default_factory=list)
+    left: list = field(default_factory=list)
+    right: list = field(default_factory=list)
+    to_camera: list = field(default_factory=list)
+    mirrored: np.ndarray | None = None
+
+    def add(self, g) -> None:
+        self.fused.append(np.degrees(np.asarray(g.pitchyaw, float)))
+        self.left.append(np.degrees(vector_to_pitchyaw(np.asarray(g.eyes[0].vector_cam, float))))
+        self.right.append(np.degrees(vector_to_pitchyaw(np.asarray(g.eyes[1].vector_cam, float))))
+        self.to_camera.append(angle_to_camera_deg(g.vector_cam, g.origin_mm))
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        f = lambda x: np.array(x, float).reshape(-1, 2)  # noqa: E731  (0 frames: (0, 2))
+        return f(self.fused), f(self.left), f(self.right), np.array(self.to_camera, float)
+
+
+@dataclass
+class _FileRun:
+    """What one media file gave: the frames the stages ran on (``index``, ``time_s`` ``(K,)``), the reference there
+    (``ref_deg (K, 2)``, ``kept (K,)``: reference usable too), counts, and a :class:`_Trace` per stage label."""
+
+    name: str
+    kind: str
+    ref: ReferenceTrack
+    counts: dict
+    index: list = field(default_factory=list)
+    time_s: list = field(default_factory=list)
+    traces: dict = field(default_factory=dict)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        index = np.array(self.index, int)
+        ref, kept = self.ref.at(index)
+        return index, ref, kept
+
+
+def _predict_all(run: _FileRun, stages: list[Stage], frame: np.ndarray, face) -> None:
+    for s in stages:
+        run.traces[s.label].add(s.stage.predict(frame, face, display=False))
+
+
+def _run_video(path: Path, ref: ReferenceTrack, stages: list[Stage], max_frames: int | None, progress: bool):
+    from tqdm import tqdm
+
+    from .face.frontend import FrontEnd
+    from .io.readers import VideoReader
+
+    run = _FileRun(path.name, "video", ref, {"frames_decoded": 0, "our_face": 0, "our_blink": 0},
+                   traces={s.label: _Trace() for s in stages})
+    stop = None if max_frames is None else max_frames - 1
+    usable = {int(i) for i in ref.frame[ref.usable]}
+    with VideoReader(path) as reader, FrontEnd(mode="video") as fe:
+        total = reader.info.frame_count if stop is None else min(stop + 1, max(reader.info.frame_count, 0))
+        for f in tqdm(reader.frames(stop_after=stop), total=total or None, desc=path.name, disable=not progress,
+                      file=sys.stderr, leave=False):
+            run.counts["frames_decoded"] += 1
+            face, _, _ = fe.process(f.image, f.time_s)
+            if face is None:
+                continue
+            run.counts["our_face"] += 1
+            run.counts["our_blink"] += bool(face.blink)
+            if face.blink or f.index not in usable:
+                continue  # only kept frames are scored: no stage needs to read the others
+            run.index.append(f.index)
+            run.time_s.append(f.time_s)
+            _predict_all(run, stages, f.image, face)
+    return run
+
+
+def _run_still(path: Path, ref: ReferenceTrack, stages: list[Stage], fe) -> _FileRun:
+    from .io.readers import read_image
+
+    run = _FileRun(path.name, "image", ref, {"frames_decoded": 1, "our_face": 0, "our_blink": 0},
+                   traces={s.label: _Trace() for s in stages})
+    frame = read_image(path)
+    face, _, _ = fe.process(frame)
+    if face is None:
+        return run
+    run.counts["our_face"] = 1
+    run.counts["our_blink"] = int(bool(face.blink))
+    if face.blink:
+        return run
+    run.index.append(0)
+    run.time_s.append(0.0)
+    _predict_all(run, stages, frame, face)
+    flipped = np.ascontiguousarray(frame[:, ::-1])
+    face_m, _, _ = fe.process(flipped)
+    if face_m is not None and not face_m.blink:
+        for s in stages:
+            run.traces[s.label].mirrored = np.degrees(np.asarray(s.stage.predict(flipped, face_m, display=False).pitchyaw))
+    return run
+
+
+def _collect(media_dir, reference_dir, stages: list[Stage], *, max_frames=None, progress=False) -> list[_FileRun]:
+    """Front-end once per frame of every media file with a reference, every stage on the same faces."""
+    from tqdm import tqdm
+
+    from .face.frontend import FrontEnd
+    from .io.readers import media_kind
+
+    pairs = [(m, read_reference(c)) for m, c in find_media(media_dir, reference_dir)]
+    runs = []
+    with FrontEnd(mode="image") as still_fe:
+        for media, ref in tqdm(pairs, desc="real media", disable=not progress, file=sys.stderr):
+            if media_kind(media) == "video":
+                if not ref.usable.any():  # e.g. no_face.mp4: nothing to score, and decoding it costs
+                    runs.append(_FileRun(media.name, "video", ref, {"frames_decoded": None, "our_face": None,
+                                                                     "our_blink": None}))
+                    continue
+                runs.append(_run_video(media, ref, stages, max_frames, progress))
+            else:
+                runs.append(_run_still(media, ref, stages, still_fe))
+    return runs
+
+
+# --------------------------------------------------------------------------------------------------- scoring
+
+
+def _reference_info(run: _FileRun) -> dict:
+    """What the reference says about the file on our kept frames (std, jitter) plus its row counts."""
+    index, ref, kept = run.arrays()
+    r = run.ref
+    info = {"rows": len(r.frame), "face": int(r.face.sum()), "open_eyes": int(r.usable.sum()), "kept": int(kept.sum())}
+    if run.kind == "video":
+        k = ref[kept]
+        std = k.std(0) if len(k) > 1 else np.full(2, np.nan)
+        jit = jitter_deg(k, index[kept])
+        info |= {"pitch_std_deg": _r(std[0]), "yaw_std_deg": _r(std[1]),
+                 "pitch_moves": bool(std[0] >= MOVING_STD_DEG), "yaw_moves": bool(std[1] >= MOVING_STD_DEG),
+                 "jitter_pitch_deg": _r(_median(jit[:, 0])), "jitter_yaw_deg": _r(_median(jit[:, 1]))}
+    elif run.name in PORTRAITS and r.usable[0]:
+        v = pitchyaw_to_vector(np.radians(r.pitchyaw_deg[0]))
+        info["to_camera_deg"] = _r(angle_to_camera_deg(v, r.face_mm[0]))
+    return info
+
+
+def _score_file(run: _FileRun, trace: _Trace, ref_info: dict) -> dict:
+    """Metrics of one stage on one file (degrees; see the module docstring)."""
+    index, ref, kept = run.arrays()
+    fused, left, right, to_cam = trace.arrays()
+    out = {"frames": int(kept.sum())}
+    if not len(index):
+        return out | {"angle_to_ref_deg": None}
+    err = angles_to_reference_deg(fused[kept], ref[kept])
+    out["angle_to_ref_deg"] = _r(_median(err))
+    out["eyes"] = eye_agreement(left[kept], right[kept])
+    if run.kind == "video":
+        out["angle_to_ref_offset_removed_deg"] = _r(_median(offset_removed_angles_deg(fused[kept], ref[kept])))
+        out["offset_pitch_yaw_deg"] = [_r(x) for x in (fused[kept] - ref[kept]).mean(0)] if kept.any() else None
+        for j, ax in enumerate(("pitch", "yaw")):
+            r = pearson_r(fused[kept, j], ref[kept, j])
+            out[f"{ax}_r_meaningful"] = bool(ref_info[f"{ax}_moves"]) and r is not None
+            out[f"{ax}_r"] = r if out[f"{ax}_r_meaningful"] else None
+        jit = jitter_deg(fused[kept], index[kept])
+        out["jitter_pitch_deg"], out["jitter_yaw_deg"] = _r(_median(jit[:, 0])), _r(_median(jit[:, 1]))
+        return out
+    # stills: the reference-free checks run whether or not the reference's eyes read as open
+    out["pitch_yaw_deg"] = [_r(x) for x in fused[0]]
+    if trace.mirrored is not None:
+        ys, pd = mirror_consistency_deg(fused[0], trace.mirrored)
+        out["mirror"] = {"abs_yaw_sum_deg": _r(ys), "abs_pitch_diff_deg": _r(pd)}
+    if run.name in PORTRAITS:
+        out["to_camera_deg"] = _r(to_cam[0])
+    return out
+
+
+def _aim(name: str, value, count: str | None = None) -> dict:
+    what, op, thr = AIMS[name]
+    ok = None if value is None else (value <= thr if op == "<=" else value >= thr)
+    return {"what": what, "value": value, "threshold": f"{op} {thr:g}", "pass": ok} | ({"count": count} if count else {})
+
+
+def _pool(run_list: list[_FileRun], label: str, files: dict) -> tuple[dict, dict]:
+    """Pooled metrics and aims of one stage over all files (frames pooled over videos, medians over stills)."""
+    err, off, left, right, jit = [], [], [], [], []
+    for run in run_list:
+        if run.kind != "video" or not run.index:
+            continue
+        index, ref, kept = run.arrays()
+        fused, lft, rgt, _ = run.traces[label].arrays()
+        err.append(angles_to_reference_deg(fused[kept], ref[kept]))
+        off.append(offset_removed_angles_deg(fused[kept], ref[kept]))
+        left.append(lft[kept])
+        right.append(rgt[kept])
+        jit.append(jitter_deg(fused[kept], index[kept]))
+    cat = lambda xs, w: np.concatenate(xs) if xs else np.zeros((0,) + w)  # noqa: E731
+    jit_all = cat(jit, (2,))
+    kind = {run.name: run.kind for run in run_list}
+    videos = {n: f for n, f in files.items() if kind[n] == "video" and f["frames"]}
+    stills = {n: f for n, f in files.items() if kind[n] == "image" and "pitch_yaw_deg" in f}  # our face seen
+    mirror = np.array([[f["mirror"]["abs_yaw_sum_deg"], f["mirror"]["abs_pitch_diff_deg"]]
+                       for f in stills.values() if "mirror" in f]).reshape(-1, 2)
+    to_cam = [f["to_camera_deg"] for f in stills.values() if f.get("to_camera_deg") is not None]
+    within = sum(a <= TO_CAMERA_DEG for a in to_cam)
+    r_of = {ax: [f[f"{ax}_r"] for f in videos.values() if f.get(f"{ax}_r_meaningful")] for ax in ("pitch", "yaw")}
+    pooled = {
+        "video_frames": int(sum(f["frames"] for f in videos.values())), "videos": len(videos), "stills": len(stills),
+        "pitch_r_min": min(r_of["pitch"], default=None), "yaw_r_min": min(r_of["yaw"], default=None),
+        "clips_moving_pitch": len(r_of["pitch"]), "clips_moving_yaw": len(r_of["yaw"]),
+        "angle_to_ref_deg": _r(_median(cat(err, ()))),
+        "angle_to_ref_offset_removed_deg": _r(_median(cat(off, ()))),
+        "stills_angle_to_ref_deg": _r(_median(np.array([f["angle_to_ref_deg"] for f in stills.values()
+                                                        if f["frames"] and f["angle_to_ref_deg"] is not None]))),
+        "eyes": eye_agreement(cat(left, (2,)), cat(right, (2,))),
+        "jitter_pitch_deg": _r(_median(jit_all[:, 0])), "jitter_yaw_deg": _r(_median(jit_all[:, 1])),
+        "mirror_abs_yaw_sum_deg": _r(_median(mirror[:, 0])), "mirror_abs_pitch_diff_deg": _r(_median(mirror[:, 1])),
+        "to_camera_median_deg": _r(_median(np.array(to_cam))),
+        "portraits_within": int(within), "portraits": len(to_cam),
+    }
+    eye_med = [f["eyes"]["pitch_median_deg"] for f in videos.values() if f["eyes"]["pitch_median_deg"] is not None]
+    eye_p90 = [f["eyes"]["pitch_p90_deg"] for f in videos.values() if f["eyes"]["pitch_p90_deg"] is not None]
+    aims = {
+        "eye_pitch_median": _aim("eye_pitch_median", max(eye_med, default=None)),
+        "eye_pitch_p90": _aim("eye_pitch_p90", max(eye_p90, default=None)),
+        "pitch_r": _aim("pitch_r", pooled["pitch_r_min"]),
+        "yaw_r": _aim("yaw_r", pooled["yaw_r_min"]),
+        "portraits_to_camera": _aim("portraits_to_camera", _r(within / len(to_cam), 3) if to_cam else None,
+                                    f"{within}/{len(to_cam)}"),
+        "mirror_yaw": _aim("mirror_yaw", pooled["mirror_abs_yaw_sum_deg"]),
+    }
+    return pooled, aims
+
+
+def _score(runs: list[_FileRun], stages: list[Stage], media_dir, reference_dir, max_frames) -> dict:
+    files = {}
+    for run in runs:
+        files[run.name] = {"kind": run.kind, "frames_decoded": run.counts["frames_decoded"],
+                           "our_face": run.counts["our_face"], "our_blink": run.counts["our_blink"],
+                           "reference": _reference_info(run)}
+    out = {}
+    for s in stages:
+        per = {run.name: _score_file(run, run.traces[s.label], files[run.name]["reference"])
+               for run in runs if run.traces}
+        pooled, aims = _pool([r for r in runs if r.traces], s.label, per)
+        out[s.label] = {"kind": s.kind, "stage": s.name, "variant": s.variant, "weights": s.weights,
+                        "pooled": pooled, "aims": aims, "files": per}
+    return {"media_dir": str(media_dir), "reference_dir": str(reference_dir), "max_frames": max_frames,
+            "min_ear": MIN_EAR, "moving_std_deg": MOVING_STD_DEG, "portraits": list(PORTRAITS),
+            "reference_note": REFERENCE_BIAS_NOTE, "files": files, "stages": out}
+
+
+def evaluate_real(media_dir, reference_dir, stages: list[Stage], *, max_frames: int | None = None,
+                  figures_dir: str | Path | None = None, progress: bool = False) -> dict:
+    """Score every stage (:func:`build_stages`) on the media of ``media_dir`` against ``reference_dir`` → the
+    ``--json`` dict (``files``: counts and the reference per file; ``stages``: per label ``pooled``, ``aims`` and
+    ``files``). ``max_frames`` reads only that many frames of each video; ``figures_dir`` also writes the traces.
+    """
+    if max_frames is not None and max_frames < 1:
+        raise InputValueError(f"--max-frames must be >= 1, got {max_frames}")
+    if not stages:
+        raise InputValueError("no gaze stages to score")
+    runs = _collect(media_dir, reference_dir, stages, max_frames=max_frames, progress=progress)
+    report = _score(runs, stages, media_dir, reference_dir, max_frames)
+    if figures_dir is not None:
+        report["figures"] = [str(p) for p in trace_figures(runs, stages, figures_dir)]
+    return report
+
+
+# --------------------------------------------------------------------------------------------------- output
+
+
+def _fmt(x, nd: int = 1) -> str:
+    return "–" if x is None else f"{x:.{nd}f}"
+
+
+def format_scoreboard(report: dict) -> str:
+    """Markdown tables of :func:`evaluate_real`'s report: pooled metrics per stage, the aims, then per-file notes."""
+    head = ("| stage | video frames | pitch r | yaw r | to ref (°) | offset removed (°) | eyes Δpitch med / p90 (°) | "
+            "eyes Δyaw med (°) | jitter pitch / yaw (°) | mirror yaw sum / Δpitch (°) | "
+            f"portraits ≤{TO_CAMERA_DEG:g}° | stills to ref (°) |")
+    lines = [head, "|" + "---|" * 12]
+    for label, s in report["stages"].items():
+        p, e = s["pooled"], s["pooled"]["eyes"]
+        r = [("n/a" if p[f"clips_moving_{ax}"] == 0 else _fmt(p[f"{ax}_r_min"], 2)) for ax in ("pitch", "yaw")]
+        lines.append(
+            f"| {label} | {p['video_frames']} | {r[0]} | {r[1]} | {_fmt(p['angle_to_ref_deg'])} | "
+            f"{_fmt(p['angle_to_ref_offset_removed_deg'])} | {_fmt(e['pitch_median_deg'])} / {_fmt(e['pitch_p90_deg'])} | "
+            f"{_fmt(e['yaw_median_deg'])} | {_fmt(p['jitter_pitch_deg'], 2)} / {_fmt(p['jitter_yaw_deg'], 2)} | "
+            f"{_fmt(p['mirror_abs_yaw_sum_deg'])} / {_fmt(p['mirror_abs_pitch_diff_deg'])} | "
+            f"{p['portraits_within']}/{p['portraits']} | {_fmt(p['stills_angle_to_ref_deg'])} |")
+    names = list(AIMS)
+    lines += ["", "| stage | " + " | ".join(f"{n} {AIMS[n][1]} {AIMS[n][2]:g}" for n in names) + " | aims met |",
+              "|" + "---|" * (len(names) + 2)]
+    for label, s in report["stages"].items():
+        cells, met = [], 0
+        for n in names:
+            a = s["aims"][n]
+            verdict = {True: "pass", False: "FAIL", None: "n/a"}[a["pass"]]
+            met += a["pass"] is True
+            val = a.get("count") or _fmt(a["value"], 2)
+            cells.append(verdict if a["value"] is None else f"{val} {verdict}")
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {met}/{sum(s['aims'][n]['pass'] is not None for n in names)} |")
+    lines.append("")
+    lines.append("pitch r / yaw r: lowest over the clips whose reference moves (std >= "
+                 f"{report['moving_std_deg']:g}°), n/a where none does; to ref: median angle to the reference over "
+                 "the kept video frames; eye and jitter columns pooled over the kept video frames; mirror and "
+                 "portraits over the stills.")
+    for name, f in report["files"].items():
+        r = f["reference"]
+        if f["kind"] == "video" and f["frames_decoded"] is None:
+            lines.append(f"- {name}: skipped, the reference has no open-eyed face in it ({r['rows']} rows)")
+        elif f["kind"] == "video":
+            lines.append(f"- {name}: {r['kept']} kept of {f['frames_decoded']} frames (our face {f['our_face']}, our "
+                         f"blink {f['our_blink']}; reference face {r['face']}, open eyes {r['open_eyes']}); reference "
+                         f"std pitch {_fmt(r['pitch_std_deg'])}°, yaw {_fmt(r['yaw_std_deg'])}°, jitter "
+                         f"{_fmt(r['jitter_pitch_deg'], 2)}° / {_fmt(r['jitter_yaw_deg'], 2)}°")
+        else:
+            cam = f", reference to camera {_fmt(r['to_camera_deg'])}°" if "to_camera_deg" in r else ""
+            lines.append(f"- {name}: our face {f['our_face']} (blink {f['our_blink']}), reference open eyes "
+                         f"{r['open_eyes']}{cam}")
+    lines.append(f"note: {report['reference_note']}.")
+    return "\n".join(lines)
+
+
+def trace_figures(runs: list[_FileRun], stages: list[Stage], out_dir: str | Path) -> list[Path]:
+    """Per video, ``traces_<video>.png``: per-frame pitch and yaw (degrees) of every stage and of the reference
+    over time, on the kept frames (gaps are frames left out)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for run in runs:
+        if run.kind != "video" or not run.index:
+            continue
+        index, ref, kept = run.arrays()
+        t = np.array(run.time_s, float)
+        gap = np.r_[False, np.diff(index) > 1]  # break the lines where frames were left out
+        fig, axes = plt.subplots(2, 1, figsize=(11, 6), sharex=True)
+        for j, (ax, name) in enumerate(zip(axes, ("pitch", "yaw"))):
+            def line(y, **kw):
+                y = np.where(gap, np.nan, y)
+                ax.plot(np.where(gap, np.nan, t), y, **kw)
+            line(ref[:, j], color="black", lw=2.4, label="reference (real-trained)")
+            for k, s in enumerate(stages):
+                fused = run.traces[s.label].arrays()[0]
+                style = dict(color="tab:gray", ls="--", lw=1.6) if s.kind == "baseline" else dict(lw=1.1, color=f"C{k}")
+                line(fused[:, j], label=f"{s.label}" + (" (baseline)" if s.kind == "baseline" else ""), **style)
+            ax.set_ylabel(f"{name} (°)")
+            ax.grid(alpha=0.3)
+        axes[-1].set_xlabel("time (s)")
+        axes[0].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        axes[0].set_title(f"{run.name}: gaze per frame, {len(index)} kept frames (face, eyes open for both)",
+                          fontsize=10)
+        fig.text(0.01, 0.005, "reference: ETH-XGaze ResNet-18 (evaluation only); its pitch reads ~11° low on faces "
+                              "looking into the camera, so compare changes, not the absolute pitch", fontsize=7)
+        fig.tight_layout(rect=(0, 0.03, 1, 1))
+        p = out_dir / f"traces_{run.name}.png"
+        fig.savefig(p, dpi=100)
+        plt.close(fig)
+        paths.append(p)
+    return paths

@@ -332,7 +332,8 @@ def build_stages(weights: str | Path, variants=None, baselines=("geometric",), c
             valid = [n for n in GAZE_STAGES.names() if n != "network"]
             raise InputValueError(f"--baselines {b!r} is not a baseline gaze stage; choose from {', '.join(valid)} "
                                   f"(network variants go to --variants, other weights to --candidate)")
-        rows.append(Stage(b, "baseline", b, None, None, build_gaze_stage(b, device=device)))
+        # stages that read weights (options a builder does not use are ignored) take them from --weights
+        rows.append(Stage(b, "baseline", b, None, None, build_gaze_stage(b, weights=folder, device=device)))
     for spec in candidates:
         label, path, variant = parse_candidate(spec)
         opts = {} if variant is None else {"variant": variant}

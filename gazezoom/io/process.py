@@ -662,6 +662,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "with 2 or more CPU cores (on an idle 2-core machine 82-88%% of the landmarker-alone rate vs "
                         "67-75%% serial, `gazezoom bench pipeline`); --no-overlap on a machine whose cores are busy")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    from .analysis import add_arguments as add_analysis_arguments
+
+    add_analysis_arguments(parser)  # --events, --figures (gazezoom/io/analysis.py)
 
 
 def resolve_settings(args: argparse.Namespace) -> Settings:
@@ -728,6 +731,9 @@ def resolve_settings(args: argparse.Namespace) -> Settings:
 
 def run(args: argparse.Namespace) -> int:
     settings = resolve_settings(args)
+    from .analysis import Analysis
+
+    analysis = Analysis.from_args(args)  # None without --events / --figures
     jobs = collect_jobs(args.inputs)
     tables = output_paths(jobs, args.out, settings.fmt)
     t0 = time.perf_counter()
@@ -735,6 +741,7 @@ def run(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - t0
     for o in outcomes:
         print(o.line(), file=sys.stdout if o.status in ("complete", "skipped") else sys.stderr)
+    analysis_code = analysis.run(outcomes, settings) if analysis is not None else 0
     new = sum(o.new_rows for o in outcomes)
     n_ok = sum(o.status in ("complete", "skipped") for o in outcomes)
     print(f"summary: {n_ok} of {len(outcomes)} inputs complete; {new} frames processed in {elapsed:.1f} s "
@@ -744,4 +751,4 @@ def run(args: argparse.Namespace) -> int:
     if any(o.status == "interrupted" for o in outcomes):
         return 130
     failed = [o for o in outcomes if o.status == "failed"]
-    return failed[0].exit_code if failed else 0
+    return failed[0].exit_code if failed else analysis_code

@@ -72,31 +72,62 @@ class TrainConfig:
         return self.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(1.0, t))))
 
 
-def _loss(pred: torch.Tensor, batch: dict, min_openness: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """L1 on pitch/yaw, nearly closed eyes weighted 0. Returns ``(loss, weights (B,))``."""
-    gaze = batch["gaze"].to(pred.dtype)
-    w = torch.ones_like(gaze[:, 0])
+#: The batch key each ``ModelConfig.output`` is trained against.
+TARGET_KEYS = {"gaze": "gaze", "pupil": "pupil_uv"}
+
+
+def _loss(pred: torch.Tensor, batch: dict, min_openness: float, output: str = "gaze") -> tuple[torch.Tensor, torch.Tensor]:
+    """L1 on pitch/yaw (or on the pupil's region u, v for ``output="pupil"``), nearly closed eyes weighted 0.
+    Returns ``(loss, weights (B,))``."""
+    key = TARGET_KEYS[output]
+    if key not in batch:
+        raise InputValueError(f"the training data has no {key!r} labels, which output={output!r} needs; "
+                              "train it on rendered eyes (--dataset synthetic)")
+    target = batch[key].to(pred.dtype)
+    w = torch.ones_like(target[:, 0])
     if "openness" in batch:
         w = (batch["openness"].to(pred.dtype) >= min_openness).to(pred.dtype)
-    per = (pred - gaze).abs().sum(-1)  # (B,)
+    per = (pred - target).abs().sum(-1)  # (B,)
     return (per * w).sum() / w.sum().clamp_min(1.0), w
+
+
+def gaze_of_output(pred: torch.Tensor, batch: dict, output: str = "gaze") -> torch.Tensor:
+    """The gaze ``(B, 2)`` a model's raw output means: itself, or for ``output="pupil"`` the eyeball model's reading
+    of the predicted pupil with the batch's head residuals (:func:`gazezoom.models.geometric.render_pupil_gaze`)."""
+    if output == "gaze":
+        return pred
+    from .models.geometric import render_pupil_gaze
+
+    py = render_pupil_gaze(pred.detach().float().cpu().numpy(), batch["head"].float().cpu().numpy())
+    return torch.as_tensor(py, dtype=torch.float32, device=pred.device)
 
 
 @torch.no_grad()
 def validate(model, batches: list[dict], min_openness: float = 0.0) -> dict:
-    """Mean/median angular error (deg) of ``model`` on held-out batches (eyes below ``min_openness`` skipped)."""
+    """Mean/median angular error (deg) of ``model`` on held-out batches (eyes below ``min_openness`` skipped).
+
+    A pupil model (``config.output == "pupil"``) is scored on the gaze the eyeball model reads from its pupil, and
+    also reports ``pupil_mm``: the mean distance from the true pupil centre on the region plane (mm)."""
+    from .geometry import REGION_MM
+
+    output = getattr(getattr(model, "config", None), "output", "gaze")
     was = model.training
     model.eval()
-    errs = []
+    errs, mm = [], []
     for b in batches:
-        pred = model(b["image"]).pitchyaw.float()
-        e = angular_error_deg(pred, b["gaze"].float())
-        if "openness" in b:
-            e = e[b["openness"] >= min_openness]
-        errs.append(e.cpu())
+        raw = model(b["image"]).pitchyaw.float()
+        e = angular_error_deg(gaze_of_output(raw, b, output), b["gaze"].float())
+        keep = b["openness"] >= min_openness if "openness" in b else torch.ones_like(e, dtype=torch.bool)
+        errs.append(e[keep].cpu())
+        if output == "pupil":
+            scale = torch.tensor([REGION_MM[1] / 2, REGION_MM[0] / 2], device=raw.device)
+            mm.append(((raw - b["pupil_uv"].float()) * scale).norm(dim=-1)[keep].cpu())
     model.train(was)
     e = torch.cat(errs)
-    return {"mean_deg": float(e.mean()), "median_deg": float(e.median()), "n": int(e.numel())}
+    out = {"mean_deg": float(e.mean()), "median_deg": float(e.median()), "n": int(e.numel())}
+    if mm:
+        out["pupil_mm"] = float(torch.cat(mm).mean())
+    return out
 
 
 def plot_curves(csv_paths: dict[str, Path], out_png: Path, title: str = "") -> Path:
@@ -201,7 +232,8 @@ def _load_init(init: str, variant: str, overrides: dict | None):
         path = weights_path(path, variant)
     model = load_weights(path, variant=variant)  # ModelFileError / WeightsMismatchError say what is wrong
     have = model.config.to_dict()  # sizes as JSON lists, like the asked-for ones below
-    asked = {k: list(v) if isinstance(v, tuple) else v for k, v in (overrides or {}).items()}
+    # the output may change (a gaze model fine-tuned to locate the pupil): same network, another target
+    asked = {k: list(v) if isinstance(v, tuple) else v for k, v in (overrides or {}).items() if k != "output"}
     diffs = [f"{k}: file has {have[k]!r}, asked for {v!r}" for k, v in asked.items() if have.get(k) != v]
     if diffs:
         raise WeightsMismatchError(f"--init {path} was trained with other sizes ({'; '.join(diffs)}); drop those "
@@ -233,8 +265,10 @@ def train_variant(
     variant = resolve_variant(variant)
     init_model, init_info = _load_init(cfg.init, variant, model_overrides) if cfg.init else (None, None)
     mcfg = init_model.config if init_model is not None else ModelConfig(variant=variant, **(model_overrides or {}))
+    if init_model is not None and "output" in (model_overrides or {}):  # e.g. a gaze model fine-tuned into a pupil one
+        mcfg = dataclasses.replace(mcfg, output=model_overrides["output"])
     out_dir = Path(out_dir)
-    slug = f"gaze_{variant_slug(variant)}"
+    slug = f"{'gaze' if mcfg.output == 'gaze' else mcfg.output}_{variant_slug(variant)}"
     state_path = out_dir / "train_state" / f"{slug}.pt"
     csv_path = out_dir / f"{slug}.csv"
     device = torch.device(cfg.device)
@@ -313,7 +347,7 @@ def train_variant(
             grp["lr"] = lr * grp["lr_mult"]
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.amp):
             out = net(batch["image"], degrade=degrade, generator=g)
-        loss, w = _loss(out.pitchyaw.float(), batch, cfg.min_openness)
+        loss, w = _loss(out.pitchyaw.float(), batch, cfg.min_openness, mcfg.output)
         if not torch.isfinite(loss):
             raise InputValueError(f"{variant}: the loss became {float(loss)} at step {step}; lower --lr")
         opt.zero_grad(set_to_none=True)
@@ -322,7 +356,8 @@ def train_variant(
         opt.step()
         elapsed += time.perf_counter() - t0
         with torch.no_grad():
-            err = angular_error_deg(out.pitchyaw.detach().float(), batch["gaze"].float())
+            err = angular_error_deg(gaze_of_output(out.pitchyaw.detach().float(), batch, mcfg.output),
+                                    batch["gaze"].float())
             acc_err += float((err * w).sum() / w.sum().clamp_min(1))
         acc_loss += float(loss.detach())
         acc_n += 1
@@ -409,6 +444,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "(default 31)")
     p.add_argument("--crop-frac", type=float, default=None, help="center_crop@P / sampler_crop@P: the central "
                    "fraction of the region they read (default 0.5 = a 2x zoom)")
+    p.add_argument("--output", choices=["gaze", "pupil"], default=None, help="what the task network learns: gaze "
+                   "(pitch/yaw, default) or pupil (the pupil centre's region u, v, an eye-region landmark that the "
+                   "eyeball model turns into gaze; writes pupil_<variant>.safetensors; rendered eyes only). With "
+                   "--init a gaze model is fine-tuned into a pupil one")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--amp", action="store_true", help="bfloat16 autocast (CUDA only)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
@@ -480,7 +519,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputValueError(f"--eval-every must be >= 1 (validate + checkpoint every N steps), got {cfg.eval_every}")
     overrides = {k: tuple(v) for k, v in (("patch", args.patch), ("region_size", args.region),
                                            ("low_size", args.low_size)) if v is not None}
-    for key in ("supersample", "fwhm", "grid_size", "crop_frac"):
+    for key in ("supersample", "fwhm", "grid_size", "crop_frac", "output"):
         if getattr(args, key) is not None:
             overrides[key] = getattr(args, key)
     # Cheap variants first, so a cut-short run still leaves the main comparison.

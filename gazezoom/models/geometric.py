@@ -34,8 +34,8 @@ from ..geometry import REGION_MM, pitchyaw_to_vector, vector_to_pitchyaw
 from ..results import EyeGaze, EyeRegion, Face, GazeResult
 from ..synth.params import KAPPA_MEAN
 
-__all__ = ["GeometricGaze", "EYEBALL_OFFSET_MM", "IRIS_SPHERE_MM", "region_points_to_camera", "ray_sphere_near",
-           "eye_gaze_geometric"]
+__all__ = ["GeometricGaze", "PupilGaze", "EYEBALL_OFFSET_MM", "IRIS_SPHERE_MM", "region_points_to_camera", "ray_sphere_near",
+           "eyeball_gaze", "eye_gaze_geometric", "render_pupil_gaze"]
 
 #: Eyeball centre relative to the midpoint of the two eye corners, head axes of a *left* eye (x temporal, y down,
 #: z into the head), mm: the mean of the renderer's draws (``synth.params``: x ∈ [−0.8, 0.8], y ∈ [−2.5, 0.5],
@@ -82,20 +82,45 @@ def _with_kappa(optical_head: np.ndarray, side: str) -> np.ndarray:
     return v
 
 
-def eye_gaze_geometric(face: Face, eye: EyeRegion) -> np.ndarray:
-    """Unit visual axis ``(3,)`` in camera space of one eye from its detected corners and iris centre."""
+def eyeball_gaze(iris_ray: np.ndarray, corner_mid_mm: np.ndarray, head_R: np.ndarray, side: str) -> np.ndarray:
+    """The eyeball model: unit visual axis ``(3,)`` (camera space) of an eye whose corners' midpoint is
+    ``corner_mid_mm (3,)`` and whose iris/pupil centre is seen along the camera ray ``iris_ray (3,)`` (any point on
+    it), for head rotation ``head_R (3, 3)`` (head axes → camera axes) and ``side`` ``"left"``/``"right"``."""
+    R = np.asarray(head_R, float)
+    off = EYEBALL_OFFSET_MM.copy()
+    if side == "right":
+        off[0] = -off[0]  # temporal is the head's -x for the right eye
+    E = np.asarray(corner_mid_mm, float) + R @ off
+    optical = ray_sphere_near(iris_ray, E, IRIS_SPHERE_MM) - E
+    optical /= np.linalg.norm(optical)
+    return R @ _with_kappa(R.T @ optical, side)
+
+
+def eye_gaze_geometric(face: Face, eye: EyeRegion, iris_px: np.ndarray | None = None) -> np.ndarray:
+    """Unit visual axis ``(3,)`` in camera space of one eye from its detected corners and iris centre (MediaPipe's,
+    or ``iris_px (2,)`` frame pixels from another locator)."""
     ids = EYE_LANDMARKS[eye.side]
     L = np.asarray(face.landmarks_px, float)[:, :2]
-    pts = region_points_to_camera(eye, L[[ids["inner"], ids["outer"], ids["iris"]]])
-    R = np.asarray(face.head.rotation, float)
-    off = EYEBALL_OFFSET_MM.copy()
-    if eye.side == "right":
-        off[0] = -off[0]  # temporal is the head's -x for the right eye
-    E = pts[:2].mean(0) + R @ off
-    iris = ray_sphere_near(pts[2], E, IRIS_SPHERE_MM)
-    optical = iris - E
-    optical /= np.linalg.norm(optical)
-    return R @ _with_kappa(R.T @ optical, eye.side)
+    iris = L[ids["iris"]] if iris_px is None else np.asarray(iris_px, float).reshape(2)
+    pts = region_points_to_camera(eye, np.stack([L[ids["inner"]], L[ids["outer"]], iris]))
+    return eyeball_gaze(pts[2], pts[:2].mean(0), face.head.rotation, eye.side)
+
+
+def render_pupil_gaze(pupil_uv: np.ndarray, head_pitchyaw: np.ndarray, distance_mm: float = 600.0) -> np.ndarray:
+    """Gaze ``(N, 2)`` pitch/yaw (normalised camera) that the eyeball model reads from rendered left eyes' pupil
+    region coordinates ``pupil_uv (N, 2)`` and head residuals ``head_pitchyaw (N, 2)`` (``synth`` conventions: the
+    corners' midpoint is the region centre, ``distance_mm`` from the camera): how a pupil locator's error becomes
+    gaze error on renders (training validation, ``gazezoom eval``)."""
+    import torch
+
+    from ..synth.scene import head_rotation
+
+    Rs = head_rotation(torch.as_tensor(np.asarray(head_pitchyaw, np.float32))).double().numpy()
+    h_mm, w_mm = REGION_MM
+    mid = np.array([0.0, 0.0, distance_mm])
+    out = [vector_to_pitchyaw(eyeball_gaze(np.array([w_mm / 2 * u, h_mm / 2 * v, distance_mm]), mid, R, "left"))
+           for (u, v), R in zip(np.asarray(pupil_uv, float), Rs)]
+    return np.array(out).reshape(-1, 2)
 
 
 class GeometricGaze:
@@ -116,6 +141,59 @@ class GeometricGaze:
             g_n = np.asarray(eye.R_norm, float) @ v
             vecs.append(v)
             gazes.append(EyeGaze(side=eye.side, pitchyaw_norm=vector_to_pitchyaw(g_n), vector_cam=v))
+        v = fuse_eyes(np.stack(vecs), np.array([e.openness for e in eyes]))
+        origin = np.mean([np.asarray(e.center_mm, float) for e in eyes], 0)
+        return GazeResult(eyes=(gazes[0], gazes[1]), vector_cam=v, pitchyaw=vector_to_pitchyaw(v), origin_mm=origin)
+
+
+class PupilGaze:
+    """The ``pupil`` gaze stage: the learned zoom locates the pupil, the eyeball model turns it into gaze.
+
+    Per eye the saliency sampler reads a zoomed patch from the full-resolution frame (as for the ``network`` stage);
+    a network trained on rendered eyes (``ModelConfig.output == "pupil"``) predicts the pupil centre's region
+    coordinates from it; the region map takes it back to frame pixels (the "unzoom"), where it replaces MediaPipe's
+    iris centre in :func:`eye_gaze_geometric` (detected corners, head pose, eyeball model, kappa). Each eye keeps its
+    own reading; the two are fused by openness as everywhere else.
+    """
+
+    name = "pupil"
+
+    def __init__(self, predictor):
+        cfg = predictor.model.config
+        if cfg.output != "pupil":
+            from ..errors import WeightsMismatchError
+
+            raise WeightsMismatchError(f"the pupil stage needs weights trained with --output pupil; these predict "
+                                       f"{cfg.output!r} ({cfg.variant})")
+        self.predictor = predictor
+
+    @property
+    def variant(self) -> str:
+        return f"pupil:{self.predictor.variant}"
+
+    @property
+    def backend(self):
+        return self.predictor.backend
+
+    def predict(self, frame_bgr: np.ndarray, face: Face, *, display: bool = True) -> GazeResult:
+        from ..geometry import apply_homography
+        from .predictor import fuse_eyes
+
+        eyes = tuple(face.eyes)
+        if len(eyes) != 2:
+            raise InputValueError(f"face must have two eye regions (left, right), got {len(eyes)}")
+        r = self.predictor.predict_regions(frame_bgr, eyes, display=display)
+        gazes, vecs = [], []
+        for i, eye in enumerate(eyes):
+            pupil_px = apply_homography(np.asarray(eye.region_to_frame, float), r.pitchyaw[i][None])[0]
+            v = eye_gaze_geometric(face, eye, iris_px=pupil_px)
+            vecs.append(v)
+            gazes.append(EyeGaze(
+                side=eye.side, pitchyaw_norm=vector_to_pitchyaw(np.asarray(eye.R_norm, float) @ v), vector_cam=v,
+                patch=None if r.patch is None else r.patch[i],
+                uniform_patch=None if r.uniform_patch is None else r.uniform_patch[i],
+                saliency=None if r.saliency is None else r.saliency[i],
+                grid_px=None if r.grid_px is None else r.grid_px[i]))
         v = fuse_eyes(np.stack(vecs), np.array([e.openness for e in eyes]))
         origin = np.mean([np.asarray(e.center_mm, float) for e in eyes], 0)
         return GazeResult(eyes=(gazes[0], gazes[1]), vector_cam=v, pitchyaw=vector_to_pitchyaw(v), origin_mm=origin)

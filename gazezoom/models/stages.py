@@ -49,6 +49,18 @@ def _geometric(**_):
     return GeometricGaze()
 
 
+@GAZE_STAGES.register("pupil")
+def _pupil(weights: str | Path = WEIGHTS_DIR, variant: str = "sampler", backend: str | None = None,
+           device: str = "cpu", **_):
+    from .checkpoint import weights_path
+    from .geometric import PupilGaze
+    from .predictor import GazePredictor
+
+    p = Path(weights)
+    path = p if p.is_file() else weights_path(p, variant).with_name(weights_path(p, variant).name.replace("gaze_", "pupil_", 1))
+    return PupilGaze(GazePredictor.from_weights(path, device=device, backend=backend))
+
+
 #: What a profile or table sidecar records as the gaze model of a stage without weights files (bump the version
 #: when the stage's output changes, so profiles fitted with an older one are refused).
 STAGE_IDENTITIES = {"geometric": "gaze_geometric@v1"}

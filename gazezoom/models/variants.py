@@ -49,6 +49,12 @@ __all__ = [
 ]
 
 
+#: What the task network can be trained to predict (``ModelConfig.output``): ``"gaze"`` — pitch/yaw (radians) of the
+#: visual axis in normalised eye space; ``"pupil"`` — the region coordinates ``(u, v)`` of the pupil centre (an
+#: eye-region landmark, turned into gaze by the eyeball model of :mod:`gazezoom.models.geometric`).
+OUTPUTS = ("gaze", "pupil")
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """Everything needed to rebuild a variant and feed it correctly. Travels with the weights (JSON sidecar).
@@ -71,6 +77,7 @@ class ModelConfig:
     saliency_width: int = 12
     supersample: int = 1  # sampler: read a (k*P) patch through the grid and area-pool it to P (anti-aliasing)
     infer_supersample: int = 0  # sampler in eval mode / on the app path: k used at inference (0: = supersample)
+    output: str = "gaze"  # what the task net predicts: "gaze" (pitch, yaw radians) or "pupil" (its region u, v)
 
     def __post_init__(self):
         for name in ("patch", "region_size", "low_size"):
@@ -91,6 +98,8 @@ class ModelConfig:
         if not (float(self.fwhm) > 0.0 and int(self.grid_size) >= 2):
             raise InputValueError(f"ModelConfig.fwhm must be > 0 and grid_size >= 2 (the sampler's kernel, in grid "
                                   f"cells), got fwhm={self.fwhm}, grid_size={self.grid_size}")
+        if self.output not in OUTPUTS:
+            raise InputValueError(f"ModelConfig.output must be one of {OUTPUTS}, got {self.output!r}")
         if not 0.0 < self.crop_frac <= 1.0:
             raise InputValueError(f"ModelConfig.crop_frac must be in (0, 1], got {self.crop_frac}")
 
@@ -115,7 +124,7 @@ class ModelConfig:
 
 
 class GazeOutput(NamedTuple):
-    """``pitchyaw (B, 2)`` radians; ``patch (B, 3, h, w)`` what the task net saw (RGB [0, 1], before degradation);
+    """``pitchyaw (B, 2)`` radians (for ``ModelConfig.output == "pupil"``: the pupil centre's region ``(u, v)``); ``patch (B, 3, h, w)`` what the task net saw (RGB [0, 1], before degradation);
     ``grid (B, h, w, 2)`` where each patch pixel was read, region units; ``saliency (B, 1, g, g)`` or None."""
 
     pitchyaw: torch.Tensor

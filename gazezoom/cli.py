@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "camera": ("gazezoom.camera_cli", "camera intrinsics: `camera calibrate` from chessboard images or video"),
     "process": ("gazezoom.io.process", "gaze per frame of recorded videos/images into CSV/JSONL (+ annotated video); batch, resume"),
     "synth": ("gazezoom.synth.cli", "contact sheet of synthetic training eyes with gaze arrows (eye width x gaze)"),
+    "stream": ("gazezoom.stream_cli", "live gaze from a camera or video to Lab Streaming Layer (--lsl) and/or WebSocket clients (--websocket)"),
 }
 
 

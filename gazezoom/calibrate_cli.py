@@ -70,7 +70,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profiles", metavar="DIR", help="profiles folder")
     parser.add_argument("--report", metavar="PNG", help="validation picture (default <profiles>/<user>_validation.png)")
     parser.add_argument("--max-error-deg", type=float,
-                        help="refuse to save when the validation error is above this many degrees")
+                        help="refuse to save when the validation error is above this many degrees (default 5)")
+    parser.add_argument("--force", action="store_true",
+                        help="save even a fit the quality guard refuses (validation error above --max-error-deg, "
+                             "fewer than 20 calibration frames, or no validation frames)")
     parser.add_argument("--dry-run", action="store_true", help="fit and report, save nothing")
 
 
@@ -117,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _replay(args) -> int:
     from .calibration.procedure import fit_and_validate
-    from .calibration.profile import gaze_model_identity, profiles_dir, save_outcome
+    from .calibration.profile import check_quality, gaze_model_identity, profiles_dir, save_outcome
     from .calibration.regressors import REGRESSORS
     from .calibration.replay import load_recording, replay_samples
     from .models.predictor import GazePredictor
@@ -154,10 +157,14 @@ def _replay(args) -> int:
     if args.dry_run:
         if args.max_error_deg is not None and outcome.report is not None:
             outcome.report.check(args.max_error_deg)
+        try:
+            check_quality(outcome, args.max_error_deg)
+        except GazezoomError as err:
+            print(f"quality guard: {err}")
         print("dry run: nothing saved")
         return 0
     png = args.report or profiles_dir(args.profiles) / f"{args.user}_validation.png"
     path, png = save_outcome(args.user, outcome, recording.screen, identity, args.profiles, report_png=png,
-                             max_error_deg=args.max_error_deg)
+                             max_error_deg=args.max_error_deg, force=args.force)
     print(f"saved profile {path}" + (f" and picture {png}" if png else ""))
     return 0

@@ -70,6 +70,13 @@ def main(argv: list[str] | None = None) -> int:
     except GazezoomError as err:
         print(f"gazezoom {args.command}: error: {err}", file=sys.stderr)
         return err.exit_code
+    except OSError as err:  # a read/write no command turned into a typed error: still one line, never a traceback
+        from .errors import MediaError
+
+        verb = "read" if isinstance(err, (FileNotFoundError, IsADirectoryError)) else "write"
+        print(f"gazezoom {args.command}: error: cannot {verb} {err.filename or 'a file'}: {err.strerror or err}; "
+              "check the path and its permissions", file=sys.stderr)
+        return MediaError.exit_code
     except KeyboardInterrupt:
         print(f"gazezoom {args.command}: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
         return 143 if terminated else 130

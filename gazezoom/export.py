@@ -119,7 +119,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .fileio import file_sha256
+    from .fileio import file_sha256, writable_dir
     from .models.checkpoint import load_weights, weights_path
     from .models.variants import VARIANTS, resolve_variant, variant_slug
 
@@ -132,9 +132,12 @@ def run(args: argparse.Namespace) -> int:
                              f"`gazezoom train --out {folder}` or pass --weights DIR")
     if args.opset < 16:
         raise InputValueError(f"--opset {args.opset} has no GridSample; use 16 or later")
+    out_dir = writable_dir(args.out or folder, "ONNX output folder",
+                           "pass --out with a folder you can write to" if args.out else
+                           "the weights folder is read-only: pass --out with a folder you can write to")
     for v in names:
         model = load_weights(weights_path(folder, v), variant=v)
-        out = Path(args.out or folder) / f"gaze_{variant_slug(v)}.onnx"
+        out = out_dir / f"gaze_{variant_slug(v)}.onnx"
         export_onnx(model, out, opset=args.opset, weights_sha256=file_sha256(weights_path(folder, v)))
         diffs = verify_onnx(model, out)
         worst = ", ".join(f"{k} {d:.1e}" for k, d in diffs.items())

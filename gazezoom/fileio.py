@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write_text", "file_sha256", "REPO_ROOT", "WEIGHTS_DIR"]
+__all__ = ["atomic_write_text", "file_sha256", "writable_dir", "os_error_message", "REPO_ROOT", "WEIGHTS_DIR"]
 
 #: The repository (or source tree) gazezoom runs from; what ships lives beside the package.
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -52,3 +52,28 @@ def file_sha256(path: str | os.PathLike) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def os_error_message(err: OSError, what: str = "file", path: str | os.PathLike | None = None) -> str:
+    """One line for a failed read/write that names the file and the reason, e.g. ``cannot write output folder
+    /x/y: Not a directory``; the caller adds what to do."""
+    where = path if path is not None else err.filename
+    reason = err.strerror or type(err).__name__
+    return f"cannot write {what}" + (f" {where}" if where is not None else "") + f": {reason}"
+
+
+def writable_dir(folder: str | os.PathLike, what: str = "output folder", hint: str = "") -> Path:
+    """Create ``folder`` (with parents) and check a file can be written in it; raise :class:`MediaError` naming the
+    folder and ``hint`` (what to do) otherwise. Call it before long work so an unwritable output fails at once."""
+    from .errors import MediaError
+
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".gazezoom-write-test.", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise MediaError(f"cannot write to {what} {folder}: {err.strerror or type(err).__name__}; "
+                         f"{hint or 'choose a folder you can write to'}") from None
+    return folder

@@ -18,12 +18,12 @@ from typing import Callable, Protocol
 
 import numpy as np
 
-from .errors import InputValueError
+from .errors import InputValueError, MediaError
 from .face.camera import Camera, load_camera
 from .face.frontend import FrontEnd
 from .results import Face, FrameResult, GazeResult, ScreenPoint
 
-__all__ = ["Pipeline", "GazeStage", "DEFAULT_FPS"]
+__all__ = ["Pipeline", "GazeStage", "DEFAULT_FPS", "read_camera_file"]
 
 #: Frame rate assumed for timestamps when ``process`` is called without ``time_s``.
 DEFAULT_FPS = 30.0
@@ -31,6 +31,19 @@ DEFAULT_FPS = 30.0
 
 class GazeStage(Protocol):
     def predict(self, frame_bgr: np.ndarray, face: Face) -> GazeResult: ...
+
+
+def read_camera_file(path: str | Path) -> Camera:
+    """:func:`~gazezoom.face.camera.load_camera`, with OpenCV's parser failures as a :class:`MediaError` that names
+    the file: ``cv2.FileStorage`` on a file that is not YAML/XML (a text note, a PNG) raises a bare
+    ``SystemError`` ("returned a result with an exception set") instead of ``cv2.error``."""
+    try:
+        return load_camera(path)
+    except SystemError:
+        raise MediaError(
+            f"camera file {path}: not a camera calibration file (OpenCV cannot parse it as YAML/XML); pass the JSON "
+            "or OpenCV YAML that `gazezoom camera calibrate` writes, or leave --camera-file out"
+        ) from None
 
 
 class Pipeline:
@@ -65,7 +78,7 @@ class Pipeline:
         if calibration is not None and not callable(calibration):
             raise InputValueError(f"calibration must be callable (FrameResult) -> ScreenPoint | None, got {type(calibration).__name__}")
         if isinstance(camera, (str, Path)):
-            camera = load_camera(camera)
+            camera = read_camera_file(camera)
         self.frontend = FrontEnd(landmarker, camera=camera, mode=mode, color=color, **frontend_options)
         self.mode, self.color, self.gaze, self.calibration = mode, color, gaze, calibration
         self._index = 0

@@ -86,12 +86,14 @@ class GazeResult:
 
 @dataclass(frozen=True, eq=False)
 class ScreenPoint:
-    """Estimated point of regard on the screen in screen pixels (``raw`` before smoothing)."""
+    """Estimated point of regard on the screen in screen pixels (``raw`` before smoothing). ``clamped``: the
+    calibration put the point far off the screen and it was pulled back to the edge band (see ``ScreenMapper``)."""
 
     x_px: float
     y_px: float
     raw_x_px: float
     raw_y_px: float
+    clamped: bool = False
 
 
 @dataclass(frozen=True, eq=False)

@@ -218,6 +218,31 @@ def test_report_units_on_a_known_offset(tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
 
 
+
+def test_validation_picture_of_a_wild_fit_stays_readable(tmp_path):
+    """A fit that puts one target 12 000 px off the screen (issue 14): the plot keeps its size (no squashing, no
+    layout warning), every per-target label stays inside the plot, none floats above it."""
+    import warnings
+
+    import cv2
+
+    s = ScreenGeometry()
+    targets = np.array([[300, 300], [960, 540], [1600, 300], [300, 800], [1600, 800]], float)
+    true, ids = np.repeat(targets, 6, 0), np.repeat(np.arange(5), 6)
+    pred = true + np.array([700.0, 200.0])
+    pred[ids == 0] = [-11835.0, 500.0]
+    rep = accuracy_report(pred, true, ids, s.px_to_cam(true) + np.array([0, 0, 573.0]), s, "ridge")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Tight layout not applied" was the squashed picture
+        png = plot_report(rep, s, tmp_path / "v.png")
+    img = cv2.imread(str(png))
+    h, w = img.shape[:2]
+    spines = np.nonzero((img.max(axis=2) < 60).sum(axis=1) > 0.5 * w)[0]  # the axes' top and bottom frame lines
+    top, bottom = spines.min(), spines.max()
+    assert bottom - top > 0.6 * h
+    red = (img[..., 2] > 180) & (img[..., 1] < 90) & (img[..., 0] < 90)  # tab:red: circles and error labels
+    assert not red[: top - 1].any() and not red[bottom + 2 :].any()
+
 def test_report_counts_missing_predictions_as_errors():
     s = ScreenGeometry()
     true = np.array([[960.0, 540.0]] * 2)

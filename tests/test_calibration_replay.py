@@ -104,8 +104,14 @@ def test_replay_cli_end_to_end(recording, tmp_path, capsys):
     torch.manual_seed(0)
     weights, _ = save_weights(build_model(ModelConfig(variant="sampler@P")), tmp_path / "w" / "gaze_sampler_P")
     profiles = tmp_path / "profiles"
-    rc = main(["calibrate", "--user", "replayed", "--replay", str(recording), "--weights", str(weights),
-               "--settle-s", "0.05", "--profiles", str(profiles), "--compare"])
+    args = ["calibrate", "--user", "replayed", "--replay", str(recording), "--weights", str(weights),
+            "--settle-s", "0.05", "--profiles", str(profiles)]
+    # an untrained network's fit is far worse than 5°: the quality guard refuses to save it and says how to override
+    rc = main(args)
+    err = capsys.readouterr().err
+    assert rc == 8 and "not saved" in err and "--force" in err, err
+    assert not profiles.exists() or not list(profiles.iterdir())
+    rc = main([*args, "--compare", "--force"])
     out = capsys.readouterr().out
     assert rc == 0, out
     counts = json.loads(out.splitlines()[0].split("frames: ", 1)[1])

@@ -199,8 +199,13 @@ def test_calibrate_save_profile_screen_point_recentre_and_cancel(make_window, qt
     qtbot.waitUntil(lambda: cal.procedure.phase in ("review", "failed"), timeout=30_000)
     assert cal.procedure.phase == "review", cal.procedure.error
     assert cal.frames_fed > 5
+    # the clip's man does not look at the dots: the quality guard refuses Enter, says why and offers F
+    qtbot.keyClick(cal, Qt.Key_Return)
+    assert cal.procedure.phase == "review" and cal.refused
+    assert "not saved" in cal._error and "F: save anyway" in cal._error
+    assert not (tmp_path / "profiles" / "tester.json").exists()
     with qtbot.waitSignal(cal.finished, timeout=10_000) as sig:
-        qtbot.keyClick(cal, Qt.Key_Return)
+        qtbot.keyClick(cal, Qt.Key_F)
     assert sig.args[0]["status"] == "saved"
     path = sig.args[0]["path"]
     assert path.is_file() and path.parent == tmp_path / "profiles"

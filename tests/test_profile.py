@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 
 from gazezoom.calibration import profile as prof
-from gazezoom.calibration.profile import (GazeModelMismatchWarning, Profile, delete_profile, gaze_model_identity,
+from gazezoom.calibration.profile import (DEFAULT_MAX_ERROR_DEG, GazeModelMismatchWarning, Profile, delete_profile, gaze_model_identity,
                                           list_profiles, load_profile, new_profile, profiles_dir, save_outcome,
                                           save_profile)
 from gazezoom.calibration.procedure import fit_and_validate, Sample
 from gazezoom.calibration.regressors import create_regressor
 from gazezoom.calibration.simulate import simulated_session
 from gazezoom.cli import main
-from gazezoom.errors import PoorFitError, ProfileError
+from gazezoom.errors import NotEnoughDataError, PoorFitError, ProfileError
 
 GM = "gaze_sampler_P@0123456789ab"
 
@@ -202,10 +202,73 @@ def test_save_outcome_refuses_poor_fit(tmp_path):
     with pytest.raises(PoorFitError):
         save_outcome("carol", outcome, s["sim"].screen, GM, tmp_path, max_error_deg=2.0)
     assert not (tmp_path / "carol.json").exists()
-    path, png = save_outcome("carol", outcome, s["sim"].screen, GM, tmp_path, report_png=tmp_path / "c.png")
+    # without a limit the quality guard's default (5°) refuses it too, and says how to override
+    assert outcome.report.error_deg > DEFAULT_MAX_ERROR_DEG
+    with pytest.raises(PoorFitError, match="--force"):
+        save_outcome("carol", outcome, s["sim"].screen, GM, tmp_path, report_png=tmp_path / "c.png")
+    assert not (tmp_path / "carol.json").exists() and not (tmp_path / "c.png").exists()
+    path, png = save_outcome("carol", outcome, s["sim"].screen, GM, tmp_path, report_png=tmp_path / "c.png",
+                             force=True)
     assert path.exists() and png.exists()
     assert load_profile(path).validation["error_deg"] == pytest.approx(outcome.report.error_deg, abs=1e-3)
 
+
+
+def _good_outcome(n_frames=None):
+    s = simulated_session(0)
+    samples = [Sample(0, "calibration", 0.0, y, x) for x, y in zip(s["X"], s["y"])]
+    if n_frames is not None:  # spread over the targets, as a short replay's frames are
+        samples = [samples[i] for i in np.linspace(0, len(samples) - 1, n_frames).round().astype(int)]
+    samples += [Sample(int(i), "validation", 0.0, y, x) for x, y, i in zip(s["Xv"], s["yv"], s["idv"])]
+    return s, fit_and_validate(samples, s["sim"].screen, "ridge")
+
+
+def test_save_outcome_refuses_too_few_frames_unless_forced(tmp_path):
+    """7 calibration frames (the issue's replay) are not a profile, whatever the validation says."""
+    s, outcome = _good_outcome(7)
+    assert outcome.n_calibration_frames == 7
+    with pytest.raises(NotEnoughDataError, match=r"only 7 calibration frames.*--force"):
+        save_outcome("dave", outcome, s["sim"].screen, GM, tmp_path)
+    assert not (tmp_path / "dave.json").exists()
+    assert save_outcome("dave", outcome, s["sim"].screen, GM, tmp_path, force=True)[0].is_file()
+
+
+def test_failed_profile_write_keeps_the_fit(tmp_path, monkeypatch):
+    """A profiles folder that cannot be written (here: under a file) fails after the fit; the fitted profile is
+    kept in the cache folder, the error says where, and that file loads as the profile."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("x")
+    s, outcome = _good_outcome()
+    with pytest.raises(ProfileError) as info:
+        save_outcome("erin", outcome, s["sim"].screen, GM, blocker / "profiles", report_png=tmp_path / "e.png")
+    msg = str(info.value)
+    assert str(blocker / "profiles" / "erin.json") in msg and "kept in" in msg
+    kept = list((tmp_path / "cache" / "gazezoom" / "unsaved-profiles").glob("erin-*.json"))
+    assert len(kept) == 1 and str(kept[0]) in msg
+    p = load_profile(kept[0], gaze_model=GM)
+    assert p.user == "erin" and p.validation["error_deg"] == pytest.approx(outcome.report.error_deg, abs=1e-3)
+
+
+def test_screen_points_far_off_screen_are_clamped_and_flagged(fitted):
+    """A mapper whose offset throws the point 12 000 px off the screen gives a clamped, flagged point — and the
+    table row says so in ``screen_clamped``."""
+    from gazezoom.calibration.mapping import CLAMP_MARGIN, ScreenMapper
+    from gazezoom.io.table import result_to_row
+
+    s, model = fitted
+    screen = s["sim"].screen
+    frame = s["sim"].frame(1.0, [960, 540])
+    ok = ScreenMapper(model, screen).map_result(frame)
+    assert not ok.clamped and -0.1 * screen.width_px < ok.x_px < 1.1 * screen.width_px
+    far = ScreenMapper(model, screen, offset_px=(-12000.0, 0.0)).map_result(frame)
+    assert far.clamped and far.x_px == pytest.approx(-CLAMP_MARGIN * screen.width_px)
+    assert far.y_px == pytest.approx(ok.y_px)
+    import dataclasses
+
+    row = result_to_row(dataclasses.replace(frame, screen=far))
+    assert row["screen_clamped"] == 1 and row["screen_x_px"] == pytest.approx(-CLAMP_MARGIN * screen.width_px)
+    assert result_to_row(dataclasses.replace(frame, screen=ok))["screen_clamped"] == 0
 
 def test_profile_cli(saved, capsys):
     path, _, _ = saved

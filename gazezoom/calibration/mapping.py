@@ -20,7 +20,10 @@ from .features import features_from_result
 from .regressors import CalibrationModel
 from .screen import ScreenGeometry
 
-__all__ = ["ScreenMapper"]
+__all__ = ["ScreenMapper", "CLAMP_MARGIN"]
+
+#: Screen points further off the screen than this fraction of its width/height are clamped and flagged.
+CLAMP_MARGIN = 0.25
 
 
 class ScreenMapper:
@@ -49,10 +52,28 @@ class ScreenMapper:
         raw = self.map_features(f[None])[0]
         if not np.all(np.isfinite(raw)):
             return None
+        raw, clamped = self.clamp(raw)
         smooth = self.filter(float(result.time_s), raw) if self.filter is not None else raw
-        return ScreenPoint(x_px=float(smooth[0]), y_px=float(smooth[1]), raw_x_px=float(raw[0]), raw_y_px=float(raw[1]))
+        return ScreenPoint(x_px=float(smooth[0]), y_px=float(smooth[1]), raw_x_px=float(raw[0]), raw_y_px=float(raw[1]),
+                           clamped=clamped)
 
     __call__ = map_result
+
+    def clamp(self, point_px: np.ndarray) -> tuple[np.ndarray, bool]:
+        """``(2,)`` screen px → the point moved into the screen grown by :data:`CLAMP_MARGIN` of its size on each
+        side, and whether it moved. A glance just past the edge stays as it is; a broken fit's -11835 px does not
+        reach the table or the overlay as if it were a place on the screen.
+
+        >>> from gazezoom.calibration.screen import ScreenGeometry
+        >>> m = ScreenMapper.__new__(ScreenMapper); m.screen = ScreenGeometry(width_px=1920, height_px=1080)
+        >>> m.clamp(np.array([-11835.0, 500.0]))
+        (array([-480.,  500.]), True)
+        """
+        w, h = self.screen.width_px, self.screen.height_px
+        lo = np.array([-CLAMP_MARGIN * w, -CLAMP_MARGIN * h])
+        hi = np.array([(1 + CLAMP_MARGIN) * w, (1 + CLAMP_MARGIN) * h])
+        out = np.clip(point_px, lo, hi)
+        return out, bool(np.any(out != point_px))
 
     def set_offset(self, offset_px) -> None:
         self.offset_px = _offset(offset_px)

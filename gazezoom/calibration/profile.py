@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import GazezoomError, ProfileError
-from ..fileio import atomic_write_text, file_sha256
+from ..fileio import atomic_write_text, file_sha256, os_error_message
 from .features import FEATURE_VERSION
 from .mapping import ScreenMapper
 from .regressors import REGRESSORS, CalibrationModel
@@ -309,20 +309,48 @@ def gaze_model_identity(weights_file: str | os.PathLike) -> str:
     return f"{p.stem}@{digest[:12]}"
 
 
+#: The quality guard's defaults: a fit is saved without ``force`` only when its validation error is at most this many
+#: degrees and it was fitted on at least this many frames (a replay with 7 frames validated at 18° is not a profile).
+DEFAULT_MAX_ERROR_DEG = 5.0
+MIN_CALIBRATION_FRAMES = 20
+FORCE_HINT = "save it anyway with --force (in the calibration window: F)"
+
+
+def check_quality(outcome, max_error_deg: float | None = None, min_frames: int = MIN_CALIBRATION_FRAMES) -> None:
+    """Raise :class:`NotEnoughDataError` / :class:`PoorFitError` (messages end with how to override) when
+    ``outcome`` is not good enough to save: fewer than ``min_frames`` calibration frames, no validation frames, or
+    a validation error above ``max_error_deg`` (default :data:`DEFAULT_MAX_ERROR_DEG`)."""
+    from ..errors import NotEnoughDataError, PoorFitError
+
+    limit = DEFAULT_MAX_ERROR_DEG if max_error_deg is None else float(max_error_deg)
+    if outcome.n_calibration_frames < min_frames:
+        raise NotEnoughDataError(
+            f"not saved: the fit used only {outcome.n_calibration_frames} calibration frames (at least {min_frames} "
+            f"needed for a trustworthy profile); recalibrate looking at each dot, or {FORCE_HINT}")
+    if outcome.report is None:
+        raise NotEnoughDataError(
+            "not saved: no validation target had usable frames, so the accuracy is unknown; recalibrate with "
+            f"validation targets, or {FORCE_HINT}")
+    try:
+        outcome.report.check(limit)
+    except PoorFitError as err:
+        raise PoorFitError(f"not saved: {err}; or {FORCE_HINT}") from None
+
+
 def save_outcome(user: str, outcome, screen: ScreenGeometry, gaze_model: str, directory=None, *,
-                 report_png: str | os.PathLike | None = None, max_error_deg: float | None = None) -> tuple[Path, Path | None]:
+                 report_png: str | os.PathLike | None = None, max_error_deg: float | None = None,
+                 force: bool = False) -> tuple[Path, Path | None]:
     """Save a calibration outcome as ``user``'s profile (and its validation picture); returns both paths.
 
-    With ``max_error_deg`` a worse validation raises :class:`PoorFitError` and nothing is written. A previous
-    profile of the user keeps its ``created`` time; a malformed previous profile is replaced.
+    Unless ``force``, :func:`check_quality` guards the save (``max_error_deg``: the limit, default
+    :data:`DEFAULT_MAX_ERROR_DEG`) and nothing is written for a poor fit. A previous profile of the user keeps its
+    ``created`` time; a malformed previous profile is replaced. When the profiles folder cannot be written the fitted
+    profile is kept in :func:`unsaved_dir` and the :class:`ProfileError` says where.
     """
     check_user(user)
     report = outcome.report
-    if max_error_deg is not None:
-        if report is None:
-            raise ProfileError("no validation targets had usable frames, so the accuracy is unknown; "
-                               "recalibrate with validation targets or drop --max-error-deg")
-        report.check(max_error_deg)
+    if not force:
+        check_quality(outcome, max_error_deg)
     previous = None
     try:
         previous = load_profile(user, directory)
@@ -330,9 +358,46 @@ def save_outcome(user: str, outcome, screen: ScreenGeometry, gaze_model: str, di
         pass
     profile = new_profile(user, outcome.model, screen, gaze_model,
                           report.to_dict() if report is not None else None, previous)
+    try:
+        path = save_profile(profile, directory)
+    except OSError as err:
+        target = profile_path(user, directory)
+        kept = keep_unsaved(profile)
+        where = (f"the fitted profile is kept in {kept}: copy it to {target} once that folder is writable, or "
+                 f"calibrate again with --profiles DIR") if kept else "the fit could not be kept anywhere either"
+        raise ProfileError(f"{os_error_message(err, 'profile', target)}; {where}") from None
     png = None
     if report_png is not None and report is not None:
         from .report import plot_report
 
-        png = plot_report(report, screen, report_png)
-    return save_profile(profile, directory), png
+        try:
+            png = plot_report(report, screen, report_png)
+        except OSError as err:
+            from ..errors import MediaError
+
+            raise MediaError(f"profile saved to {path}, but {os_error_message(err, 'validation picture', report_png)}; "
+                             "pass --report with a path you can write to") from None
+    return path, png
+
+
+def unsaved_dir() -> Path:
+    """Where a fitted profile goes when its profiles folder cannot be written: ``$XDG_CACHE_HOME`` (else
+    ``~/.cache``)/gazezoom/unsaved-profiles — outside the repository and the temp folder, so it survives."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "gazezoom" / "unsaved-profiles"
+
+
+def keep_unsaved(profile: Profile) -> Path | None:
+    """Write ``profile`` to :func:`unsaved_dir` (then the temp folder) under a timestamped name; the path, or None
+    when nothing could be written."""
+    import tempfile
+
+    text = json.dumps(profile.to_dict(), indent=2, allow_nan=False) + "\n"
+    stamp = profile.updated.replace(":", "").replace("-", "")[:15]
+    for folder in (unsaved_dir(), Path(tempfile.gettempdir()) / "gazezoom-unsaved-profiles"):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            return atomic_write_text(folder / f"{profile.user}-{stamp}.json", text)
+        except OSError:
+            continue
+    return None

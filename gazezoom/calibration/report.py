@@ -192,32 +192,41 @@ def plot_report(report: AccuracyReport, screen: ScreenGeometry, path: str | Path
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     W, H = screen.width_px, screen.height_px
-    fig, ax = plt.subplots(figsize=(8, 8 * H / W + 0.6), dpi=110)
+    # The view is the screen plus a band around it (where a clamped screen point can lie): a poor fit's far-off
+    # predictions are drawn at the band's edge instead of stretching the axes, and every label is placed in points
+    # from its target and clipped, so nothing floats outside and the layout never squashes (issue 14, item 6).
+    band = 0.25
+    lo, hi = np.array([-band * W, -band * H]), np.array([(1 + band) * W, (1 + band) * H])
+    fig, ax = plt.subplots(figsize=(8, 8 * H / W + 1.3), dpi=110, layout="constrained")
     try:
-        ax.add_patch(plt.Rectangle((0, 0), W, H, fill=False, lw=1.5, color="0.3"))
+        ax.add_patch(plt.Rectangle((0, 0), W, H, fill=False, lw=1.5, color="0.3", label="screen"))
         if calibration_px is not None and len(calibration_px):
             c = np.asarray(calibration_px)
             ax.scatter(c[:, 0], c[:, 1], marker="+", s=60, color="0.55", label="calibration targets")
-        ax.scatter(report.pred_px[:, 0], report.pred_px[:, 1], s=3, alpha=0.35, color="tab:blue",
-                   label="predictions (frames)")
+        pred = np.clip(np.asarray(report.pred_px, float).reshape(-1, 2), lo, hi)
+        ax.scatter(pred[:, 0], pred[:, 1], s=3, alpha=0.35, color="tab:blue", label="predictions (frames)",
+                   clip_on=True)
         for t in report.targets:
-            ax.add_patch(plt.Circle(tuple(t.target_px), t.error_px, fill=False, color="tab:red", lw=1))
-            ax.plot([t.target_px[0], t.mean_pred_px[0]], [t.target_px[1], t.mean_pred_px[1]], color="tab:orange", lw=1)
-            k = 0.72 * t.error_px + 6  # just outside the circle, upper right
-            ax.text(t.target_px[0] + k, t.target_px[1] - k, f"{t.error_deg:.1f}°", fontsize=8, color="tab:red")
+            mean = np.clip(np.asarray(t.mean_pred_px, float), lo, hi)
+            ax.add_patch(plt.Circle(tuple(t.target_px), t.error_px, fill=False, color="tab:red", lw=1, clip_on=True))
+            ax.plot([t.target_px[0], mean[0]], [t.target_px[1], mean[1]], color="tab:orange", lw=1)
+            ax.annotate(f"{t.error_deg:.1f}°", tuple(t.target_px), xytext=(7, -11), textcoords="offset points",
+                        fontsize=8, color="tab:red", annotation_clip=True, clip_on=True,
+                        bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.75))
         tp = np.array([t.target_px for t in report.targets]).reshape(-1, 2)
-        mp = np.array([t.mean_pred_px for t in report.targets]).reshape(-1, 2)
+        mp = np.clip(np.array([t.mean_pred_px for t in report.targets]).reshape(-1, 2), lo, hi)
         ax.scatter(tp[:, 0], tp[:, 1], marker="o", s=40, facecolor="none", edgecolor="k", label="validation targets")
         ax.scatter(mp[:, 0], mp[:, 1], marker="x", s=40, color="tab:orange", label="mean prediction")
-        ax.set_xlim(-0.05 * W, 1.05 * W)
-        ax.set_ylim(1.05 * H, -0.05 * H)  # screen y runs down
+        ax.set_xlim(lo[0], hi[0])
+        ax.set_ylim(hi[1], lo[1])  # screen y runs down
         ax.set_aspect("equal")
         ax.set_xlabel("screen x (px)")
         ax.set_ylabel("screen y (px)")
+        off = int(np.sum(np.any(np.asarray(report.pred_px, float).reshape(-1, 2) != pred, axis=1)))
+        note = f"; {off} frames beyond the band drawn at its edge" if off else ""
         ax.set_title(title or f"{report.regressor}: {report.error_px:.0f} px = {report.error_cm:.1f} cm = "
-                     f"{report.error_deg:.2f}° (circles: mean error per target)", fontsize=9)
-        ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.06), ncol=4, fontsize=7, frameon=False)
-        fig.tight_layout()
+                     f"{report.error_deg:.2f}°\n(circles: mean error per target{note})", fontsize=9)
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=5, fontsize=7, frameon=False)
         fig.savefig(path)
     finally:
         plt.close(fig)

@@ -120,11 +120,14 @@ class CalibrationWindow(_FullScreenWindow):
     """
 
     def __init__(self, procedure, *, user: str, gaze_model: str, profiles_dir=None, report_png=None,
-                 max_error_deg: float | None = None, dry_run: bool = False, frame_clock: bool = False):
+                 max_error_deg: float | None = None, dry_run: bool = False, frame_clock: bool = False,
+                 force: bool = False):
         super().__init__((procedure.screen.width_px, procedure.screen.height_px))
         self.procedure = procedure
         self.user, self.gaze_model, self.profiles_dir = user, gaze_model, profiles_dir
         self.report_png, self.max_error_deg, self.dry_run = report_png, max_error_deg, dry_run
+        self.force = force  # --force: save whatever the quality guard says
+        self.refused = False  # the last Enter was refused by the quality guard: F saves anyway
         self.frame_clock = frame_clock
         self.clock = _Clock()
         self.t = 0.0 if frame_clock else self.clock()
@@ -185,6 +188,8 @@ class CalibrationWindow(_FullScreenWindow):
                 self.state = proc.start(self.t if self.frame_clock else self.clock())
             elif key in (Qt.Key_Return, Qt.Key_Enter) and proc.phase == proc.REVIEW:
                 self.accept()
+            elif key == Qt.Key_F and proc.phase == proc.REVIEW and self.refused:
+                self.accept(force=True)
             elif key == Qt.Key_W and proc.phase == proc.REVIEW:
                 self._report_image = None
                 self.state = proc.redo_worst(self.t if self.frame_clock else self.clock())
@@ -194,9 +199,11 @@ class CalibrationWindow(_FullScreenWindow):
             self._error = str(err)
         self.update()
 
-    def accept(self) -> dict | None:
-        """Accept the reviewed fit and save the profile (unless ``dry_run``); returns the outcome dict."""
+    def accept(self, force: bool = False) -> dict | None:
+        """Accept the reviewed fit and save the profile (unless ``dry_run``); returns the outcome dict, or None when
+        it was not saved (``_error`` says why; after a quality refusal ``accept(force=True)``, key F, saves anyway)."""
         from ..calibration.profile import profiles_dir, save_outcome
+        from ..errors import CalibrationError
 
         try:
             if self.dry_run:
@@ -208,12 +215,15 @@ class CalibrationWindow(_FullScreenWindow):
                 outcome = self.procedure.outcome
                 png = self.report_png or profiles_dir(self.profiles_dir) / f"{self.user}_validation.png"
                 path, png = save_outcome(self.user, outcome, self.procedure.screen, self.gaze_model, self.profiles_dir,
-                                         report_png=png, max_error_deg=self.max_error_deg)
+                                         report_png=png, max_error_deg=self.max_error_deg,
+                                         force=force or self.force)
                 self.procedure.accept()
                 summary = outcome.report.summary() if outcome.report is not None else "no validation frames"
                 out = {"status": "saved", "path": path, "report_png": png, "message": summary}
         except GazezoomError as err:  # e.g. PoorFitError: stay in the review, say why
-            self._error = str(err)
+            self.refused = isinstance(err, CalibrationError)
+            self._error = str(err) + ("\nF: save anyway    W: redo the worst points    Space: recalibrate"
+                                      if self.refused else "")
             self.update()
             return None
         self._finish(out)
@@ -346,6 +356,7 @@ def run_calibration(args, *, gaze_factory=None, on_window=None) -> int:
     writer = [None]
     window = CalibrationWindow(procedure, user=args.user, gaze_model=gaze.identity, profiles_dir=args.profiles,
                                report_png=args.report, max_error_deg=args.max_error_deg, dry_run=args.dry_run,
+                               force=getattr(args, "force", False),
                                frame_clock=bool(args.record))
     result = {"status": "cancelled"}
 

@@ -24,7 +24,6 @@ import os
 import platform
 import signal
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -157,13 +156,9 @@ def output_paths(jobs: list[Job], out: str | os.PathLike, fmt: str) -> list[Path
         folder, paths = out.parent, [out]
     else:
         folder, paths = out, [out / f"{j.name}.{fmt}" for j in jobs]
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".gazezoom-write-test", dir=folder)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as err:
-        raise MediaError(f"cannot write to output folder {folder}: {err.strerror or err}; choose a writable --out") from None
+    from ..fileio import writable_dir
+
+    writable_dir(folder, "output folder", "choose a writable --out")
     return paths
 
 
@@ -710,9 +705,9 @@ def resolve_settings(args: argparse.Namespace) -> Settings:
         user = prof.user
     camera = None
     if args.camera:
-        from ..face.camera import load_camera
+        from ..pipeline import read_camera_file
 
-        load_camera(args.camera)  # MediaError now rather than in every job
+        read_camera_file(args.camera)  # MediaError now rather than in every job
         camera = str(Path(args.camera).resolve())
     if args.codec != "auto":
         from .annotate import pick_codec

@@ -67,11 +67,13 @@ EYE_FIELDS: tuple[str, ...] = (
 EYE_COLUMNS: tuple[str, ...] = tuple(f"{side}_{f}" for side in ("left", "right") for f in EYE_FIELDS)
 
 #: Extra columns after the per-eye ones: the number of faces found, whether the gaze was held from the last good
-#: frame during a blink, the unsmoothed screen point, and the image file name (image sets; empty for videos).
-EXTRA_COLUMNS: tuple[str, ...] = ("faces", "gaze_held", "screen_raw_x_px", "screen_raw_y_px", "source")
+#: frame during a blink, the unsmoothed screen point, and the image file name (image sets; empty for videos);
+#: ``screen_clamped`` is 1 when the calibration put the point far off the screen and it was clamped to the edge band
+#: (:data:`gazezoom.calibration.mapping.CLAMP_MARGIN`): such a point says "off screen", not where.
+EXTRA_COLUMNS: tuple[str, ...] = ("faces", "gaze_held", "screen_raw_x_px", "screen_raw_y_px", "source", "screen_clamped")
 
 COLUMNS: tuple[str, ...] = FIXED_COLUMNS + EYE_COLUMNS + EXTRA_COLUMNS
-INT_COLUMNS = frozenset({"frame", "face", "faces", "blink", "gaze_held", "left_blink", "right_blink"})
+INT_COLUMNS = frozenset({"frame", "face", "faces", "blink", "gaze_held", "left_blink", "right_blink", "screen_clamped"})
 STR_COLUMNS = frozenset({"source"})
 
 #: Decimal places kept for floats (0.001 px / 1e-6 of a unit vector is far below what any stage resolves).
@@ -136,6 +138,7 @@ def result_to_row(result: FrameResult, *, source: str | None = None, decimals: i
     if screen is not None:
         row["screen_x_px"], row["screen_y_px"] = _num(screen.x_px, decimals), _num(screen.y_px, decimals)
         row["screen_raw_x_px"], row["screen_raw_y_px"] = _num(screen.raw_x_px, decimals), _num(screen.raw_y_px, decimals)
+        row["screen_clamped"] = int(bool(screen.clamped))
     return row
 
 

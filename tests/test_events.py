@@ -160,3 +160,21 @@ def test_process_events_single_face(tmp_path, media_dir):
     assert all(np.isfinite(e["gaze_pitch_deg"]) for e in fix)
     assert not any(e["start_frame"] <= 27 <= e["end_frame"] for e in events if e["type"] != "blink")
     assert (tmp_path / "sf.heatmap.png").stat().st_size > 10_000 and (tmp_path / "sf.scanpath.png").is_file()
+
+
+def test_figures_screen_space(tmp_path):
+    import cv2
+
+    from gazezoom.calibration.screen import ScreenGeometry
+
+    rows = synthetic_rows(noise_deg=0.3)
+    for r in rows:  # a made-up linear map to a 1920x1080 screen: 40 px per degree around the centre
+        if r["blink"] != 1:
+            r["screen_x_px"], r["screen_y_px"] = 960 + 40 * r["gaze_yaw_deg"], 540 - 40 * r["gaze_pitch_deg"]
+    det = detect_events(rows, threshold_deg_s=30.0)
+    fix = [e for e in det.events if e["type"] == "fixation"]
+    assert fix[0]["screen_x_px"] == pytest.approx(960, abs=10) and fix[1]["screen_x_px"] == pytest.approx(1360, abs=10)
+    from gazezoom.io.figures import draw_figures
+
+    heat, scan = draw_figures(rows, det.events, tmp_path / "clip.csv", ScreenGeometry())
+    assert all(cv2.imread(str(p)).std() > 10 for p in (heat, scan))

@@ -26,11 +26,12 @@ import torch
 from .errors import InputValueError, ModelFileError, WeightsMismatchError
 from .fileio import WEIGHTS_DIR
 from .geometry import angular_error_deg
+from .models.geometric import gaze_of_output
 from .sampler import grid_magnification, magnification_at
 
 __all__ = [
     "ALL_VARIANTS", "EYE_WIDTH_BINS", "load_variants", "evaluate", "format_table", "render_figures",
-    "real_face_checks", "real_vs_synthetic_figure", "add_arguments", "run",
+    "real_face_checks", "real_vs_synthetic_figure", "binocular_agreement", "partner_eyes", "add_arguments", "run",
 ]
 
 #: The table's rows, in order.
@@ -109,7 +110,9 @@ def evaluate(
         widths.append(b["eye_width_px"].float()[keep].cpu() if "eye_width_px" in b else torch.full((int(keep.sum()),), math.nan))
         for v, m in models.items():
             out = m(b["image"][keep])
-            errs[v].append(angular_error_deg(out.pitchyaw.float(), gaze).cpu())
+            pred = gaze_of_output(out.pitchyaw.float(), {k: x[keep] for k, x in b.items() if k == "head"},
+                                  m.config.output)  # a pupil model is scored on its eyeball-model gaze
+            errs[v].append(angular_error_deg(pred, gaze).cpu())
             if "pupil_uv" in b:  # against uniform@P: a 2P patch reads the whole region at 2x
                 scale = math.sqrt(out.grid.shape[1] * out.grid.shape[2] / (patch[0] * patch[1]))
                 mag = grid_magnification(out.grid)
@@ -131,6 +134,51 @@ def evaluate(
     if all(zoom.values()):
         report["magnification"] = {v: _zoom_stats(torch.cat(z)) for v, z in zoom.items()}
     return report
+
+
+def partner_eyes(p):
+    """Render parameters of the right eyes (as their mirrored patches) of the people whose left eyes are ``p``: the
+    same person and moment, the yaw converging on a target at the camera's distance (IPD 64 mm), head residual yaw
+    and light mirrored, other sensor noise."""
+    import dataclasses as dc
+
+    verg = torch.atan(32.0 / p.camera_distance)  # each eye turns toward the nose by half the vergence
+    return dc.replace(p, gaze=torch.stack([p.gaze[:, 0], -(p.gaze[:, 1] - 2 * verg)], -1),
+                      head=p.head * torch.tensor([1.0, -1.0]), light_dir=p.light_dir * torch.tensor([-1.0, 1.0, 1.0]),
+                      light_azimuth=-p.light_azimuth, noise_seed=p.noise_seed + 1_000_003)
+
+
+@torch.no_grad()
+def binocular_agreement(models: dict, n: int, seed: int, *, batch_size: int = 100, min_openness: float = 0.15) -> dict:
+    """Two-eye agreement on rendered pairs of eyes that move together (synthetic; no real-eye number).
+
+    ``n`` pairs: each left eye (``split="test"``, ``seed``) gets a right eye of the same person at the same moment —
+    the same anatomy, lids, textures and pitch, the yaw converging on a target at the camera's distance, the head
+    residual and the light mirrored (the right eye's patch is a mirror image), its own sensor noise — and the gaze
+    sweeps the renderer's whole range across the pairs. Per model: median and 90th percentile of
+    ``|pitch_L − pitch_R|`` (degrees) — what real two-eye agreement measures, on eyes whose gaze moves.
+    """
+    from .synth import EyeRenderer
+
+    first = next(iter(models.values()))
+    r = EyeRenderer(first.config.region_size)
+    p = r.sample_params(n, seed=seed, split="test")
+    pr = partner_eyes(p)
+    d = {v: [] for v in models}
+    for lo in range(0, n, batch_size):
+        idx = slice(lo, min(n, lo + batch_size))
+        bl, br = r.render(p[idx]), r.render(pr[idx])
+        keep = torch.minimum(bl["openness"], br["openness"]) >= min_openness
+        for v, m in models.items():
+            pl = gaze_of_output(m(bl["image"]).pitchyaw.float(), bl, m.config.output)
+            pR = gaze_of_output(m(br["image"]).pitchyaw.float(), br, m.config.output)
+            d[v].append(torch.rad2deg((pl[:, 0] - pR[:, 0]).abs())[keep])
+    out = {}
+    for v, x in d.items():
+        x = torch.cat(x)
+        out[v] = {"pitch_lr_median_deg": round(float(x.median()), 3),
+                  "pitch_lr_p90_deg": round(float(x.quantile(0.9)), 3), "n": int(x.numel())}
+    return {"n_pairs": int(n), "seed": int(seed), "synthetic": True, "results": out}
 
 
 def _zoom_stats(z: torch.Tensor) -> dict:
@@ -163,6 +211,12 @@ def format_table(report: dict) -> str:
         mags = ", ".join(f"{v} {z['pupil_median']:.2f}x (peak {z['peak_median']:.2f}x)"
                          for v, z in report["magnification"].items())
         lines.append(f"linear magnification at the pupil against uniform@P, median over eyes: {mags}")
+    if "binocular" in report:
+        b = report["binocular"]
+        agree = ", ".join(f"{v} {x['pitch_lr_median_deg']:.2f} / {x['pitch_lr_p90_deg']:.2f}"
+                          for v, x in b["results"].items())
+        lines.append(f"two-eye pitch agreement |pitch_L - pitch_R| median / p90 (deg) on {b['n_pairs']} rendered pairs "
+                     f"moving together (synthetic): {agree}")
     return "\n".join(lines)
 
 
@@ -435,9 +489,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--baselines", nargs="*", default=["geometric"], metavar="NAME",
                    help="with --reference: baseline gaze stages to score beside the variants (default geometric; "
                         "give none to leave them out)")
+    p.add_argument("--binocular", type=int, default=0, metavar="N", help="with --synthetic: also render N pairs of "
+                   "eyes of one person moving together and report two-eye pitch agreement (synthetic)")
     p.add_argument("--candidate", action="append", default=[], metavar="LABEL=WEIGHTS[:VARIANT]",
-                   help="with --reference: also score these weights (a folder with gaze_<variant>.safetensors, "
-                        "VARIANT default sampler@P, or a .safetensors file) as row LABEL; repeat for more")
+                   help="also score these weights (a folder with gaze_<variant>.safetensors, VARIANT default "
+                        "sampler@P, or a .safetensors file, e.g. a pupil model) as row LABEL; repeat for more")
     p.add_argument("--max-frames", type=int, default=None, metavar="N",
                    help="with --reference: read only the first N frames of each video (quick checks)")
     # --- end real-media scoreboard
@@ -455,6 +511,14 @@ def run(args: argparse.Namespace) -> int:
         raise InputValueError("give exactly one of --synthetic N (rendered eyes), --data NAME:PATH (a public dataset) "
                               "or --real DIR --reference REF_DIR (real media against a reference)")
     models = load_variants(args.weights, variants, args.device)
+    for spec in args.candidate:  # extra weights files (e.g. a pupil model) scored beside the variants
+        from .models.checkpoint import load_weights
+        from .realeval import candidate_file, parse_candidate
+
+        label, path, variant = parse_candidate(spec)
+        if label in models:
+            raise InputValueError(f"--candidate {label}: a variant of that name is already scored; choose another LABEL")
+        models[label] = load_weights(candidate_file(path, variant), variant=variant, device=args.device)
     if args.data is not None:  # --- real datasets (issue 8)
         from .data.evaluation import evaluate_dataset, format_report
 
@@ -464,6 +528,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     report = evaluate(models, args.synthetic, args.seed, batch_size=args.batch_size, device=args.device,
                       dataset=args.dataset, progress=not args.json)
+    if args.binocular:
+        report["binocular"] = binocular_agreement(models, args.binocular, args.seed + 1)
     if args.figures:
         for p in render_figures(models, 8, args.seed, args.figures, dataset=args.dataset):
             print(f"wrote {p}", file=sys.stderr)

@@ -59,7 +59,7 @@ __all__ = [
     "PORTRAITS", "MIN_EAR", "MOVING_STD_DEG", "TO_CAMERA_DEG", "AIMS", "REFERENCE_COLUMNS", "REFERENCE_BIAS_NOTE",
     "ReferenceTrack", "read_reference", "find_media", "pearson_r", "angles_to_reference_deg",
     "offset_removed_angles_deg", "eye_agreement", "jitter_deg", "mirror_consistency_deg", "angle_to_camera_deg",
-    "parse_candidate", "build_stages", "evaluate_real", "format_scoreboard", "trace_figures",
+    "parse_candidate", "candidate_file", "build_stages", "evaluate_real", "format_scoreboard", "trace_figures",
 ]
 
 #: Portraits of ../shared/media whose subject looks into the camera (listed in ../shared/reference/README.md):
@@ -307,6 +307,29 @@ def parse_candidate(spec: str) -> tuple[str, Path, str | None]:
     return label.strip(), p, None if variant is None else resolve_variant(variant)
 
 
+def candidate_file(path: Path, variant: str | None) -> Path:
+    """The weights file a ``--candidate`` names: ``path`` itself, or in a folder ``gaze_<variant>.safetensors``
+    (else ``pupil_<variant>.safetensors``, a pupil model)."""
+    from .models.checkpoint import weights_path
+
+    if path.is_file():
+        return path
+    f = weights_path(path, variant or "sampler")
+    return f if f.is_file() else f.with_name(f.name.replace("gaze_", "pupil_", 1))
+
+
+def _stage_of_weights(path: Path, variant: str | None) -> str:
+    """``"pupil"`` for weights trained with ``--output pupil``, else ``"network"``."""
+    from .models.checkpoint import read_sidecar
+
+    f = candidate_file(path, variant)
+    try:
+        out = read_sidecar(f.with_suffix(".json")).get("config", {}).get("output", "gaze")
+    except Exception:  # noqa: BLE001 - an unreadable sidecar is reported when the stage loads
+        out = "gaze"
+    return "pupil" if out == "pupil" else "network"
+
+
 def build_stages(weights: str | Path, variants=None, baselines=("geometric",), candidates=(), *,
                  device: str = "cpu") -> list[Stage]:
     """The scoreboard's rows: ``variants`` (canonical names; None: every variant with weights in ``weights``),
@@ -337,9 +360,10 @@ def build_stages(weights: str | Path, variants=None, baselines=("geometric",), c
     for spec in candidates:
         label, path, variant = parse_candidate(spec)
         opts = {} if variant is None else {"variant": variant}
-        st = build_gaze_stage("network", weights=path, device=device, **opts)
-        cfg = getattr(getattr(st, "model", None), "config", None)
-        rows.append(Stage(label, "candidate", "network", getattr(cfg, "variant", variant), str(path), st))
+        kind = _stage_of_weights(path, variant)  # a pupil model (train --output pupil) runs as the pupil stage
+        st = build_gaze_stage(kind, weights=path, device=device, **opts)
+        cfg = getattr(getattr(getattr(st, "predictor", st), "model", None), "config", None)
+        rows.append(Stage(label, "candidate", kind, getattr(cfg, "variant", variant), str(path), st))
     labels = [r.label for r in rows]
     dup = sorted({x for x in labels if labels.count(x) > 1})
     if dup:

@@ -29,6 +29,7 @@ import torch
 
 from .errors import InputValueError, WeightsMismatchError
 from .geometry import angular_error_deg
+from .models.geometric import gaze_of_output
 
 __all__ = ["TrainConfig", "train_variant", "validate", "plot_curves", "add_arguments", "run"]
 
@@ -89,17 +90,6 @@ def _loss(pred: torch.Tensor, batch: dict, min_openness: float, output: str = "g
         w = (batch["openness"].to(pred.dtype) >= min_openness).to(pred.dtype)
     per = (pred - target).abs().sum(-1)  # (B,)
     return (per * w).sum() / w.sum().clamp_min(1.0), w
-
-
-def gaze_of_output(pred: torch.Tensor, batch: dict, output: str = "gaze") -> torch.Tensor:
-    """The gaze ``(B, 2)`` a model's raw output means: itself, or for ``output="pupil"`` the eyeball model's reading
-    of the predicted pupil with the batch's head residuals (:func:`gazezoom.models.geometric.render_pupil_gaze`)."""
-    if output == "gaze":
-        return pred
-    from .models.geometric import render_pupil_gaze
-
-    py = render_pupil_gaze(pred.detach().float().cpu().numpy(), batch["head"].float().cpu().numpy())
-    return torch.as_tensor(py, dtype=torch.float32, device=pred.device)
 
 
 @torch.no_grad()

@@ -147,3 +147,30 @@ def test_format_table_with_every_eye_left_out():
               "by_eye_width": {"<30px": {"n": 0, "results": {"uniform@P": empty, "sampler@P": empty}}}}
     table = format_table(report)
     assert "| sampler@P | – | – | – |" in table and "eyes per width bin: <30px: 0" in table
+
+
+def test_binocular_pairs_share_pitch_and_mirror_yaw():
+    """The rendered partner eye of a person has the same pupil height (same pitch) and a mirrored, converging yaw."""
+    from gazezoom.evaluate import partner_eyes
+    from gazezoom.synth import EyeRenderer
+    from gazezoom.synth.scene import pupil_uv
+
+    p = EyeRenderer((32, 48)).sample_params(64, seed=4, split="test")
+    pr = partner_eyes(p)
+    assert torch.equal(pr.gaze[:, 0], p.gaze[:, 0]) and torch.all(pr.gaze[:, 1] * p.gaze[:, 1] <= 0.02)
+    dv = (pupil_uv(pr)[:, 1] - pupil_uv(p)[:, 1]).abs()
+    assert float(dv.max()) < 0.03  # region units: ~0.4 mm of 15, from perspective and the mirrored head yaw only
+
+
+def test_binocular_agreement_reports_every_model(tmp_path):
+    from gazezoom.evaluate import binocular_agreement
+    from gazezoom.models.variants import ModelConfig, build_model
+
+    torch.manual_seed(0)
+    small = dict(patch=(8, 12), region_size=(32, 48), low_size=(8, 12), grid_size=11, fwhm=5.0)
+    models = {"g": build_model(ModelConfig(variant="uniform@P", **small)).eval(),
+              "p": build_model(ModelConfig(variant="sampler@P", output="pupil", **small)).eval()}
+    out = binocular_agreement(models, 24, seed=2, batch_size=12)
+    assert set(out["results"]) == {"g", "p"} and out["synthetic"] is True
+    for r in out["results"].values():
+        assert 0 < r["n"] <= 24 and 0 <= r["pitch_lr_median_deg"] <= r["pitch_lr_p90_deg"] < 90

@@ -35,7 +35,7 @@ from ..results import EyeGaze, EyeRegion, Face, GazeResult
 from ..synth.params import KAPPA_MEAN
 
 __all__ = ["GeometricGaze", "PupilGaze", "EYEBALL_OFFSET_MM", "IRIS_SPHERE_MM", "region_points_to_camera", "ray_sphere_near",
-           "eyeball_gaze", "eye_gaze_geometric", "render_pupil_gaze"]
+           "eyeball_gaze", "eye_gaze_geometric", "render_pupil_gaze", "gaze_of_output"]
 
 #: Eyeball centre relative to the midpoint of the two eye corners, head axes of a *left* eye (x temporal, y down,
 #: z into the head), mm: the mean of the renderer's draws (``synth.params``: x ∈ [−0.8, 0.8], y ∈ [−2.5, 0.5],
@@ -121,6 +121,17 @@ def render_pupil_gaze(pupil_uv: np.ndarray, head_pitchyaw: np.ndarray, distance_
     out = [vector_to_pitchyaw(eyeball_gaze(np.array([w_mm / 2 * u, h_mm / 2 * v, distance_mm]), mid, R, "left"))
            for (u, v), R in zip(np.asarray(pupil_uv, float), Rs)]
     return np.array(out).reshape(-1, 2)
+
+
+def gaze_of_output(pred, batch: dict, output: str = "gaze"):
+    """The gaze ``(B, 2)`` a model's raw output means: itself, or for ``output="pupil"`` the eyeball model's reading
+    of the predicted pupil with the batch's head residuals (:func:`render_pupil_gaze`)."""
+    if output == "gaze":
+        return pred
+    import torch
+
+    py = render_pupil_gaze(pred.detach().float().cpu().numpy(), batch["head"].float().cpu().numpy())
+    return torch.as_tensor(py, dtype=torch.float32, device=pred.device)
 
 
 class GeometricGaze:

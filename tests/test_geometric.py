@@ -1,0 +1,94 @@
+"""Gaze stages without (geometric) and with a learned landmark (pupil): the eyeball model's conventions on renders
+with exact labels, real faces through MediaPipe, and pupil-model training."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from gazezoom.errors import UnknownNameError, WeightsMismatchError
+from gazezoom.face.frontend import FrontEnd
+from gazezoom.geometry import angular_error_deg, vector_to_pitchyaw
+from gazezoom.io.readers import read_image
+from gazezoom.models import read_sidecar
+from gazezoom.models.checkpoint import save_weights
+from gazezoom.models.geometric import PupilGaze, render_pupil_gaze
+from gazezoom.models.predictor import GazePredictor
+from gazezoom.models.stages import GAZE_STAGES, build_gaze_stage, stage_identity
+from gazezoom.models.variants import ModelConfig, build_model
+from gazezoom.synth import EyeRenderer
+from gazezoom.synth.scene import pupil_uv
+from gazezoom.train import TrainConfig, train_variant
+
+
+def test_eyeball_model_reads_true_pupils_of_renders_as_their_gaze():
+    """The renderer's exact pupil positions through the eyeball model give back the label gaze up to the spread of
+    the rendered anatomy (eyeball position, kappa): no sign or axis error, no bias."""
+    p = EyeRenderer((32, 48)).sample_params(256, seed=3, split="test")
+    py = render_pupil_gaze(pupil_uv(p).numpy(), p.head.numpy())
+    label = p.gaze.double().numpy()
+    err = angular_error_deg(py, label)
+    bias = np.degrees((py - label).mean(0))
+    assert np.median(err) < 7.0, np.median(err)
+    assert np.all(np.abs(bias) < 1.5), bias
+    # gaze moves with the pupil: up/down and left/right are not swapped or flipped
+    assert np.corrcoef(py[:, 0], label[:, 0])[0, 1] > 0.9 and np.corrcoef(py[:, 1], label[:, 1])[0, 1] > 0.95
+
+
+@pytest.fixture(scope="module")
+def portrait_faces(media_dir):
+    """obama.jpg (looks into the camera) and its mirror image, with their faces."""
+    img = read_image(media_dir / "obama.jpg")
+    mirror = np.ascontiguousarray(img[:, ::-1])
+    with FrontEnd(mode="image") as fe:
+        return [(f, fe.process(f)[0]) for f in (img, mirror)]
+
+
+def test_geometric_stage_on_a_real_portrait(portrait_faces):
+    (img, face), (mimg, mface) = portrait_faces
+    stage = build_gaze_stage("geometric")
+    g, gm = stage.predict(img, face), stage.predict(mimg, mface)
+    to_cam = -g.origin_mm / np.linalg.norm(g.origin_mm)
+    assert angular_error_deg(g.vector_cam, to_cam) < 15.0  # he looks into the camera
+    (pl, yl), (pr, yr) = (np.degrees(vector_to_pitchyaw(e.vector_cam)) for e in g.eyes)
+    assert abs(pl - pr) < 3.0  # the two eyes read alike
+    assert abs(np.degrees(g.pitchyaw[1] + gm.pitchyaw[1])) < 4.0  # a mirrored face mirrors the yaw
+    assert [e.side for e in g.eyes] == ["left", "right"] and g.eyes[0].patch is None
+
+
+def test_stage_registry_names_and_identities():
+    assert {"network", "geometric", "pupil"} <= set(GAZE_STAGES.names())
+    assert stage_identity("geometric").startswith("gaze_geometric@")
+    with pytest.raises(UnknownNameError, match="geometric"):
+        build_gaze_stage("nope")
+
+
+def _tiny_model(tmp_path, output):
+    torch.manual_seed(0)
+    cfg = ModelConfig(variant="sampler@P", patch=(8, 12), region_size=(32, 48), low_size=(8, 12), grid_size=11,
+                      fwhm=5.0, output=output)
+    w, _ = save_weights(build_model(cfg), tmp_path / f"{output}_sampler_P", step=0)
+    return w
+
+
+def test_pupil_stage_maps_the_predicted_pupil_back_into_the_frame(tmp_path, portrait_faces):
+    (img, face), _ = portrait_faces
+    stage = build_gaze_stage("pupil", weights=_tiny_model(tmp_path, "pupil"), backend="torch")
+    g = stage.predict(img, face)
+    assert np.all(np.isfinite(g.vector_cam)) and abs(np.linalg.norm(g.vector_cam) - 1) < 1e-9
+    assert g.eyes[0].patch is not None and g.eyes[0].patch.shape[:2] == (8, 12)  # the zoomed patch it read
+    with pytest.raises(WeightsMismatchError, match="--output pupil"):
+        PupilGaze(GazePredictor.from_weights(_tiny_model(tmp_path, "gaze"), backend="torch"))
+
+
+@pytest.mark.slow
+def test_training_a_pupil_model_writes_pupil_weights_and_scores_them_as_gaze(tmp_path):
+    torch.set_num_threads(1)
+    cfg = TrainConfig(steps=30, batch_size=16, lr=3e-3, dataset="synthetic", val_n=32, eval_every=30, log_every=10)
+    small = dict(patch=(8, 12), region_size=(32, 48), low_size=(8, 12), grid_size=11, fwhm=5.0, output="pupil")
+    r = train_variant("sampler@P", cfg, small, tmp_path, progress=False)
+    side = read_sidecar(tmp_path / "pupil_sampler_P.json")
+    assert side["config"]["output"] == "pupil" and r["weights"].endswith("pupil_sampler_P.safetensors")
+    assert 0 < side["heldout"]["pupil_mm"] < 10 and 0 < side["heldout"]["mean_deg"] < 60
+    assert not (tmp_path / "gaze_sampler_P.safetensors").exists()

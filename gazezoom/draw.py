@@ -21,6 +21,8 @@ __all__ = [
     "draw_head_axes",
     "draw_gaze",
     "draw_grid",
+    "draw_grids",
+    "grid_step",
     "draw_face",
     "draw_result",
     "region_outline",
@@ -125,6 +127,50 @@ def draw_grid(image: np.ndarray, grid_px: np.ndarray, *, scale: float = 1.0, col
     return image
 
 
+def grid_step(grid_px: np.ndarray, scale: float, min_spacing_px: float = 10.0) -> int:
+    """Draw every n-th grid line so lines stay at least ``min_spacing_px`` apart on the drawn image
+    (``grid_px (gh, gw, 2)`` frame pixels, ``scale`` frame → image).
+
+    >>> g = np.stack(np.meshgrid(np.arange(0, 40, 2.0), np.arange(0, 20, 2.0)), -1)
+    >>> grid_step(g, 1.0), grid_step(g, 5.0)
+    (5, 1)
+    """
+    g = np.asarray(grid_px, float)
+    d = [np.linalg.norm(np.diff(g, axis=a), axis=-1) for a in (0, 1) if g.shape[a] > 1]
+    spacing = min(float(np.median(x)) for x in d) * scale if d else min_spacing_px
+    return max(1, int(np.ceil(min_spacing_px / max(spacing, 1e-6))))
+
+
+def draw_grids(image: np.ndarray, grids: Sequence[np.ndarray], *, scale: float = 1.0, alpha: float = 0.5,
+               min_spacing_px: float = 10.0) -> np.ndarray:
+    """The sampler's grids ``(gh, gw, 2)`` (frame pixels) as thin, sparse, half-transparent lines: every n-th line
+    (:func:`grid_step`, at least ``min_spacing_px`` apart) plus the border, anti-aliased, blended with weight
+    ``alpha`` so the eye stays visible under them. The app and ``process --annotate`` both draw grids with this.
+    """
+    import cv2
+
+    grids = [np.asarray(g, float) for g in grids if g is not None]
+    if not grids:
+        return image
+    pts = np.concatenate([g.reshape(-1, 2) for g in grids]) * scale
+    h, w = image.shape[:2]
+    x0, y0 = np.clip(np.floor(pts.min(0)).astype(int) - 2, 0, [w, h])
+    x1, y1 = np.clip(np.ceil(pts.max(0)).astype(int) + 3, 0, [w, h])
+    if x1 <= x0 or y1 <= y0:
+        return image
+    roi = image[y0:y1, x0:x1]
+    layer = roi.copy()
+    for g in grids:
+        shifted = g - np.array([x0, y0]) / scale
+        step = grid_step(g, scale, min_spacing_px)
+        draw_grid(layer, shifted, scale=scale, every=step)
+        if step > 1:  # the last row/column, so the border is closed whatever the step
+            draw_grid(layer, shifted[[-1]], scale=scale)
+            draw_grid(layer, shifted[:, [-1]], scale=scale)
+    cv2.addWeighted(layer, alpha, roi, 1 - alpha, 0, dst=roi)
+    return image
+
+
 def put_label(image: np.ndarray, text: str, org: tuple[int, int], *, size: float = 0.5, color=COLORS["text"]) -> np.ndarray:
     """Text on a dark box so it reads on any background (``org``: bottom-left of the text)."""
     import cv2
@@ -167,9 +213,7 @@ def draw_result(image: np.ndarray, result: FrameResult, K: np.ndarray | None = N
         return image
     draw_face(image, result.face, K, scale=scale)
     if result.gaze is not None:
-        for eg in result.gaze.eyes:
-            if eg.grid_px is not None:
-                draw_grid(image, eg.grid_px, scale=scale)
+        draw_grids(image, [eg.grid_px for eg in result.gaze.eyes], scale=scale)
         if K is not None:
             draw_gaze(image, result.face, result.gaze, K, scale=scale)
     return image

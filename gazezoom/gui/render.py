@@ -46,41 +46,6 @@ def display_scale(frame_size: tuple[int, int], max_width: int) -> float:
     return min(1.0, max_width / max(1, frame_size[1]))
 
 
-def grid_step(grid_px: np.ndarray, scale: float, min_spacing_px: float = 7.0) -> int:
-    """Draw every n-th grid line so lines stay at least ``min_spacing_px`` apart on screen (``grid_px (gh, gw, 2)``).
-
-    >>> g = np.stack(np.meshgrid(np.arange(0, 40, 2.0), np.arange(0, 20, 2.0)), -1)
-    >>> grid_step(g, 1.0), grid_step(g, 4.0)
-    (4, 1)
-    """
-    g = np.asarray(grid_px, float)
-    d = [np.linalg.norm(np.diff(g, axis=a), axis=-1) for a in (0, 1) if g.shape[a] > 1]
-    spacing = min(float(np.median(x)) for x in d) * scale if d else min_spacing_px
-    return max(1, int(np.ceil(min_spacing_px / max(spacing, 1e-6))))
-
-
-def _blend_grids(img: np.ndarray, grids: list[np.ndarray], scale: float, alpha: float = 0.6) -> None:
-    """Draw the sampling grids half-transparent (the eye stays visible under them), in place."""
-    import cv2
-
-    from .. import draw
-
-    if not grids:
-        return
-    pts = np.concatenate([np.asarray(g, float).reshape(-1, 2) for g in grids]) * scale
-    h, w = img.shape[:2]
-    x0, y0 = np.clip(np.floor(pts.min(0)).astype(int) - 2, 0, [w, h])
-    x1, y1 = np.clip(np.ceil(pts.max(0)).astype(int) + 3, 0, [w, h])
-    if x1 <= x0 or y1 <= y0:
-        return
-    roi = img[y0:y1, x0:x1]
-    layer = roi.copy()
-    for g in grids:
-        shifted = np.asarray(g, float) - np.array([x0, y0]) / scale
-        draw.draw_grid(layer, shifted, scale=scale, every=grid_step(g, scale))
-    cv2.addWeighted(layer, alpha, roi, 1 - alpha, 0, dst=roi)
-
-
 def annotate(frame_bgr: np.ndarray, result: FrameResult, K: np.ndarray | None, overlays: Overlays = Overlays(),
              *, max_width: int = 1280) -> np.ndarray:
     """``frame_bgr (H, W, 3)`` uint8 → a new ``(h, w, 3)`` uint8 picture, ``w <= max_width``, with the overlays.
@@ -109,7 +74,7 @@ def annotate(frame_bgr: np.ndarray, result: FrameResult, K: np.ndarray | None, o
     if overlays.landmarks:
         draw.draw_landmarks(img, face, scale=s, step=2)
     if overlays.grid and result.gaze is not None:
-        _blend_grids(img, [eg.grid_px for eg in result.gaze.eyes if eg.grid_px is not None], s)
+        draw.draw_grids(img, [eg.grid_px for eg in result.gaze.eyes], scale=s)
     if overlays.regions:
         draw.draw_eye_regions(img, face, scale=s)
     if overlays.axes and K is not None:

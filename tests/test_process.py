@@ -292,3 +292,30 @@ def test_process_tiles_option_is_checked_and_used(media_dir, tmp_path, capsys):
                  "--no-gaze"]) == 0
     rows = list(csv.DictReader(open(tmp_path / "t" / "multi_face.csv")))  # one input image: named after it
     assert len(rows) == 1 and rows[0]["face"] == "1" and rows[0]["faces"] == "5"
+
+
+def test_resume_knows_an_input_by_resolved_path_size_and_mtime(media_dir, tmp_path, monkeypatch, capsys):
+    """The same file by a relative path resumes (here: is skipped as complete); a changed file is refused."""
+    import os
+    import shutil
+
+    image = media_dir / "single_face.jpg"
+    table = tmp_path / "t.csv"
+    assert gz(image, "--out", table, "--no-gaze", "--quiet") == 0
+    monkeypatch.chdir(tmp_path)
+    relative = os.path.relpath(image, tmp_path)
+    assert relative != str(image)
+    capsys.readouterr()
+    assert gz(relative, "--out", table, "--no-gaze", "--quiet", "--resume") == 0
+    assert "already complete" in capsys.readouterr().out
+    # a copy we can change: same path, new modification time → not the input the table was written from
+    copy = tmp_path / "copy.jpg"
+    shutil.copy(image, copy)
+    table2 = tmp_path / "copy.csv"
+    assert gz(copy, "--out", table2, "--no-gaze", "--quiet") == 0
+    st = copy.stat()
+    os.utime(copy, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    capsys.readouterr()
+    assert gz("copy.jpg", "--out", table2, "--no-gaze", "--quiet", "--resume") == 2
+    err = capsys.readouterr().err
+    assert "copy.jpg changed since the table was written" in err and "--overwrite" in err

@@ -207,12 +207,36 @@ def _camera_dict(pipeline, width: int, height: int, source: str | None) -> dict:
             "K": [[float(v) for v in r] for r in cam.K], "dist": [float(v) for v in cam.dist], "is_default": bool(cam.is_default)}
 
 
+def input_identity(paths) -> list[dict]:
+    """What ``--resume`` recognises an input by: resolved path, size and modification time (ns) per file, so the
+    same video given by another relative or absolute path (or through a symlink) is the same input, and an edited
+    one is not."""
+    out = []
+    for q in paths:
+        r = Path(q).resolve()
+        try:
+            st = r.stat()
+            out.append({"path": str(r), "size": st.st_size, "mtime_ns": st.st_mtime_ns})
+        except OSError:  # a missing input is reported by its job
+            out.append({"path": str(r)})
+    return out
+
+
 def _check_resume(meta: dict, table: Path, job: Job, settings: Settings) -> None:
     if meta.get("schema") != SIDECAR_SCHEMA:
         raise InputValueError(f"cannot resume {table}: its sidecar {sidecar_path(table)} is not a gazezoom process sidecar")
-    if list(meta.get("job", {}).get("paths", [])) != list(job.paths):
+    old_inputs = meta.get("job", {}).get("inputs")
+    if old_inputs is None:  # a sidecar from before input identities: the resolved paths must agree
+        old_inputs = [{"path": str(Path(q).resolve())} for q in meta.get("job", {}).get("paths", [])]
+    now = input_identity(job.paths)
+    if [i["path"] for i in old_inputs] != [i["path"] for i in now]:
         raise InputValueError(f"cannot resume {table}: it was written for {meta.get('job', {}).get('paths')}, not "
                               f"{list(job.paths)}; choose another --out or pass --overwrite")
+    changed = [n["path"] for o, n in zip(old_inputs, now)
+               if "size" in o and (o["size"], o.get("mtime_ns")) != (n.get("size"), n.get("mtime_ns"))]
+    if changed:
+        raise InputValueError(f"cannot resume {table}: {', '.join(changed)} changed since the table was written "
+                              "(size or modification time differ); pass --overwrite to start again")
     old, new = meta.get("settings", {}), settings.identity()
     diff = [f"{k} {old.get(k)!r} -> {new[k]!r}" for k in new if old.get(k) != new[k]]
     if diff:
@@ -294,7 +318,7 @@ def process_job(job: Job, table: Path, settings: Settings, progress: Callable[[i
         else:
             meta = {"schema": SIDECAR_SCHEMA, "version": 1, "created": _now(), "table": table.name,
                     "format": settings.fmt, "columns": list(COLUMNS), "job": {"name": job.name, "kind": job.kind,
-                    "paths": list(job.paths)}, "runs": []}
+                    "paths": list(job.paths), "inputs": input_identity(job.paths)}, "runs": []}
         old_rows = len(rows)
         last = int(rows[-1]["frame"]) if rows else None
         every = settings.every

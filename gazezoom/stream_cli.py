@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from .gui.sources import open_source
-    from .io.streams import LslOutlet, WebSocketServer, capture_wall_time, parse_address, stream_message
+    from .io.streams import LiveOutlets, parse_address
     from .io.table import result_to_row
 
     def log(msg: str) -> None:
@@ -109,24 +109,20 @@ def run(args: argparse.Namespace) -> int:
 
     address = parse_address(args.websocket) if args.websocket is not None else None
     spec, pipeline = _build(args, log)
-    lsl = ws = source = None
+    outlets = source = None
     delays: list[float] = []
     n = 0
     try:
         source = open_source(spec)
-        if args.lsl:
-            lsl = LslOutlet(args.name, rate=source.fps)
+        outlets = LiveOutlets(args.name if args.lsl else None, address, rate=source.fps, queue_size=args.queue)
+        if outlets.lsl is not None:
             log(f"LSL stream {args.name!r} (type Gaze) at {source.fps:.0f} Hz")
-        if address is not None:
-            ws = WebSocketServer(*address, queue_size=args.queue)
+        if outlets.websocket is not None:
             # one line on stdout that scripts (and the tests) read to find an ephemeral port
-            print(f"websocket: listening on {ws.url}", flush=True)
+            print(f"websocket: listening on {outlets.websocket.url}", flush=True)
         if args.wait > 0:
             log(f"waiting up to {args.wait:g} s for a consumer …")
-            outlets = [o for o in (lsl, ws) if o is not None]
-            end = time.monotonic() + args.wait
-            while time.monotonic() < end and not any(o.wait(0.1) for o in outlets):
-                pass
+            outlets.wait(args.wait)
         log(f"streaming {spec.label}" + (f" for {args.frames} frames" if args.frames else " (Ctrl-C stops)"))
         pace0 = None  # (wall clock, frame time) of the first paced frame
         while not args.frames or n < args.frames:
@@ -143,21 +139,16 @@ def run(args: argparse.Namespace) -> int:
                     time.sleep(due - now)
                 frame = dataclasses.replace(frame, captured=time.perf_counter())
             result = pipeline.process(frame.image, frame.time_s)
-            row = result_to_row(result)
-            if lsl is not None:
-                lsl.push(row, frame.captured)
-            if ws is not None:
-                ws.push(stream_message(row, capture_wall_time(frame.captured)))
+            outlets.push_row(result_to_row(result), frame.captured)
             delays.append((time.perf_counter() - frame.captured) * 1e3)
             n += 1
     finally:
-        for closer in (ws, lsl, source, pipeline):
+        for closer in (outlets, source, pipeline):
             if closer is not None:
                 closer.close()
     d = np.array(delays) if delays else np.zeros(1)
     print(f"streamed {n} frames; capture -> handed to the outlets: median {np.median(d):.1f} ms, "
           f"p95 {np.percentile(d, 95):.1f} ms", flush=True)
-    for o in (lsl, ws):
-        if o is not None:
-            print(o.summary(), flush=True)
+    for line in outlets.summary() if outlets is not None else []:
+        print(line, flush=True)
     return 0

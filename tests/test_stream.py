@@ -174,3 +174,37 @@ def test_websocket_clients_and_a_killed_client(media_dir):
             if p is not None and p.poll() is None:
                 p.kill()
                 p.wait()
+
+
+@pytest.mark.slow
+def test_app_stream_toggle(qtbot, tmp_path, media_dir):
+    """The app's Stream action: a WebSocket client receives the window's frames; switching off closes the outlets."""
+    pytest.importorskip("pytestqt")
+    from websockets.sync.client import connect
+
+    from gazezoom.gui.config import AppConfig
+    from gazezoom.gui.sources import parse_source
+    from gazezoom.gui.window import MainWindow
+
+    os.environ.pop("QT_QPA_PLATFORM_PLUGIN_PATH", None)  # cv2 sets it; Qt must use its own plugins
+    config = AppConfig(source=parse_source(str(media_dir / "single_face.mp4")), settings_file=str(tmp_path / "s.ini"),
+                       out_dir=str(tmp_path), profiles_dir=str(tmp_path / "profiles"))
+    w = MainWindow(config)
+    qtbot.addWidget(w)
+    w.STREAM_OUTLETS = (f"gazezoom-test-{uuid.uuid4().hex[:8]}", ("127.0.0.1", 0))  # never a fixed port in tests
+    try:
+        w.show()
+        w.start()
+        w.actions["stream"].setChecked(True)
+        outlets = w.engine.streamer
+        assert outlets is not None and outlets.lsl is not None, w._notice
+        with connect(outlets.websocket.url, open_timeout=30) as ws:
+            frames = [json.loads(ws.recv(timeout=90)) for _ in range(5)]
+        assert [f["frame"] for f in frames] == sorted(f["frame"] for f in frames)
+        assert all(f["face"] == 1 and f["gaze_x"] is not None for f in frames)
+        w.actions["stream"].setChecked(False)
+        assert w.engine.streamer is None and "streaming stopped" in w._notice[0]
+        qtbot.wait(300)  # frames keep being processed without the outlets
+        assert w.engine.running
+    finally:
+        w.close()

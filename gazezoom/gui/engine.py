@@ -137,6 +137,8 @@ class Engine:
         self.state = EngineState("stopped", "not started")
         self.mapper = None  # gazezoom.calibration.mapping.ScreenMapper or None
         self.recorder: Callable[[FrameResult], None] | None = None
+        # live outlets (gazezoom.io.streams.LiveOutlets): (result, capture perf_counter time), called before drawing
+        self.streamer: Callable[[FrameResult, float], None] | None = None
         self.pipeline = None
         self.source_fps: float | None = None  # frame rate of the open source
         self._slot = LatestSlot()
@@ -348,6 +350,9 @@ class Engine:
         t = self._stream_time(frame)
         pipeline = self.pipeline
         result = pipeline.process(frame.image, t)
+        streamer = self.streamer
+        if streamer is not None:
+            streamer(result, frame.captured)
         K = None
         frontend = getattr(pipeline, "frontend", None)
         if frontend is not None:

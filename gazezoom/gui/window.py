@@ -262,6 +262,7 @@ class MainWindow(QMainWindow):
             ("calibrate", "Calibrate", "C", lambda: self.calibrate(), False),
             ("recentre", "Recentre", "R", lambda: self.recentre(), False),
             ("record", "Record", "Ctrl+R", self.toggle_recording, True),
+            ("stream", "Stream", "Ctrl+L", self.toggle_stream, True),
             ("screenshot", "Screenshot", "Ctrl+S", lambda: self._screenshot_action(), False),
         ]
         act_menu = self.menuBar().addMenu("&Actions")
@@ -306,6 +307,7 @@ class MainWindow(QMainWindow):
         self._save_settings()
         self.engine.stop()
         self._stop_recording()
+        self.toggle_stream(False)
         self.overlay_window.close()
         if self._calibration is not None:
             self._calibration.close()
@@ -497,6 +499,25 @@ class MainWindow(QMainWindow):
         if writer is not None:
             writer.close()
             self.notify(f"recording saved: {self.recording_path}")
+
+    # live streams (docs/streaming.md), as `gazezoom stream --lsl --websocket 8765`: (LSL name, WebSocket address)
+    STREAM_OUTLETS = ("gazezoom", ("127.0.0.1", 8765))
+
+    def toggle_stream(self, on: bool) -> None:
+        outlets, self.engine.streamer = self.engine.streamer, None
+        if outlets is not None:
+            outlets.close()
+            self.notify("streaming stopped: " + "; ".join(outlets.summary()))
+        if on:
+            from ..io.streams import LiveOutlets
+
+            try:
+                self.engine.streamer = LiveOutlets(*self.STREAM_OUTLETS, rate=self.engine.source_fps or 0.0)
+            except GazezoomError as err:
+                self.notify(f"cannot stream: {err}", error=True)
+                self.actions["stream"].setChecked(False)
+                return
+            self.notify(f"streaming gaze: {self.engine.streamer.describe()}")
 
     # profiles
     def _profiles_dir(self):

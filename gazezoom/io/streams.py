@@ -32,7 +32,7 @@ from ..errors import InputValueError, MediaError
 from .table import COLUMNS
 
 __all__ = ["STREAM_COLUMNS", "UNITS", "stream_values", "stream_message", "LslOutlet", "WebSocketServer",
-           "parse_address", "capture_wall_time"]
+           "LiveOutlets", "parse_address", "capture_wall_time"]
 
 #: The live fields, in channel order. Every name but ``valid`` is a table column.
 STREAM_COLUMNS: tuple[str, ...] = (
@@ -145,8 +145,11 @@ class LslOutlet:
 
     def push(self, row: Mapping, captured_perf: float) -> None:
         """Send one frame, stamped with its capture time (a ``time.perf_counter()`` value) on the LSL clock."""
+        outlet = self._outlet
+        if outlet is None:  # closed while the frame loop still held this outlet (the app's Stream toggle)
+            return
         stamp = self._pylsl.local_clock() - (time.perf_counter() - captured_perf)
-        self._outlet.push_sample(stream_values(row), stamp)
+        outlet.push_sample(stream_values(row), stamp)
         self.pushed += 1
 
     def summary(self) -> str:
@@ -261,3 +264,64 @@ class WebSocketServer:
         self._offer(None)  # each client's thread ends after what is queued; a full queue ends when the socket does
         self._server.shutdown()
         self._thread.join(timeout=5)
+
+
+# --------------------------------------------------------------------------------------------------- both
+
+
+class LiveOutlets:
+    """The outlets of one live session (``gazezoom stream``, the app's Stream toggle): an :class:`LslOutlet` named
+    ``lsl_name`` and/or a :class:`WebSocketServer` on ``websocket = (host, port)``.
+
+    Call it with each :class:`~gazezoom.results.FrameResult` and its capture time (``time.perf_counter()``); it makes
+    the table row once and hands it to every outlet (never blocks on a client). ``close()`` when done.
+    """
+
+    def __init__(self, lsl_name: str | None = None, websocket: tuple[str, int] | None = None, *, rate: float = 0.0,
+                 queue_size: int = 32):
+        if lsl_name is None and websocket is None:
+            raise InputValueError("a live stream needs an LSL name and/or a WebSocket address")
+        self.lsl = self.websocket = None
+        try:
+            self.lsl = LslOutlet(lsl_name, rate=rate) if lsl_name is not None else None
+            self.websocket = WebSocketServer(*websocket, queue_size=queue_size) if websocket is not None else None
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def outlets(self) -> list:
+        return [o for o in (self.lsl, self.websocket) if o is not None]
+
+    def wait(self, timeout: float) -> bool:
+        """Block until one outlet has a consumer or ``timeout`` s passed."""
+        end = time.monotonic() + timeout
+        while True:
+            if any(o.wait(0.05) for o in self.outlets):
+                return True
+            if time.monotonic() >= end:
+                return False
+
+    def push_row(self, row: Mapping, captured_perf: float) -> None:
+        if self.lsl is not None:
+            self.lsl.push(row, captured_perf)
+        if self.websocket is not None:
+            self.websocket.push(stream_message(row, capture_wall_time(captured_perf)))
+
+    def __call__(self, result, captured_perf: float) -> None:
+        from .table import result_to_row
+
+        self.push_row(result_to_row(result), captured_perf)
+
+    def describe(self) -> str:
+        """``"LSL stream 'gazezoom' (type Gaze) and ws://127.0.0.1:8765"``."""
+        parts = ([f"LSL stream {self.lsl.name!r} (type Gaze)"] if self.lsl is not None else []) + \
+            ([self.websocket.url] if self.websocket is not None else [])
+        return " and ".join(parts)
+
+    def summary(self) -> list[str]:
+        return [o.summary() for o in self.outlets]
+
+    def close(self) -> None:
+        for o in self.outlets:
+            o.close()

@@ -18,7 +18,8 @@ EPILOG = """examples:
   python app.py --source ../shared/media/single_face.mp4
   python app.py --source clip.mp4 --resize 1280x720 --screenshot out.png --frames 120   # headless, prints counters
 keys: L landmarks, E eye regions, G sampling grid, H head axes, A gaze arrows, T labels, O screen overlay,
-      C calibrate, R recentre, Ctrl+R record CSV, Ctrl+S screenshot, Ctrl+O open video, F11 full screen, Ctrl+Q quit"""
+      C calibrate, R recentre, Ctrl+R record CSV, Ctrl+L stream (LSL + WebSocket, docs/streaming.md), Ctrl+S screenshot,
+      Ctrl+O open video, F11 full screen, Ctrl+Q quit"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (module, help_) in COMMANDS.items():
         p = sub.add_parser(name, help=help_, description=help_)
         p.set_defaults(_module=module)
+        p.add_argument("--verbose", action="store_true",
+                       help="show the libraries' own log lines (MediaPipe, TensorFlow Lite, OpenCV), hidden by default")
         # Only the chosen command's module is imported (argparse needs its arguments to parse).
         if len(sys.argv) > 1 and name in sys.argv[1:2]:
             importlib.import_module(module).add_arguments(p)
@@ -63,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return 0
+    if getattr(args, "verbose", False):
+        from .logs import set_verbose
+
+        set_verbose(True)
     terminated = []
     old_term = _on_sigterm(terminated)
     try:

@@ -68,6 +68,9 @@ def writable_dir(folder: str | os.PathLike, what: str = "output folder", hint: s
     from .errors import MediaError
 
     folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise MediaError(f"cannot write to {what} {folder}: it is a file, not a folder; "
+                         f"{hint or 'choose a folder you can write to'}")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(prefix=".gazezoom-write-test.", dir=folder)

@@ -82,6 +82,9 @@ def read_frame(path: Path, index: int = 0) -> tuple[np.ndarray, float]:
 
     from .io.readers import VideoReader, media_kind
 
+    if path.is_dir():
+        raise MediaError(f"{path} is a folder; inspect takes one image or video file (`gazezoom process {path}` "
+                         "handles a whole folder)")
     if not path.is_file():
         raise MediaError(f"{path} not found")
     if media_kind(path) == "image":
@@ -126,9 +129,17 @@ def run(args: argparse.Namespace) -> int:
     if result.face is None and args.require_face:
         raise NoFaceError(f"no face found in {args.input} (frame {args.frame})")
     picture = inspect_picture(bgr, result, K, width=args.width)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(args.out), picture):
-        raise MediaError(f"could not write {args.out} (unknown image extension?)")
+    from .fileio import writable_dir
+
+    writable_dir(args.out.parent, "the folder of --out", "choose an --out you can write to")
+    ok = False
+    try:
+        ok = cv2.imwrite(str(args.out), picture)
+    except cv2.error:
+        pass  # OpenCV raises for an extension it has no encoder for
+    if not ok:
+        raise MediaError(f"could not write {args.out}: OpenCV has no image format for the extension "
+                         f"{args.out.suffix or '(none)'}; use .png or .jpg")
     face = result.face
     if face is None:
         print(f"{args.input}: no face; wrote {args.out}")

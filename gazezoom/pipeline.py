@@ -79,7 +79,11 @@ class Pipeline:
             raise InputValueError(f"calibration must be callable (FrameResult) -> ScreenPoint | None, got {type(calibration).__name__}")
         if isinstance(camera, (str, Path)):
             camera = read_camera_file(camera)
-        self.frontend = FrontEnd(landmarker, camera=camera, mode=mode, color=color, **frontend_options)
+        from .logs import native_logs_silenced, quiet_opencv
+
+        quiet_opencv()
+        with native_logs_silenced():  # MediaPipe's start-up lines (absl/TFLite) unless --verbose
+            self.frontend = FrontEnd(landmarker, camera=camera, mode=mode, color=color, **frontend_options)
         self.mode, self.color, self.gaze, self.calibration = mode, color, gaze, calibration
         self._index = 0
         self._last_gaze: tuple[int, GazeResult] | None = None  # (track id, last good gaze)

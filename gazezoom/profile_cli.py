@@ -9,7 +9,7 @@ import argparse
 import json
 import sys
 
-from .errors import InputValueError
+from .errors import InputValueError, ProfileError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -64,6 +64,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.action == "delete":
         path = profile_path(args.user, args.profiles)
+        if not path.is_file():
+            raise ProfileError(f"no profile for user {args.user!r} in {path.parent}; `gazezoom profile list` shows "
+                               "the saved ones")
         if not args.yes:
             if not sys.stdin.isatty():
                 raise InputValueError(f"refusing to delete {path} without confirmation; add --yes")

@@ -193,7 +193,9 @@ def run(args: argparse.Namespace) -> int:
                     "gaze": gaze - sampler if sampler == sampler else gaze,
                     "write": med([x for st, _, _ in runs[overlap] for x in st["write"]]),
                 }
-                text = " ".join(f"{k} {v:.2f}" for k, v in parts.items())
+                text = " ".join(f"{k} {v:.2f}" if v == v else f"{k} n/a" for k, v in parts.items())
+                if sampler != sampler:  # NaN: no separate sampler timing, say why instead of printing "nan"
+                    text += " (sampler: not timed apart, it runs inside the gaze call with ONNX Runtime or had no face)"
                 mode = "overlap" if overlap else "serial"
                 n = len(runs[overlap][0][0]["pipeline"])
                 print(f"{wdt:>5}x{h:<4} {n:>6} {lm_fps:>7.1f}/s {proc_fps:>7.1f}/s {100 * proc_fps / lm_fps:>5.0f}%  {mode:<8} {text}")

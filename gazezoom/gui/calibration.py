@@ -362,7 +362,10 @@ def run_calibration(args, *, gaze_factory=None, on_window=None) -> int:
 
     def show_state(state):
         if state.kind in ("retrying", "error"):
-            window._error = state.message
+            from .sources import VIDEO_HINT
+
+            window._error = state.message.replace(
+                VIDEO_HINT, "pass --camera N (or calibrate from a recording with --replay FOLDER)")
 
     def on_view():
         view = bridge.take()

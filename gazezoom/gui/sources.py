@@ -24,6 +24,9 @@ from ..registry import Registry
 __all__ = ["SourceSpec", "Frame", "FrameSource", "CameraSource", "VideoSource", "SOURCES", "parse_source",
            "open_source", "parse_size"]
 
+#: The end of the no-camera message in the app; ``gazezoom calibrate`` (which takes no --source) replaces it.
+VIDEO_HINT = "play a video instead with --source VIDEO"
+
 
 @dataclass(frozen=True)
 class SourceSpec:
@@ -137,13 +140,16 @@ class CameraSource(FrameSource):
 
         self.spec = spec
         index = int(spec.target)
+        from ..logs import quiet_opencv
+
+        quiet_opencv()  # a failed open prints ~10 V4L/FFmpeg lines per retry otherwise (back with --verbose)
         self._cap = cv2.VideoCapture(index)
         if not self._cap.isOpened():
             self._cap.release()
             self._cap = None
             raise CameraError(
                 f"no camera at index {index} (not connected, busy in another app, or no permission); "
-                "try another index or play a video instead with --source VIDEO"
+                f"try another index or {VIDEO_HINT}"
             )
         if spec.width and spec.height:
             self._cap.set(cv2.CAP_PROP_FRAME_WIDTH, spec.width)
@@ -178,6 +184,8 @@ class VideoSource(FrameSource):
     def __init__(self, spec: SourceSpec):
         self.spec = spec
         self._path = Path(str(spec.target))
+        if self._path.is_dir():
+            raise MediaError(f"{self._path} is a folder; --source takes one video file or a camera index (0, 1 …)")
         if not self._path.is_file():
             raise MediaError(f"video {self._path} not found; give an existing file or a camera index to --source")
         self._reader = None

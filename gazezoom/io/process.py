@@ -92,11 +92,14 @@ class JobOutcome:
     peak_rss_mb: float = 0.0
 
     def line(self) -> str:
+        written = bool(self.table) and Path(self.table).is_file()
+        if not written:  # a failed input: no "-> table" for a file that was never written
+            text = f"{self.name}: {self.status}, nothing written"
+            return text + (f"\n    {self.message}" if self.message else "")
         fps = f", {self.new_rows / self.seconds:.1f} frames/s" if self.seconds > 0 and self.new_rows else ""
         text = (f"{self.name}: {self.status}, {self.rows} rows ({self.faces} with a face, {self.blinks} blinks), "
                 f"{self.new_rows} new in {self.seconds:.1f} s{fps}")
-        if self.table:
-            text += f" -> {self.table}"
+        text += f" -> {self.table}"
         if self.message:
             text += f"\n    {self.message}"
         return text

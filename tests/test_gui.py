@@ -281,6 +281,7 @@ def test_calibrate_command_window_without_camera_esc_cancels(qtbot, tmp_path, pr
     code = run_calibration(args, gaze_factory=lambda: predictor, on_window=on_window)
     assert code == 1
     assert "no camera at index 99" in seen["error"]
+    assert "--source" not in seen["error"] and "--camera N" in seen["error"]  # calibrate takes no --source
     assert not (tmp_path / "profiles").exists() or not any((tmp_path / "profiles").iterdir())
 
 

@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "inspect": ("gazezoom.inspect", "debug picture of one frame: landmarks, eye regions, head pose, normalised eye patches"),
     "camera": ("gazezoom.camera_cli", "camera intrinsics: `camera calibrate` from chessboard images or video"),
     "process": ("gazezoom.io.process", "gaze per frame of recorded videos/images into CSV/JSONL (+ annotated video); batch, resume"),
+    "doctor": ("gazezoom.doctor", "check models, MediaPipe, Qt and its system libraries, display and camera; say how to fix"),
     "synth": ("gazezoom.synth.cli", "contact sheet of synthetic training eyes with gaze arrows (eye width x gaze)"),
     "stream": ("gazezoom.stream_cli", "live gaze from a camera or video to Lab Streaming Layer (--lsl) and/or WebSocket clients (--websocket)"),
 }

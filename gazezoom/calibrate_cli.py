@@ -12,7 +12,7 @@ regressor=args.regressor, settings=selection_settings(args), pursuit_s=args.purs
 :func:`screen_from_args`), forwards frames (``procedure.update(t, pipeline.process(frame, t))``) and keys
 (``procedure.handle_key(name, t)``), draws ``ProcedureState``, optionally records with ``RecordingWriter`` when
 ``args.record`` is set, and on accept calls ``calibration.profile.save_outcome(args.user, outcome, screen,
-gaze_model_identity(weights_file(args)), args.profiles, report_png=..., max_error_deg=args.max_error_deg)``.
+stage_identity(resolve_stage(args.gaze, args.weights), args.weights, args.variant), args.profiles, report_png=..., max_error_deg=args.max_error_deg)``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-from pathlib import Path
 
 from .errors import GazezoomError, StateError
 from .fileio import WEIGHTS_DIR
@@ -57,9 +56,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "median gaze (glances away); 0 keeps all (default %(default)s)")
     parser.add_argument("--weights", default=str(WEIGHTS_DIR), help="gaze weights file or folder (default weights/)")
     parser.add_argument("--variant", default="sampler", help="gaze model variant in the weights folder")
-    parser.add_argument("--gaze", default="network", metavar="STAGE",
-                        help="gaze stage: network (the learned model, default) or geometric (no learned weights); "
-                             "a profile only works with the stage it was fitted with")
+    from .models.stages import GAZE_HELP
+
+    parser.add_argument("--gaze", default=None, metavar="STAGE",
+                        help=GAZE_HELP + "; a profile only works with the stage it was fitted with")
     parser.add_argument("--landmarker", default="mediapipe", help="face landmarker backend")
     parser.add_argument("--camera-file", help="camera intrinsics (JSON / OpenCV YAML); default from frame size")
     parser.add_argument("--camera", type=int, default=0, help="live: camera index (default 0)")
@@ -93,15 +93,6 @@ def screen_from_args(args):
     return ScreenGeometry.load(args.screen) if args.screen else ScreenGeometry()
 
 
-def weights_file(args) -> Path:
-    p = Path(args.weights)
-    if p.is_dir():
-        from .models.checkpoint import weights_path
-
-        return weights_path(p, args.variant)
-    return p
-
-
 def run(args: argparse.Namespace) -> int:
     from .calibration.profile import check_user
 
@@ -120,22 +111,18 @@ def run(args: argparse.Namespace) -> int:
 
 def _replay(args) -> int:
     from .calibration.procedure import fit_and_validate
-    from .calibration.profile import check_quality, gaze_model_identity, profiles_dir, save_outcome
+    from .calibration.profile import check_quality, profiles_dir, save_outcome
     from .calibration.regressors import REGRESSORS
     from .calibration.replay import load_recording, replay_samples
-    from .models.predictor import GazePredictor
     from .pipeline import Pipeline
 
     recording = load_recording(args.replay)
     settings = selection_settings(args)
-    if args.gaze != "network":
-        from .models.stages import build_gaze_stage, stage_identity
+    from .models.stages import build_gaze_stage, resolve_stage, stage_identity
 
-        gaze, identity = build_gaze_stage(args.gaze), stage_identity(args.gaze)
-    else:
-        weights = weights_file(args)
-        gaze = GazePredictor.from_weights(weights, variant=args.variant)
-        identity = gaze_model_identity(weights)
+    stage = resolve_stage(args.gaze, args.weights)
+    gaze = build_gaze_stage(stage, weights=args.weights, variant=args.variant)
+    identity = stage_identity(stage, args.weights, args.variant)
     with Pipeline(args.landmarker, camera=args.camera_file, mode="video", gaze=gaze) as pipe:
         samples, counts = replay_samples(recording, lambda frame, t: pipe.process(frame, t), settings, progress=True)
     print(f"frames: {json.dumps(counts)}")

@@ -37,9 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     mod = parser.add_argument_group("models and calibration")
     mod.add_argument("--weights", default=str(WEIGHTS_DIR), help="gaze weights file or folder (default weights/)")
     mod.add_argument("--variant", default="sampler", help="gaze model variant in the weights folder (default sampler)")
-    mod.add_argument("--gaze", default="network", metavar="STAGE",
-                     help="gaze stage: network (the learned model, default) or geometric (iris and eye corners through "
-                          "an eyeball model, no learned weights)")
+    from .models.stages import GAZE_HELP
+
+    mod.add_argument("--gaze", default=None, metavar="STAGE", help=GAZE_HELP)
     mod.add_argument("--backend", choices=["auto", "torch", "onnx"],
                      help="gaze inference backend (default auto: ONNX Runtime when an exported model is beside the weights)")
     mod.add_argument("--landmarker", default="mediapipe", help="face landmarker backend")
@@ -76,10 +76,10 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    from .models.stages import GAZE_STAGES
+    from .models.stages import resolve_stage
 
-    GAZE_STAGES.get(args.gaze)  # an unknown name lists the valid ones
-    config = AppConfig(source=spec, weights=args.weights, variant=args.variant, gaze=args.gaze, backend=args.backend,
+    config = AppConfig(source=spec, weights=args.weights, variant=args.variant,
+                       gaze=resolve_stage(args.gaze, args.weights), backend=args.backend,
                        landmarker=args.landmarker,
                        camera_file=args.camera_file, profile=args.profile, profiles_dir=args.profiles,
                        min_cutoff=args.min_cutoff, beta=args.beta, out_dir=args.out_dir,

@@ -486,9 +486,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "over time, angle to the reference raw and offset-removed, two-eye agreement, jitter, mirror "
                         "and look-into-the-camera checks on stills, and issue 13's aims. With --figures DIR: "
                         "traces_<video>.png per video")
-    p.add_argument("--baselines", nargs="*", default=["geometric"], metavar="NAME",
-                   help="with --reference: baseline gaze stages to score beside the variants (default geometric; "
-                        "give none to leave them out)")
+    p.add_argument("--baselines", nargs="*", default=None, metavar="NAME",
+                   help="with --reference: the other gaze stages to score beside the network variants (default: "
+                        "geometric, and fusion and pupil when their weights are in --weights; give none to leave "
+                        "them out)")
     p.add_argument("--binocular", type=int, default=0, metavar="N", help="with --synthetic: also render N pairs of "
                    "eyes of one person moving together and report two-eye pitch agreement (synthetic)")
     p.add_argument("--candidate", action="append", default=[], metavar="LABEL=WEIGHTS[:VARIANT]",
@@ -555,7 +556,12 @@ def _run_real(args: argparse.Namespace) -> int:
         raise InputValueError("--real DIR --reference REF_DIR runs on its own; leave out --synthetic / --data "
                               "(or drop --reference for the weak checks next to --synthetic)")
     find_media(args.real, args.reference)  # a wrong folder fails before any model loads
-    stages = build_stages(args.weights, args.variants, args.baselines, args.candidate, device=args.device)
+    baselines = args.baselines
+    if baselines is None:  # the learned stages whose weights are there, and the geometric floor
+        from .models.stages import stage_weights_file
+
+        baselines = [b for b in ("fusion", "pupil") if stage_weights_file(b, args.weights).is_file()] + ["geometric"]
+    stages = build_stages(args.weights, args.variants, baselines, args.candidate, device=args.device)
     report = evaluate_real(args.real, args.reference, stages, max_frames=args.max_frames, figures_dir=args.figures,
                            progress=True)
     for p in report.get("figures", []):

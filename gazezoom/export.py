@@ -118,16 +118,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default=None, help="write the .onnx files here instead of beside the weights")
 
 
+def _pupil_file(gaze_file: Path) -> Path:
+    """``…/gaze_<slug>.safetensors`` → ``…/pupil_<slug>.safetensors`` (a pupil locator, ``train --output pupil``)."""
+    return gaze_file.with_name("pupil_" + gaze_file.name[len("gaze_"):])
+
+
 def run(args: argparse.Namespace) -> int:
     from .fileio import file_sha256, writable_dir
     from .models.checkpoint import load_weights, weights_path
     from .models.variants import VARIANTS, resolve_variant, variant_slug
 
     folder = Path(args.weights)
-    names = [resolve_variant(v) for v in args.variants] if args.variants else [
-        v for v in VARIANTS if weights_path(folder, v).is_file()]
-    missing = [v for v in names if not weights_path(folder, v).is_file()]
-    if not names or missing:
+    names = [resolve_variant(v) for v in args.variants] if args.variants else list(VARIANTS)
+    # every weights file of those variants: the gaze networks (gaze_<slug>) and the pupil locators (pupil_<slug>)
+    files = [f for v in names for f in (weights_path(folder, v), _pupil_file(weights_path(folder, v))) if f.is_file()]
+    missing = [v for v in names if not any(f.name.endswith(f"_{variant_slug(v)}.safetensors") for f in files)]
+    if not files or (args.variants and missing):
         raise ModelFileError(f"no gaze weights for {', '.join(missing) or 'any variant'} in {folder}; train them with "
                              f"`gazezoom train --out {folder}` or pass --weights DIR")
     if args.opset < 16:
@@ -135,11 +141,11 @@ def run(args: argparse.Namespace) -> int:
     out_dir = writable_dir(args.out or folder, "ONNX output folder",
                            "pass --out with a folder you can write to" if args.out else
                            "the weights folder is read-only: pass --out with a folder you can write to")
-    for v in names:
-        model = load_weights(weights_path(folder, v), variant=v)
-        out = out_dir / f"gaze_{variant_slug(v)}.onnx"
-        export_onnx(model, out, opset=args.opset, weights_sha256=file_sha256(weights_path(folder, v)))
+    for f in files:
+        model = load_weights(f)
+        out = out_dir / f.with_suffix(".onnx").name
+        export_onnx(model, out, opset=args.opset, weights_sha256=file_sha256(f))
         diffs = verify_onnx(model, out)
         worst = ", ".join(f"{k} {d:.1e}" for k, d in diffs.items())
-        print(f"{v}: {out} ({out.stat().st_size / 1e6:.2f} MB), max |onnx - torch|: {worst}", file=sys.stderr)
+        print(f"{f.stem}: {out} ({out.stat().st_size / 1e6:.2f} MB), max |onnx - torch|: {worst}", file=sys.stderr)
     return 0

@@ -272,7 +272,8 @@ def test_cli_json_is_the_only_stdout(tmp_path, media_dir, reference_dir, capsys)
                "--max-frames", "6", "--weights", str(WEIGHTS)])
     assert rc == 0
     out = json.loads(capsys.readouterr().out)  # the whole of stdout is one JSON object
-    assert list(out["stages"]) == ["uniform@P", "geometric"] and out["max_frames"] == 6
+    # the shipped folder holds the pupil locator: the fusion and pupil stages are rows by default, then geometric
+    assert list(out["stages"]) == ["uniform@P", "fusion", "pupil", "geometric"] and out["max_frames"] == 6
     assert out["files"]["single_face.mp4"]["frames_decoded"] == 6
     assert out["stages"]["geometric"]["files"]["astronaut.png"]["to_camera_deg"] is not None
 

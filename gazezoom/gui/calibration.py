@@ -331,6 +331,7 @@ def run_calibration(args, *, gaze_factory=None, on_window=None) -> int:
     from ..calibration.procedure import CalibrationProcedure
     from ..calibration.screen import ScreenGeometry
     from .app import create_application
+    from ..models.stages import resolve_stage
     from .config import AppConfig, pipeline_factory
     from .engine import Engine
     from .sources import parse_source
@@ -341,7 +342,7 @@ def run_calibration(args, *, gaze_factory=None, on_window=None) -> int:
     procedure = CalibrationProcedure(screen, layout=args.layout, n_validation=args.validation,
                                      regressor=args.regressor, settings=settings, pursuit_s=args.pursuit_s)
     config = AppConfig(source=parse_source(str(args.camera)), weights=args.weights, variant=args.variant,
-                       gaze=getattr(args, "gaze", "network"), landmarker=args.landmarker, camera_file=args.camera_file, profiles_dir=args.profiles,
+                       gaze=resolve_stage(getattr(args, "gaze", None), args.weights), landmarker=args.landmarker, camera_file=args.camera_file, profiles_dir=args.profiles,
                        gaze_factory=gaze_factory)
     from .config import load_gaze
 

@@ -7,7 +7,6 @@ and the calibration actions explain that they need gaze weights.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
 from ..errors import GazezoomError
@@ -24,7 +23,7 @@ class AppConfig:
     source: SourceSpec | None = None
     weights: str = str(WEIGHTS_DIR)
     variant: str = "sampler"
-    gaze: str = "network"  # gaze stage (gazezoom.models.stages.GAZE_STAGES); only "network" reads weights/variant
+    gaze: str | None = None  # gaze stage (gazezoom.models.stages); None: what ``weights`` holds (resolve_stage)
     backend: str | None = None  # gaze inference backend (torch / onnx / auto); None = the predictor's default
     landmarker: str = "mediapipe"
     camera_file: str | None = None
@@ -57,27 +56,19 @@ def load_gaze(config: AppConfig) -> GazeSetup:
         slug = "".join(c if c.isalnum() or c in "_-." else "_" for c in variant)
         # not a weights file, so no hash: profiles fitted with it say so and never match shipped weights
         return GazeSetup(predictor, f"gaze_{slug}@in-memory", f"gaze model: {variant} (supplied by the caller)")
-    from ..calibration.profile import gaze_model_identity
-    from ..models.checkpoint import weights_path
-    from ..models.predictor import GazePredictor
+    from ..models.stages import build_gaze_stage, resolve_stage, stage_identity, stage_weights_file
 
-    if config.gaze != "network":
-        from ..models.stages import build_gaze_stage, stage_identity
-
-        try:
-            return GazeSetup(build_gaze_stage(config.gaze), stage_identity(config.gaze),
-                             f"gaze: {config.gaze} (no learned weights)")
-        except GazezoomError as err:
-            return GazeSetup(None, None, f"no gaze stage ({err}); showing the face front-end only")
-    p = Path(config.weights)
     try:
-        path = weights_path(p, config.variant) if p.is_dir() else p
-        predictor = GazePredictor.from_weights(path, backend=config.backend)
-        identity = gaze_model_identity(path)
+        stage = resolve_stage(config.gaze, config.weights)
+        path = stage_weights_file(stage, config.weights, config.variant)
+        predictor = build_gaze_stage(stage, weights=config.weights, variant=config.variant, backend=config.backend)
+        identity = stage_identity(stage, config.weights, config.variant)
     except GazezoomError as err:
         return GazeSetup(None, None, f"no gaze model ({err}); showing the face front-end only")
+    if path is None:
+        return GazeSetup(predictor, identity, f"gaze: {stage} (no learned weights)")
     backend = getattr(predictor, "backend", None)
-    return GazeSetup(predictor, identity, f"gaze model: {predictor.variant} from {path}" +
+    return GazeSetup(predictor, identity, f"gaze: {stage}, model {predictor.variant} from {path}" +
                      (f" ({backend})" if isinstance(backend, str) else ""))
 
 

@@ -56,7 +56,7 @@ class Settings:
     variant: str | None = None
     backend: str | None = None  # gaze inference backend (GazePredictor.load); None = the model package's default
     model_identity: str | None = None
-    gaze: str = "network"  # gaze stage (gazezoom.models.stages.GAZE_STAGES); "network" reads ``weights``
+    gaze: str = "fusion"  # gaze stage (gazezoom.models.stages.GAZE_STAGES); learned ones read ``weights``
     profile: str | None = None  # profile file path
     profile_user: str | None = None
     camera: str | None = None
@@ -183,18 +183,15 @@ def build_pipeline(settings: Settings, mode: str):
     from ..pipeline import Pipeline
 
     gaze = calibration = None
-    if settings.weights:
+    if settings.model_identity is not None:  # a gaze stage (front-end only without one)
         import torch
 
-        from ..models.predictor import GazePredictor
+        from ..models.stages import build_gaze_stage
 
         if settings.threads > 0:
             torch.set_num_threads(settings.threads)
-        gaze = _Gaze(GazePredictor().load(settings.weights, backend=settings.backend), display=settings.annotate)
-    elif settings.model_identity is not None:  # a gaze stage without weights (--gaze geometric)
-        from ..models.stages import build_gaze_stage
-
-        gaze = _Gaze(build_gaze_stage(settings.gaze), display=settings.annotate)
+        stage = build_gaze_stage(settings.gaze, weights=settings.weights or WEIGHTS_DIR, backend=settings.backend)
+        gaze = _Gaze(stage, display=settings.annotate)
     if settings.profile:
         from ..calibration.profile import load_profile
 
@@ -672,10 +669,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--variant", default="sampler", help="gaze model variant to load from a weights folder (default: sampler)")
     parser.add_argument("--backend", default=None, help="gaze inference backend: torch, onnx (needs the exported "
                         ".onnx beside the weights) or auto (default: the model package's choice)")
-    parser.add_argument("--gaze", default="network", metavar="STAGE",
-                        help="gaze stage: network (the learned model of --weights/--variant, default) or geometric "
-                        "(no learned weights: MediaPipe's iris and eye corners plus the head pose through an eyeball "
-                        "model; the baseline the network must beat on real eyes)")
+    from ..models.stages import GAZE_HELP
+
+    parser.add_argument("--gaze", default=None, metavar="STAGE", help=GAZE_HELP)
     parser.add_argument("--no-gaze", action="store_true", help="front-end only: face, head pose, eyes; gaze columns empty")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per process (default 1: the gaze "
                         "network is small, and MediaPipe works in parallel on another core; 0 = torch's choice)")
@@ -702,25 +698,21 @@ def resolve_settings(args: argparse.Namespace) -> Settings:
     if args.resume and args.overwrite:
         raise InputValueError("--resume and --overwrite exclude each other; choose one")
     weights = variant = identity = None
-    gaze_stage = getattr(args, "gaze", "network")
-    from ..models.stages import GAZE_STAGES, stage_identity
+    from ..models.stages import resolve_stage, stage_identity, stage_weights_file
 
-    GAZE_STAGES.get(gaze_stage)  # an unknown name lists the valid ones
-    if not args.no_gaze and gaze_stage != "network":
-        variant = identity = stage_identity(gaze_stage)
-    elif not args.no_gaze:
-        from ..models.checkpoint import weights_path
+    gaze_stage = resolve_stage(getattr(args, "gaze", None), args.weights)
+    if not args.no_gaze:
+        wfile = stage_weights_file(gaze_stage, args.weights, args.variant)
+        if wfile is not None:
+            if not wfile.is_file():
+                raise ModelFileError(f"gaze weights not found at {wfile} (--gaze {gaze_stage}); train them "
+                                     "(gazezoom train), pass --weights FILE, choose --gaze geometric (no weights), "
+                                     "or use --no-gaze for face, head pose and eyes only")
+            from ..models.checkpoint import read_sidecar
 
-        p = Path(args.weights)
-        wfile = weights_path(p, args.variant) if p.is_dir() else p
-        if not wfile.is_file():
-            raise ModelFileError(f"gaze weights not found at {wfile}; train them (gazezoom train), pass --weights "
-                                 "FILE, or use --no-gaze for face, head pose and eyes only")
-        from ..calibration.profile import gaze_model_identity
-        from ..models.checkpoint import read_sidecar
-
-        side = read_sidecar(wfile)
-        weights, variant, identity = str(wfile.resolve()), side.get("variant"), gaze_model_identity(wfile)
+            weights, variant = str(wfile.resolve()), read_sidecar(wfile).get("variant")
+        identity = stage_identity(gaze_stage, args.weights, args.variant)
+        variant = variant or gaze_stage
     profile = user = None
     if args.profile:
         from ..calibration.profile import load_profile, resolve_profile

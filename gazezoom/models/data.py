@@ -49,6 +49,13 @@ def _synthetic_wide_lids(n: int, seed: int, split: str, batch_size: int, region_
     return _synthetic(n, seed, split, batch_size, region_size, device, lids="wide")
 
 
+@DATASETS.register("synthetic_squint")
+def _synthetic_squint(n: int, seed: int, split: str, batch_size: int, region_size, device):
+    """The renderer with the "squint" lid profile: as "wide", and the lower lid up to 4 mm over the iris (smiles,
+    squints: what real faces show most). Trained on by the pupil locator (weights/DATA_CARD.md)."""
+    return _synthetic(n, seed, split, batch_size, region_size, device, lids="squint")
+
+
 @DATASETS.register("synthetic_small_head")
 def _synthetic_small_head(n: int, seed: int, split: str, batch_size: int, region_size, device):
     """The renderer with the "small" head-residual profile (±5°, from the front-end's measured head-pose spread,

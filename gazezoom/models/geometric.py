@@ -169,7 +169,7 @@ class PupilGaze:
 
     name = "pupil"
 
-    def __init__(self, predictor):
+    def __init__(self, predictor, learned_weight: tuple[float, float] = (1.0, 1.0)):
         cfg = predictor.model.config
         if cfg.output != "pupil":
             from ..errors import WeightsMismatchError
@@ -177,6 +177,9 @@ class PupilGaze:
             raise WeightsMismatchError(f"the pupil stage needs weights trained with --output pupil; these predict "
                                        f"{cfg.output!r} ({cfg.variant})")
         self.predictor = predictor
+        self.learned_weight = np.asarray(learned_weight, float).reshape(2)
+        if np.any(self.learned_weight < 0) or np.any(self.learned_weight > 1):
+            raise InputValueError(f"learned_weight must be two numbers in [0, 1] (u, v), got {learned_weight}")
 
     @property
     def variant(self) -> str:
@@ -196,7 +199,12 @@ class PupilGaze:
         r = self.predictor.predict_regions(frame_bgr, eyes, display=display)
         gazes, vecs = [], []
         for i, eye in enumerate(eyes):
-            pupil_px = apply_homography(np.asarray(eye.region_to_frame, float), r.pitchyaw[i][None])[0]
+            H = np.asarray(eye.region_to_frame, float)
+            uv = r.pitchyaw[i]
+            if np.any(self.learned_weight < 1):  # fused with MediaPipe's iris centre, per region axis
+                mp_uv = frame_to_region(H, face.landmarks_px[None, EYE_LANDMARKS[eye.side]["iris"], :2])[0]
+                uv = self.learned_weight * uv + (1 - self.learned_weight) * mp_uv
+            pupil_px = apply_homography(H, uv[None])[0]
             v = eye_gaze_geometric(face, eye, iris_px=pupil_px)
             vecs.append(v)
             gazes.append(EyeGaze(

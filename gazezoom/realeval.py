@@ -721,8 +721,10 @@ def trace_figures(runs: list[_FileRun], stages: list[Stage], out_dir: str | Path
             line(ref[:, j], color="black", lw=2.4, label="reference (real-trained)")
             for k, s in enumerate(stages):
                 fused = run.traces[s.label].arrays()[0]
-                style = dict(color="tab:gray", ls="--", lw=1.6) if s.kind == "baseline" else dict(lw=1.1, color=f"C{k}")
-                line(fused[:, j], label=f"{s.label}" + (" (baseline)" if s.kind == "baseline" else ""), **style)
+                # the direct network variants thin and solid; the other stages (fusion, pupil, geometric) thick and
+                # dashed, each in its own colour, so the shipped default and the floor stand apart
+                style = dict(ls="--", lw=2.0, color=f"C{k}") if s.kind != "network" else dict(lw=1.0, color=f"C{k}")
+                line(fused[:, j], label=f"{s.label}" + ("" if s.kind == "network" else f" ({s.name} stage)"), **style)
             ax.set_ylabel(f"{name} (°)")
             ax.grid(alpha=0.3)
         axes[-1].set_xlabel("time (s)")

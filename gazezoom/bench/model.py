@@ -1,5 +1,8 @@
 """``gazezoom bench model``: gaze inference for two eyes + fusion against the landmarker, on real frames, one run.
 
+``--stages`` also times whole gaze stages (``fusion``, the shipped default: the sampler's pupil locator plus the
+eyeball model; ``geometric``).
+
 Runs the front-end (MediaPipe landmarker in image mode) on a real 1280x720 frame of ``../shared/media`` to get the
 two eye regions, then times, in the same process: the landmarker call, and ``GazePredictor.predict`` (both eyes
 batched + fusion) for each variant, with and without the display extras (uint8 patches, grid). Ratios are the
@@ -21,6 +24,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.description = __doc__.split("\n\n")[0]
     p.add_argument("--weights", default=str(WEIGHTS_DIR), help="folder with gaze_<variant> weights (default weights)")
     p.add_argument("--variants", nargs="+", default=["sampler@P", "uniform@P"], help="variants to time")
+    p.add_argument("--stages", nargs="*", default=["fusion", "geometric"], help="gaze stages (gazezoom.models.stages) "
+                   "to time as well, whole (default: fusion, the shipped default, and geometric); the learned ones "
+                   "read --weights with each backend")
     p.add_argument("--media", default=None, help="image or video to take the frame from "
                    "(default ../shared/media/single_face.mp4, first frame)")
     p.add_argument("--size", default="1280x720", help="frame size WxH the frame is resized to (default 1280x720)")
@@ -82,6 +88,12 @@ def run(args: argparse.Namespace) -> int:
         for b in args.backends:
             p = GazePredictor.from_weights(args.weights, variant=v, backend=b)
             predictors.setdefault(f"{v} [{p.backend}]", p)  # "auto" may resolve to a backend already listed
+    from ..models.stages import build_gaze_stage, stage_weights_file
+
+    for st in args.stages:
+        for b in (args.backends if stage_weights_file(st, args.weights) is not None else [None]):
+            g = build_gaze_stage(st, weights=args.weights, backend=b)
+            predictors.setdefault(f"stage {st}" + (f" [{g.backend}]" if b else ""), g)
     r = args.repeat
     rgb = to_rgb(frame)
     with FrontEnd(mode="image") as fe:

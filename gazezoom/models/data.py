@@ -56,6 +56,13 @@ def _synthetic_squint(n: int, seed: int, split: str, batch_size: int, region_siz
     return _synthetic(n, seed, split, batch_size, region_size, device, lids="squint")
 
 
+@DATASETS.register("synthetic_real_lids")
+def _synthetic_real_lids(n: int, seed: int, split: str, batch_size: int, region_size, device):
+    """The renderer with the "real" lid profile: "squint" plus a dark 1-3 mm band along the upper lid margin (thick
+    lashes in the lid's shadow), the real-eye look the pupil locator misread (docs/zoom.md)."""
+    return _synthetic(n, seed, split, batch_size, region_size, device, lids="real")
+
+
 @DATASETS.register("synthetic_small_head")
 def _synthetic_small_head(n: int, seed: int, split: str, batch_size: int, region_size, device):
     """The renderer with the "small" head-residual profile (±5°, from the front-end's measured head-pose spread,

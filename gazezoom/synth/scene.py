@@ -472,6 +472,10 @@ def shade(params: RenderParams, out_size: tuple[int, int]) -> dict[str, torch.Te
     d_lo = ys - y_lo
     band_l = _smoothstep(-0.2, 0.15, d_lo) * torch.exp(-d_lo.clamp_min(0) / (0.2 * length)) * _smoothstep(0.5 * length, 0.2 * length, d_lo)
     cov_l = ldens * band_l * (0.4 + 0.6 * strand) * 0.7
+    # a dark band along the upper margin (thick lash line in the lid's shadow; the "real" lid profile only)
+    bw, bk = _s(params.lid_band[:, 0]), _s(params.lid_band[:, 1])
+    band = _smoothstep(-0.4, 0.0, d_up) * _smoothstep(bw, 0.5 * bw, d_up) * (bw > 0)
+    cov_u = torch.maximum(cov_u, bk * band)
     cov = ((cov_u + cov_l) * in_lid).clamp(0, 0.95).unsqueeze(1)
     img = torch.lerp(img, _col(params.hair_color) * 0.6 * (amb + light * 0.5), cov)
 

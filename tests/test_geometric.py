@@ -92,3 +92,30 @@ def test_training_a_pupil_model_writes_pupil_weights_and_scores_them_as_gaze(tmp
     assert side["config"]["output"] == "pupil" and r["weights"].endswith("pupil_sampler_P.safetensors")
     assert 0 < side["heldout"]["pupil_mm"] < 10 and 0 < side["heldout"]["mean_deg"] < 60
     assert not (tmp_path / "gaze_sampler_P.safetensors").exists()
+
+
+def test_fusion_weights_interpolate_between_mediapipe_and_the_learned_pupil(tmp_path, portrait_faces):
+    """learned_weight (0, 0) is exactly the geometric stage; (1, 1) the pupil stage; the shipped fusion weights give
+    its own reading, the vertical one MediaPipe's."""
+    from gazezoom.models.stages import FUSION_LEARNED_WEIGHT
+
+    (img, face), _ = portrait_faces
+    pred = GazePredictor.from_weights(_tiny_model(tmp_path, "pupil"), backend="torch")
+    geo = build_gaze_stage("geometric").predict(img, face)
+    none = PupilGaze(pred, (0.0, 0.0)).predict(img, face)
+    full = PupilGaze(pred, (1.0, 1.0)).predict(img, face)
+    fused = PupilGaze(pred, FUSION_LEARNED_WEIGHT).predict(img, face)
+    for a, b in zip(none.eyes, geo.eyes):
+        np.testing.assert_allclose(a.vector_cam, b.vector_cam, atol=1e-9)
+    assert FUSION_LEARNED_WEIGHT[1] == 0.0 < FUSION_LEARNED_WEIGHT[0] < 1.0
+    assert angular_error_deg(fused.vector_cam, full.vector_cam) > 1e-3
+    with pytest.raises(Exception, match="learned_weight"):
+        PupilGaze(pred, (1.5, 0.0))
+
+
+def test_profile_of_another_stage_names_the_stage_to_use(tmp_path):
+    from gazezoom.calibration.profile import _stage_hint
+
+    assert "--gaze network" in _stage_hint("gaze_sampler_P@37fd212b512a")
+    assert "--gaze fusion" in _stage_hint("gaze_fusion@v1:pupil_sampler_P@6bd3c9f79f86")
+    assert "--gaze geometric" in _stage_hint("gaze_geometric@v1")

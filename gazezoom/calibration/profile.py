@@ -146,6 +146,13 @@ def resolve_profile(user_or_path: str | os.PathLike, directory=None) -> Path:
     return profile_path(str(user_or_path), directory)
 
 
+def _stage_hint(identity: str) -> str:
+    """``"; or run with --gaze STAGE …"`` naming the gaze stage a profile's model identity belongs to."""
+    head = identity.split("@", 1)[0]
+    stage = head[len("gaze_"):] if head in ("gaze_fusion", "gaze_pupil", "gaze_geometric") else "network"
+    return f"; or use the stage it was fitted with: --gaze {stage} (the default is fusion)"
+
+
 def load_profile(user_or_path: str | os.PathLike, directory=None, *, gaze_model: str | None = None,
                  on_mismatch: str = "error") -> Profile:
     """Load and validate a profile by user name (in ``directory``) or by path.
@@ -167,7 +174,8 @@ def load_profile(user_or_path: str | os.PathLike, directory=None, *, gaze_model:
     profile = profile_from_json(raw, str(path))
     if gaze_model is not None and profile.gaze_model != gaze_model:
         msg = (f"profile {path} was fitted with gaze model {profile.gaze_model!r}, but {gaze_model!r} is in use; "
-               f"recalibrate, or refit from a recording with `gazezoom calibrate --user {profile.user} --replay FOLDER`")
+               f"recalibrate, or refit from a recording with `gazezoom calibrate --user {profile.user} --replay FOLDER`"
+               f"{_stage_hint(profile.gaze_model)}")
         if on_mismatch == "error":
             raise ProfileError(msg)
         warnings.warn(msg, GazeModelMismatchWarning, stacklevel=2)

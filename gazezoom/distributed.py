@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import datetime
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import torch
 
@@ -66,7 +66,7 @@ def setup(device: str | torch.device = "cpu", *, timeout_s: float = 1800.0) -> D
     world = env_world_size()
     if world <= 1:
         return DistContext(device=device)
-    rank, local = int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
+    local = int(os.environ.get("LOCAL_RANK", "0"))
     if device.type == "cuda":
         if not torch.cuda.is_available():
             raise InputValueError("--device cuda under torchrun, but torch sees no CUDA device; use --device cpu")

@@ -26,8 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .calibration.profile import (check_user, delete_profile, list_profiles, load_profile, profile_path,
-                                      profiles_dir)
+    from .calibration.profile import check_user, delete_profile, list_profiles, load_profile, profile_path, profiles_dir
 
     if args.action == "list":
         infos = list_profiles(args.profiles)

@@ -14,7 +14,8 @@ gazezoom.errors.UnknownNameError: unknown colour 'blue'; choose one of: red
 
 from __future__ import annotations
 
-from typing import Callable, Generic, Iterator, TypeVar
+from collections.abc import Iterator
+from typing import Generic, TypeVar
 
 from .errors import InputValueError, UnknownNameError
 

@@ -7,8 +7,8 @@ conventions in ``gazezoom/geometry.py`` and ``docs/architecture.md``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import numpy as np
 

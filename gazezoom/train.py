@@ -175,10 +175,9 @@ def _render_cached(cfg: TrainConfig, n: int, seed: int, split: str, region_size,
 def _datasets(cfg: TrainConfig, region_size, device, progress: bool, world: int = 1, memo: dict | None = None):
     """(train, validation) datasets; with ``train_n`` the training eyes are rendered once and cached (in ``memo``
     for the next variant of the same run, in ``cache_dir`` for later runs)."""
-    from .models.data import DATASETS, CachedEyes
-
     # --- real datasets (issue 8): --dataset NAME:PATH[,key=value…] opens a published release (gazezoom.data)
     from .data import is_spec, open_dataset, subset
+    from .models.data import DATASETS, CachedEyes
 
     if is_spec(cfg.dataset):
         return (open_dataset(cfg.dataset, "train", region_size),

@@ -7,13 +7,20 @@ import json
 import numpy as np
 import pytest
 
-from gazezoom.calibration.features import (COLUMNS, FEATURE_NAMES, N_FEATURES, features_from_result,
-                                           iris_relative, rotation_to_rvec, rvec_to_rotation)
+from gazezoom.calibration.features import (
+    COLUMNS,
+    FEATURE_NAMES,
+    N_FEATURES,
+    features_from_result,
+    iris_relative,
+    rotation_to_rvec,
+    rvec_to_rotation,
+)
 from gazezoom.calibration.regressors import REGRESSORS, GeometricModel, create_regressor
 from gazezoom.calibration.report import validation_report
 from gazezoom.calibration.screen import ScreenGeometry, visual_angle_deg
 from gazezoom.calibration.simulate import SimConfig, SimulatedUser, compare_regressors, simulated_session
-from gazezoom.errors import (InputValueError, NotEnoughDataError, NotFittedError, ShapeError, UnknownNameError)
+from gazezoom.errors import InputValueError, NotEnoughDataError, NotFittedError, ShapeError, UnknownNameError
 from gazezoom.results import FrameResult
 
 

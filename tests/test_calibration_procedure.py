@@ -9,8 +9,13 @@ import pytest
 
 from gazezoom.calibration.drift import ClickCorrector, recentre
 from gazezoom.calibration.mapping import ScreenMapper
-from gazezoom.calibration.procedure import (CalibrationProcedure, Reason, SampleSelector, SelectionSettings,
-                                            fit_and_validate)
+from gazezoom.calibration.procedure import (
+    CalibrationProcedure,
+    Reason,
+    SampleSelector,
+    SelectionSettings,
+    fit_and_validate,
+)
 from gazezoom.calibration.regressors import create_regressor
 from gazezoom.calibration.report import accuracy_report, plot_report
 from gazezoom.calibration.screen import ScreenGeometry
@@ -344,10 +349,9 @@ def test_recentre_session():
 
 def test_outlier_rejection_removes_glances_away():
     """10 % of calibration frames look at a random other place: dropped, and the fit is better for it."""
+    from gazezoom.calibration.features import features_from_result
     from gazezoom.calibration.procedure import Sample, reject_outliers
     from gazezoom.calibration.simulate import simulated_session
-
-    from gazezoom.calibration.features import features_from_result
 
     s = simulated_session(3)
     sim = s["sim"]

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from gazezoom.errors import InputValueError, UnknownNameError
-from gazezoom.geometry import angular_error_deg, vector_to_pitchyaw
+from gazezoom.geometry import angular_error_deg
 
 h5py = pytest.importorskip("h5py")
 cv2 = pytest.importorskip("cv2")
@@ -239,9 +239,10 @@ def test_splits(mpii, xgaze, gazecapture):
 
 def test_gazecapture_label_round_trips_to_the_dot(gazecapture):
     """Predicting exactly the label puts the gaze ray on the dot (0 cm); a 5 deg error moves it by ~3 cm at 32 cm."""
+    from torch.utils.data import default_collate
+
     from gazezoom.data import open_dataset
     from gazezoom.data.gazecapture import on_screen_cm
-    from torch.utils.data import default_collate
 
     ds = open_dataset(f"gazecapture:{gazecapture}", "val", REGION)
     b = default_collate([ds[i] for i in range(len(ds))])

@@ -24,8 +24,7 @@ import json
 import numpy as np
 import pytest
 
-from gazezoom.io.events import (EVENT_COLUMNS, detect_events, events_path, read_events, resolution,
-                                write_events)
+from gazezoom.io.events import EVENT_COLUMNS, detect_events, events_path, read_events, resolution, write_events
 from gazezoom.io.table import COLUMNS
 
 FPS = 30.0

@@ -6,8 +6,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-
 from conftest import read_frames
+
 from gazezoom.errors import InputValueError, ShapeError
 from gazezoom.face.eyes import frame_to_region
 from gazezoom.face.headpose import pose_from_transform

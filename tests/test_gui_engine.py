@@ -164,9 +164,9 @@ class _SimulatedPipeline:
 
 
 def test_screen_point_smoothed_and_held_during_blinks(media_dir):
+    from gazezoom.calibration.mapping import ScreenMapper
     from gazezoom.calibration.regressors import create_regressor
     from gazezoom.calibration.simulate import SimulatedUser
-    from gazezoom.calibration.mapping import ScreenMapper
     from gazezoom.filters import create_filter
 
     sim = SimulatedUser(seed=0)

@@ -64,7 +64,6 @@ def test_live_calibrate_stops_on_ctrl_c(tmp_path, repo_dir):
 def _long_video(path, src, repeats: int = 4):
     """``src`` played ``repeats`` times into ``path`` (mp4v), long enough to be signalled mid-run."""
     import cv2
-
     from conftest import read_frames
 
     frames = read_frames(src)

@@ -8,12 +8,12 @@ import json
 import cv2
 import numpy as np
 import pytest
-
 from conftest import read_frames
+
 from gazezoom.errors import InputValueError
 from gazezoom.geometry import vector_to_pitchyaw
-from gazezoom.results import EyeGaze, GazeResult, ScreenPoint
 from gazezoom.pipeline import Pipeline
+from gazezoom.results import EyeGaze, GazeResult, ScreenPoint
 
 
 class HeadDirectionGaze:

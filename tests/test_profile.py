@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import json
-import os
 
 import numpy as np
 import pytest
 
 from gazezoom.calibration import profile as prof
-from gazezoom.calibration.profile import (DEFAULT_MAX_ERROR_DEG, GazeModelMismatchWarning, Profile, delete_profile, gaze_model_identity,
-                                          list_profiles, load_profile, new_profile, profiles_dir, save_outcome,
-                                          save_profile)
-from gazezoom.calibration.procedure import fit_and_validate, Sample
+from gazezoom.calibration.procedure import Sample, fit_and_validate
+from gazezoom.calibration.profile import (
+    DEFAULT_MAX_ERROR_DEG,
+    GazeModelMismatchWarning,
+    Profile,
+    delete_profile,
+    gaze_model_identity,
+    list_profiles,
+    load_profile,
+    new_profile,
+    profiles_dir,
+    save_outcome,
+    save_profile,
+)
 from gazezoom.calibration.regressors import create_regressor
 from gazezoom.calibration.simulate import simulated_session
 from gazezoom.cli import main

@@ -16,8 +16,7 @@ import numpy as np
 import pytest
 
 from gazezoom.errors import InputValueError
-from gazezoom.io.streams import (STREAM_COLUMNS, UNITS, WebSocketServer, parse_address, stream_message,
-                                 stream_values)
+from gazezoom.io.streams import STREAM_COLUMNS, UNITS, WebSocketServer, parse_address, stream_message, stream_values
 from gazezoom.io.table import COLUMNS, result_to_row
 from gazezoom.results import FrameResult
 
@@ -56,7 +55,7 @@ def test_websocket_server_slow_client_never_blocks():
 
     server = WebSocketServer("127.0.0.1", 0, queue_size=8)
     try:
-        with connect(server.url) as fast, connect(server.url) as idle:  # `idle` never reads
+        with connect(server.url) as fast, connect(server.url) as _idle:  # `idle` never reads
             assert server.wait(5) and _until(lambda: server.clients == 2)
             server.push('{"n": 0}')
             assert json.loads(fast.recv(timeout=5)) == {"n": 0}

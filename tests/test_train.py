@@ -70,7 +70,7 @@ def test_per_sample_datasets_plug_in_unchanged():
             return {k: v[i] for k, v in toy.items()}
 
     it = iter_batches(PerSample(), 5, seed=3)
-    b1, b2, b3 = next(it), next(it), next(it)  # 2 batches per epoch (drop last), then a new shuffled epoch
+    b1, _b2, b3 = next(it), next(it), next(it)  # 2 batches per epoch (drop last), then a new shuffled epoch
     assert b1["image"].shape == (5, 3, 32, 48) and b1["gaze"].shape == (5, 2)
     again = list(zip(range(3), iter_batches(PerSample(), 5, seed=3, start=2)))[0][1]
     torch.testing.assert_close(again["gaze"], b3["gaze"])  # resuming at batch 2 sees what batch 2 was

@@ -18,7 +18,7 @@ regressor is fitted on the calibration targets and validated on the validation t
 from __future__ import annotations
 
 import time as _time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 

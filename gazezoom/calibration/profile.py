@@ -30,8 +30,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
-
 from ..errors import GazezoomError, ProfileError
 from ..fileio import atomic_write_text, file_sha256, os_error_message
 from .features import FEATURE_VERSION

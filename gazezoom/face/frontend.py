@@ -16,7 +16,14 @@ from ..errors import InputValueError
 from ..results import EyeRegion, Face
 from .camera import Camera, default_camera
 from .canonical import CanonicalFace, load_canonical_face
-from .eyes import EYE_LANDMARKS, BlinkHysteresis, eye_aspect_ratio, normalising_rotation, openness_from_ear, region_to_frame
+from .eyes import (
+    EYE_LANDMARKS,
+    BlinkHysteresis,
+    eye_aspect_ratio,
+    normalising_rotation,
+    openness_from_ear,
+    region_to_frame,
+)
 from .headpose import head_pose, pose_from_landmarks, pose_from_transform
 from .landmarker import COLOR_ORDERS, DEFAULT_MODEL_PATH, RawFace, create_landmarker, to_rgb
 from .tracking import FaceTracker, dedupe

@@ -7,9 +7,9 @@ only then, so ``import gazezoom.face`` stays light.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Mapping, Protocol
+from typing import Protocol
 
 import numpy as np
 

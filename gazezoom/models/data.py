@@ -16,8 +16,8 @@ the training-at-scale issue); :func:`iter_batches` takes both, so new loaders pl
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import torch
 from torch.utils.data import default_collate

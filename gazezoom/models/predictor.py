@@ -12,16 +12,16 @@ gazezoom.errors.StateError: GazePredictor has no weights loaded; create it with 
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
 
 from ..errors import InputValueError, ShapeError, StateError
-from ..fileio import WEIGHTS_DIR
 from ..face.eyes import normalised_to_camera
+from ..fileio import WEIGHTS_DIR
 from ..geometry import apply_homography, pitchyaw_to_vector, vector_to_pitchyaw
 from ..results import EyeGaze, EyeRegion, Face, GazeResult
 from ..sampler import sample_regions

@@ -27,9 +27,9 @@ Why ``fusion`` is the default, with the measurements: docs/zoom.md, "Gaze that r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from ..fileio import WEIGHTS_DIR
 from ..registry import Registry

@@ -128,7 +128,6 @@ def camera_effects(linear: torch.Tensor, params: RenderParams, *, out_size: tupl
     dev, dt = linear.device, linear.dtype
     # 1. auto exposure + white balance + per-camera gains
     mean_rgb = linear.mean((2, 3)).clamp_min(1e-6)  # (n, 3)
-    lum = (mean_rgb * torch.tensor([0.2126, 0.7152, 0.0722], device=dev, dtype=dt)).sum(-1, keepdim=True)
     # white balance towards the illuminant (light + ambient), not grey-world: a face-filled frame keeps its colour
     illum = params.light_color + params.ambient_color  # (n, 3)
     illum_lum = (illum * torch.tensor([0.2126, 0.7152, 0.0722], device=dev, dtype=dt)).sum(-1, keepdim=True)

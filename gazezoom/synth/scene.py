@@ -287,7 +287,6 @@ def _eye(params: RenderParams, o, d, xs, ys, sd_u, sd_l, t_lid, lid, axis: torch
 
     All inputs are per-pixel (n, h, w) tensors (a crop around the aperture) or per-sample parameters.
     """
-    dt = xs.dtype
     a = _vec(axis)
     L = _vec(params.light_dir)
     light, amb = _col(params.light_color), _col(params.ambient_color)

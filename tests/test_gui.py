@@ -167,6 +167,27 @@ def test_switch_source_camera_failure_and_recovery(make_window, qtbot, media_dir
     assert w.state.kind == "running" and w.banner == ""
 
 
+def test_window_layout_at_1024x600(make_window, qtbot):
+    """A small laptop screen (issue 14): the window really is 1024x600, the side panel scrolls instead of forcing
+    ~690 px of height, the mini-map and the One Euro controls do not overlap, and the status bar is inside."""
+    w = make_window()
+    w.resize(1024, 600)
+    _wait_views(qtbot, w, 2)
+    qtbot.waitUntil(lambda: w.size().height() == 600, timeout=5000)
+    assert (w.width(), w.height()) == (1024, 600)
+    assert w.minimumSizeHint().height() <= 600 and w.minimumSizeHint().width() <= 1024
+
+    def rect(widget):
+        parent = widget.parentWidget()
+        return widget.geometry().translated(parent.mapTo(w, parent.rect().topLeft()))
+
+    mini, cutoff, beta = rect(w.minimap), rect(w.min_cutoff), rect(w.beta)
+    assert not mini.intersects(cutoff) and not mini.intersects(beta) and not cutoff.intersects(beta)
+    bar = w.statusBar().geometry()
+    assert bar.bottom() < w.height() and bar.height() >= w.counters_label.sizeHint().height()
+    assert w.side_scroll.widget().height() > w.side_scroll.viewport().height()  # the panel scrolls
+
+
 def test_record_session_csv(make_window, qtbot, tmp_path):
     from gazezoom.io.table import FIXED_COLUMNS, read_table
 
@@ -327,3 +348,19 @@ def test_calibration_window_on_frame_clock_with_simulated_user(qtbot, tmp_path):
         qtbot.keyClick(win, Qt.Key_Return)
     assert sig.args[0]["status"] == "saved" and sig.args[0]["report_png"].is_file()
     assert load_profile(sig.args[0]["path"]).gaze_model == "gaze_sim@0"
+
+
+@pytest.mark.slow
+def test_headless_demo_never_writes_user_settings(tmp_path, media_dir, repo_dir):
+    """``demo --screenshot`` without --settings reads but never writes the user's settings store (QSettings keeps it
+    under $XDG_CONFIG_HOME/gazezoom/gazezoom.conf on Linux)."""
+    config = tmp_path / "config"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(repo_dir), "XDG_CONFIG_HOME": str(config)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "gazezoom", "demo", "--source", str(media_dir / "single_face.mp4"), "--screenshot",
+         str(tmp_path / "s.png"), "--frames", "3", "--gaze", "geometric", "--threads", "1"],
+        cwd=repo_dir, env=env, capture_output=True, text=True, timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (tmp_path / "s.png").is_file()
+    assert not (config / "gazezoom").exists() or not any((config / "gazezoom").iterdir()), list(config.rglob("*"))

@@ -30,6 +30,8 @@ from PyQt5.QtWidgets import (
     QLineEdit,
     QMainWindow,
     QPushButton,
+    QScrollArea,
+    QSizePolicy,
     QSpinBox,
     QSplitter,
     QToolBar,
@@ -65,6 +67,22 @@ def _filter_default(name: str) -> float:
     from ..filters import OneEuroFilter
 
     return float(inspect.signature(OneEuroFilter).parameters[name].default)
+
+
+#: The first window size on a large screen; on a smaller one the window takes 90 % of the available area.
+FIRST_SIZE = (1320, 780)
+
+
+def first_size(widget) -> tuple[int, int]:
+    """The window's first size: :data:`FIRST_SIZE`, shrunk to 90 % of the screen's available area on small screens
+    (a 1366x768 laptop gets 1229x~650). Headless platforms keep :data:`FIRST_SIZE` (their "screen" is a stub)."""
+    from PyQt5.QtGui import QGuiApplication
+
+    screen = QGuiApplication.primaryScreen()
+    if screen is None or QGuiApplication.platformName() in ("offscreen", "minimal"):
+        return FIRST_SIZE
+    area = screen.availableGeometry()
+    return min(FIRST_SIZE[0], int(area.width() * 0.9)), min(FIRST_SIZE[1], int(area.height() * 0.9))
 
 
 class _Bridge(QObject):
@@ -141,7 +159,18 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
-            self.resize(1320, 780)
+            self.resize(*first_size(self))
+
+    @property
+    def persists_settings(self) -> bool:
+        """Whether closing the window writes its settings. Headless runs (``--screenshot``, which sets
+        ``max_frames``; the offscreen/minimal Qt platforms tests use) never write the user's own settings store;
+        an explicit ``settings_file`` is always written."""
+        if self.config.settings_file:
+            return True
+        from PyQt5.QtGui import QGuiApplication
+
+        return self.config.max_frames is None and QGuiApplication.platformName() not in ("offscreen", "minimal")
 
     # ---- settings helpers ---------------------------------------------------------------------------------------
     def _setting_bool(self, key: str, default: bool) -> bool:
@@ -193,6 +222,7 @@ class MainWindow(QMainWindow):
         form.addRow("1€ beta", self.beta)
 
         side = QWidget()
+        side.setMinimumWidth(340)
         lay = QVBoxLayout(side)
         lay.setContentsMargins(4, 4, 4, 4)
         title = QLabel("<b>Sampler view</b> (left / right eye)")
@@ -201,9 +231,17 @@ class MainWindow(QMainWindow):
         lay.addWidget(self.info)
         lay.addWidget(self.gaze_label)
         lay.addWidget(screen_box, 2)
+        # The side panel scrolls instead of setting the window's minimum height (it needs ~690 px): the window works
+        # from 1024x600 up, and nothing in the panel overlaps when it is short.
+        scroll = QScrollArea()
+        scroll.setWidget(side)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(side.minimumWidth() + 20)
+        self.side_scroll = scroll
         split = QSplitter()
         split.addWidget(self.live)
-        split.addWidget(side)
+        split.addWidget(scroll)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 1)
         split.setSizes([900, 380])
@@ -212,6 +250,7 @@ class MainWindow(QMainWindow):
         # status bar
         self.state_label = QLabel("starting")
         self.counters_label = QLabel("")
+        self.counters_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # cut, never widen the window
         self.counters_label.setToolTip("processed frames per second; latency from capture to ready-to-show (median); "
                                        "per-stage medians; frames dropped because processing was busy")
         self.profile_label = QLabel("profile: none")
@@ -314,6 +353,8 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
     def _save_settings(self) -> None:
+        if not self.persists_settings:
+            return
         s = self.settings
         for n in Overlays.names():
             s.setValue(f"overlays/{n}", bool(getattr(self.engine.overlays, n)))

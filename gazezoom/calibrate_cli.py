@@ -114,16 +114,15 @@ def _replay(args) -> int:
     from .calibration.profile import check_quality, profiles_dir, save_outcome
     from .calibration.regressors import REGRESSORS
     from .calibration.replay import load_recording, replay_samples
-    from .pipeline import Pipeline
 
     recording = load_recording(args.replay)
     settings = selection_settings(args)
-    from .models.stages import build_gaze_stage, resolve_stage, stage_identity
+    from .build import build_pipeline, load_gaze
 
-    stage = resolve_stage(args.gaze, args.weights)
-    gaze = build_gaze_stage(stage, weights=args.weights, variant=args.variant)
-    identity = stage_identity(stage, args.weights, args.variant)
-    with Pipeline(args.landmarker, camera=args.camera_file, mode="video", gaze=gaze) as pipe:
+    gaze = load_gaze(args.gaze, weights=args.weights, variant=args.variant)
+    identity = gaze.identity
+    with build_pipeline(gaze=gaze, display=False, landmarker=args.landmarker, camera=args.camera_file,
+                        mode="video") as pipe:
         samples, counts = replay_samples(recording, lambda frame, t: pipe.process(frame, t), settings, progress=True)
     print(f"frames: {json.dumps(counts)}")
     names = [args.regressor] + ([n for n in REGRESSORS.names() if n != args.regressor] if args.compare else [])

@@ -119,10 +119,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import cv2
 
-    from .pipeline import Pipeline
+    from .build import build_pipeline
 
     frame, time_s = read_frame(args.input, args.frame)
-    with Pipeline(camera=args.camera, mode="image", tiles=args.tiles) as pipe:
+    with build_pipeline(gaze=False, camera=args.camera, mode="image", tiles=args.tiles) as pipe:
         result = pipe.process(frame, time_s)
         K = pipe.frontend.camera_for(frame.shape[1], frame.shape[0]).K
     bgr = pipe._bgr(frame)

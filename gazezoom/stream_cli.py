@@ -62,10 +62,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _build(args, log):
     """The checked outlets' settings, the source spec, and the pipeline (gaze stage, profile)."""
+    from .build import build_pipeline, load_gaze
     from .errors import InputValueError, ModelFileError
-    from .gui.config import AppConfig, load_gaze
     from .gui.sources import parse_size, parse_source
-    from .pipeline import Pipeline
 
     if not args.lsl and args.websocket is None:
         raise InputValueError("give at least one outlet: --lsl and/or --websocket [HOST:]PORT")
@@ -78,21 +77,15 @@ def _build(args, log):
         import torch
 
         torch.set_num_threads(args.threads)
-    gaze = identity = None
-    if not args.no_gaze:
-        setup = load_gaze(AppConfig(weights=args.weights, variant=args.variant, gaze=args.gaze, backend=args.backend))
-        if setup.predictor is None:  # streaming NaN gaze into an experiment unnoticed is worse than stopping
-            raise ModelFileError(f"{setup.note}; pass --no-gaze to stream the front-end alone")
-        gaze, identity = setup.predictor, setup.identity
-        log(setup.note)
-    calibration = None
-    if args.profile:
-        from .calibration.profile import load_profile
-
-        if identity is None:
-            raise InputValueError("--profile needs a gaze model; drop --no-gaze")
-        calibration = load_profile(args.profile, args.profiles, gaze_model=identity).mapper().map_result
-    pipeline = Pipeline(args.landmarker, camera=args.camera_file, mode="video", gaze=gaze, calibration=calibration)
+    gaze = False
+    if not args.no_gaze:  # a missing model is an error here: streaming NaN gaze into an experiment unnoticed is worse
+        try:
+            gaze = load_gaze(args.gaze, weights=args.weights, variant=args.variant, backend=args.backend)
+        except ModelFileError as err:
+            raise ModelFileError(f"{err}; pass --no-gaze to stream the front-end alone") from None
+        log(gaze.note)
+    pipeline = build_pipeline(gaze=gaze, display=False, profile=args.profile, profiles_dir=args.profiles,
+                              landmarker=args.landmarker, camera=args.camera_file, mode="video")
     return spec, pipeline
 
 

@@ -56,20 +56,13 @@ def load_gaze(config: AppConfig) -> GazeSetup:
         slug = "".join(c if c.isalnum() or c in "_-." else "_" for c in variant)
         # not a weights file, so no hash: profiles fitted with it say so and never match shipped weights
         return GazeSetup(predictor, f"gaze_{slug}@in-memory", f"gaze model: {variant} (supplied by the caller)")
-    from ..models.stages import build_gaze_stage, resolve_stage, stage_identity, stage_weights_file
+    from ..build import load_gaze as load_stage  # the one loader every command uses
 
     try:
-        stage = resolve_stage(config.gaze, config.weights)
-        path = stage_weights_file(stage, config.weights, config.variant)
-        predictor = build_gaze_stage(stage, weights=config.weights, variant=config.variant, backend=config.backend)
-        identity = stage_identity(stage, config.weights, config.variant)
+        setup = load_stage(config.gaze, weights=config.weights, variant=config.variant, backend=config.backend)
     except GazezoomError as err:
         return GazeSetup(None, None, f"no gaze model ({err}); showing the face front-end only")
-    if path is None:
-        return GazeSetup(predictor, identity, f"gaze: {stage} (no learned weights)")
-    backend = getattr(predictor, "backend", None)
-    return GazeSetup(predictor, identity, f"gaze: {stage}, model {predictor.variant} from {path}" +
-                     (f" ({backend})" if isinstance(backend, str) else ""))
+    return GazeSetup(setup.stage, setup.identity, setup.note)
 
 
 def pipeline_factory(config: AppConfig, on_gaze: Callable[[GazeSetup], None] | None = None) -> Callable[..., object]:

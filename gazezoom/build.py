@@ -11,9 +11,9 @@ calibration profile are resolved the same way everywhere:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from .errors import InputValueError
 from .fileio import WEIGHTS_DIR

@@ -6,8 +6,8 @@ and the calibration actions explain that they need gaze weights.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from ..errors import GazezoomError
 from ..fileio import WEIGHTS_DIR

@@ -81,3 +81,20 @@ def test_camera_intrinsics_are_camera_file_everywhere():
         for flag in ("--camera-file", "--camera"):
             assert str(parse([*argv, flag, "cam.json"]).camera) == "cam.json"
     assert parse(["demo", "--camera-file", "cam.json"]).camera_file == "cam.json"
+
+
+def test_benchmarks_warn_when_the_machine_is_busy():
+    """Load average before the run, or a wide spread of the repeats, gives a warning that recommends --threads 1."""
+    import time
+
+    from gazezoom.bench import BUSY_SPREAD, SPREADS, busy_warning
+
+    assert busy_warning(0.2, 2, [0.1, 0.2]) is None
+    note = busy_warning(2.8, 2, [])
+    assert "load average 2.8 on 2 cores" in note and "--threads 1" in note
+    # a measurement whose repeats really swing (as under contention) is caught by its spread
+    SPREADS.clear()
+    calls = iter(range(1000))
+    median_ms(lambda: time.sleep(0.001 if next(calls) % 2 else 0.02), repeat=20, warmup=0)
+    assert SPREADS and SPREADS[-1] > BUSY_SPREAD
+    assert "repeats spread up to" in busy_warning(0.0, 2, SPREADS)

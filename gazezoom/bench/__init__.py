@@ -16,7 +16,15 @@ from typing import Callable
 
 from ..errors import InputValueError
 
-__all__ = ["BENCHMARKS", "median_ms", "print_report", "add_arguments", "run"]
+__all__ = ["BENCHMARKS", "median_ms", "print_report", "add_arguments", "run", "busy_warning", "SPREADS",
+           "BUSY_LOAD_PER_CORE", "BUSY_SPREAD"]
+
+#: Relative spread ``(p90 - p10) / median`` of the repeats of every :func:`median_ms` call in this run.
+SPREADS: list[float] = []
+#: Load average per core (1 min, before the run) above which the machine counts as busy.
+BUSY_LOAD_PER_CORE = 0.5
+#: A relative spread of the repeats above this says something else took the CPU during the measurement.
+BUSY_SPREAD = 0.5
 
 #: name → (module path, one-line help)
 BENCHMARKS: dict[str, tuple[str, str]] = {
@@ -41,7 +49,34 @@ def median_ms(fn: Callable[[], object], *, repeat: int = 50, warmup: int = 5) ->
         t0 = time.perf_counter()
         fn()
         times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
+    med = statistics.median(times)
+    if len(times) >= 5:
+        q = statistics.quantiles(times, n=10)
+        SPREADS.append((q[-1] - q[0]) / max(med, 1e-9))
+    return med
+
+
+def busy_warning(load1: float | None, cpus: int, spreads: list[float]) -> str | None:
+    """Why this run's timings cannot be trusted, or None: the 1-min load average before the run above
+    :data:`BUSY_LOAD_PER_CORE` per core (other work on the machine), or repeats spread wider than
+    :data:`BUSY_SPREAD` of their median (contention during the run).
+
+    >>> busy_warning(0.1, 2, [0.05, 0.1]) is None
+    True
+    >>> "load average 2.8" in busy_warning(2.8, 2, [])
+    True
+    """
+    reasons = []
+    if load1 is not None and load1 > BUSY_LOAD_PER_CORE * cpus:
+        reasons.append(f"load average {load1:.1f} on {cpus} cores before the run")
+    worst = max(spreads, default=0.0)
+    if worst > BUSY_SPREAD:
+        reasons.append(f"repeats spread up to {100 * worst:.0f}% of their median")
+    if not reasons:
+        return None
+    return (f"warning: the machine is busy ({'; '.join(reasons)}): these timings are unreliable and the ratios may "
+            "not match the README's. Close other work, or rerun with --threads 1 (one thread suffers far less from "
+            "contention: `bench sampler` measured 195.7 ms with 2 threads vs 2.76 ms with 1 on a busy 2-core machine)")
 
 
 def print_report(
@@ -70,4 +105,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return int(importlib.import_module(args._bench_module).run(args) or 0)
+    import os
+    import sys
+
+    load1 = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    SPREADS.clear()
+    code = int(importlib.import_module(args._bench_module).run(args) or 0)
+    note = busy_warning(load1, os.cpu_count() or 1, SPREADS)
+    if note:
+        print(note, file=sys.stderr)
+    return code

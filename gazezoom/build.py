@@ -79,7 +79,8 @@ def build_pipeline(
 ):
     """A :class:`~gazezoom.pipeline.Pipeline` with its stages resolved.
 
-    ``gaze``: a stage name, None (what ``weights`` holds), a loaded :class:`GazeSetup`, or False (front-end only).
+    ``gaze``: a stage name, None (what ``weights`` holds), a loaded :class:`GazeSetup`, a stage object, or False
+    (front-end only).
     ``display``: whether the gaze stage makes the patches and grids for drawing. ``profile``: a user name or
     profile file, loaded from ``profiles_dir`` and checked against the gaze stage's identity (``calibration``: an
     already-built ``(FrameResult) -> ScreenPoint`` instead). ``camera``: a :class:`~gazezoom.face.camera.Camera`, a
@@ -90,6 +91,8 @@ def build_pipeline(
     setup = None
     if isinstance(gaze, GazeSetup):
         setup = gaze
+    elif callable(getattr(gaze, "predict", None)):  # a stage object built elsewhere (tests, embedding)
+        setup = GazeSetup(gaze, str(getattr(gaze, "name", "custom")), "", None, "gaze: supplied by the caller")
     elif gaze is not False:
         setup = load_gaze(gaze or None, weights=weights, variant=variant, backend=backend, device=device)
     if profile is not None:

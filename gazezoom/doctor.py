@@ -87,9 +87,9 @@ def _mediapipe() -> Check:
     try:
         import numpy as np
 
-        from .pipeline import Pipeline
+        from .build import build_pipeline
 
-        with Pipeline(mode="image") as pipe:
+        with build_pipeline(gaze=False, mode="image") as pipe:
             pipe.process(np.zeros((120, 160, 3), np.uint8))
     except Exception as err:  # noqa: BLE001 - a doctor reports every failure, whatever its type
         return Check("MediaPipe", "FAIL", f"{type(err).__name__}: {err}",

@@ -7,7 +7,7 @@ was resized by that factor.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -195,10 +195,10 @@ def draw_face(image: np.ndarray, face: Face, K: np.ndarray | None = None, *, sca
     x0, y0, x1, y1 = face.bbox
     cv2.rectangle(image, _pt((x0, y0), scale), _pt((x1, y1), scale), COLORS["gaze"] if primary else COLORS["other"], 1)
     h = face.head
-    l, r = face.eyes
+    left, right = face.eyes
     text = (
         f"id {face.track_id}  pitch {h.pitch_deg:+.0f} yaw {h.yaw_deg:+.0f} roll {h.roll_deg:+.0f}  "
-        f"z {h.translation_mm[2]:.0f}mm  open L{l.openness:.2f} R{r.openness:.2f}" + ("  BLINK" if face.blink else "")
+        f"z {h.translation_mm[2]:.0f}mm  open L{left.openness:.2f} R{right.openness:.2f}" + ("  BLINK" if face.blink else "")
     )
     put_label(image, text, (max(0, _pt((x0, y0), scale)[0]), max(14, _pt((x0, y0), scale)[1] - 6)), size=0.4)
     return image

@@ -281,7 +281,7 @@ def test_calibrate_command_window_without_camera_esc_cancels(qtbot, tmp_path, pr
     """``gazezoom calibrate --user NAME`` live mode: no camera → the window says so; Esc cancels, nothing saved."""
     import argparse
 
-    from PyQt5.QtCore import QTimer, Qt
+    from PyQt5.QtCore import Qt, QTimer
     from PyQt5.QtTest import QTest
 
     from gazezoom.gui.calibration import run_calibration

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import read_frames
+
 from gazezoom.errors import InputValueError, MediaError, UnknownNameError
 from gazezoom.results import EyeGaze, EyeRegion, Face, FrameResult, GazeResult, HeadPose, ScreenPoint
 
@@ -132,7 +132,7 @@ def test_row_without_face_is_empty_not_zero():
 
 
 def test_row_with_face_gaze_and_screen():
-    from gazezoom.io.table import FIXED_COLUMNS, COLUMNS, result_to_row
+    from gazezoom.io.table import COLUMNS, FIXED_COLUMNS, result_to_row
 
     r = FrameResult(index=3, time_s=0.1, frame_size=(480, 640), face=_face(blink=True), gaze=_gaze(),
                     screen=ScreenPoint(100.0, 200.0, 101.0, 202.0))

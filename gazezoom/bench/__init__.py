@@ -12,7 +12,7 @@ import importlib
 import json
 import statistics
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from ..errors import InputValueError
 

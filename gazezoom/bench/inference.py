@@ -18,7 +18,7 @@ import warnings
 from pathlib import Path
 
 from ..fileio import WEIGHTS_DIR
-from . import median_ms, print_report
+from . import print_report
 
 __all__ = ["add_arguments", "run"]
 

@@ -160,6 +160,7 @@ def run(args: argparse.Namespace) -> int:
 
                     def hook(pipeline, sampler_ms=sampler_ms):
                         pred = getattr(pipeline.gaze, "predictor", None)
+                        pred = getattr(pred, "predictor", pred)  # a fusion / pupil stage wraps a GazePredictor
                         backends.add(getattr(pred, "backend", "torch"))
                         # time the sampler inside the gaze call (an instance attribute shadows the method); with
                         # ONNX Runtime the sampler is inside the session and "gaze" includes it

@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from ..errors import InputValueError
-    from ..sampler import SaliencySampler, attraction, quads_to_regions, sample_regions, saliency_grid
+    from ..sampler import SaliencySampler, attraction, quads_to_regions, saliency_grid, sample_regions
 
     if args.repeat < 1 or args.grid_size < 2:
         raise InputValueError(f"--repeat must be >= 1 and --grid-size >= 2, got {args.repeat} and {args.grid_size}")

@@ -15,7 +15,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 from PyQt5.QtCore import QPointF, QRectF, Qt, QTimer, pyqtSignal
 from PyQt5.QtGui import QColor, QFont, QImage, QPainter
 from PyQt5.QtWidgets import QWidget
@@ -330,8 +329,8 @@ def run_calibration(args, *, gaze_factory=None, on_window=None) -> int:
     from ..calibrate_cli import selection_settings
     from ..calibration.procedure import CalibrationProcedure
     from ..calibration.screen import ScreenGeometry
-    from .app import create_application
     from ..models.stages import resolve_stage
+    from .app import create_application
     from .config import AppConfig, pipeline_factory
     from .engine import Engine
     from .sources import parse_source

@@ -73,12 +73,12 @@ def pipeline_factory(config: AppConfig, on_gaze: Callable[[GazeSetup], None] | N
     """
 
     def make(calibration=None):
-        from ..pipeline import Pipeline
+        from ..build import build_pipeline
 
         gaze = load_gaze(config)
         if on_gaze is not None:
             on_gaze(gaze)
-        return Pipeline(config.landmarker, camera=config.camera_file, mode="video", gaze=gaze.predictor,
-                        calibration=calibration)
+        return build_pipeline(gaze=False if gaze.predictor is None else gaze.predictor, calibration=calibration,
+                              landmarker=config.landmarker, camera=config.camera_file, mode="video")
 
     return make

@@ -20,14 +20,14 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
 from ..errors import CameraError, GazezoomError
 from ..results import FrameResult, ScreenPoint
-from .render import CounterSnapshot, Counters, Overlays, annotate, side_panel
+from .render import Counters, CounterSnapshot, Overlays, annotate, side_panel
 from .sources import Frame, FrameSource, SourceSpec, open_source
 
 __all__ = ["LatestSlot", "EngineState", "ScreenView", "View", "Engine"]

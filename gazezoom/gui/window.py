@@ -735,8 +735,8 @@ def _info_text(view: View) -> str:
             lines.append(f"{eg.side:<6} pitch {ep:+6.1f}°  yaw {ey:+6.1f}°")
     else:
         lines.append("gaze   — (no gaze model)")
-    l, rt = r.face.eyes
-    lines.append(f"open   L {l.openness:.2f}  R {rt.openness:.2f}   blink: {'YES' if r.face.blink else 'no'}")
+    left, right = r.face.eyes
+    lines.append(f"open   L {left.openness:.2f}  R {right.openness:.2f}   blink: {'YES' if r.face.blink else 'no'}")
     if view.screen is not None:
         lines.append(f"screen x {view.screen.x_px:6.0f}  y {view.screen.y_px:6.0f} px" + ("  held" if view.screen.held else ""))
     return "\n".join(lines)

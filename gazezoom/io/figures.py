@@ -13,8 +13,8 @@ matplotlib is used through its object API with the Agg canvas (no pyplot state, 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 

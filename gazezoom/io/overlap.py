@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import collections
 import time
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Iterable, Iterator
 
 import numpy as np
 

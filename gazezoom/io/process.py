@@ -25,10 +25,10 @@ import platform
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
 
 from .. import __version__
 from ..errors import GazezoomError, InputValueError, MediaError, ModelFileError
@@ -168,37 +168,21 @@ def output_paths(jobs: list[Job], out: str | os.PathLike, fmt: str) -> list[Path
 # --------------------------------------------------------------------------------------------------- one job
 
 
-class _Gaze:
-    """The predictor with ``display`` fixed: patches and grids only when they will be drawn."""
-
-    def __init__(self, predictor, display: bool):
-        self.predictor, self.display = predictor, display
-
-    def predict(self, frame_bgr, face):
-        return self.predictor.predict(frame_bgr, face, display=self.display)
-
-
 def build_pipeline(settings: Settings, mode: str):
-    """The :class:`gazezoom.pipeline.Pipeline` for ``settings`` (``mode``: ``"video"`` or ``"image"``)."""
-    from ..pipeline import Pipeline
+    """The :class:`gazezoom.pipeline.Pipeline` for ``settings`` (``mode``: ``"video"`` or ``"image"``), built by
+    :func:`gazezoom.build.build_pipeline` like every other command's."""
+    from ..build import build_pipeline as build
 
-    gaze = calibration = None
-    if settings.model_identity is not None:  # a gaze stage (front-end only without one)
+    if settings.model_identity is not None and settings.threads > 0:
         import torch
 
-        from ..models.stages import build_gaze_stage
-
-        if settings.threads > 0:
-            torch.set_num_threads(settings.threads)
-        stage = build_gaze_stage(settings.gaze, weights=settings.weights or WEIGHTS_DIR, backend=settings.backend)
-        gaze = _Gaze(stage, display=settings.annotate)
-    if settings.profile:
-        from ..calibration.profile import load_profile
-
-        calibration = load_profile(settings.profile, gaze_model=settings.model_identity).mapper().map_result
+        torch.set_num_threads(settings.threads)
     tiles = settings.tiles if mode == "image" else 0  # videos track faces frame to frame: no extra windows
-    return Pipeline(settings.landmarker, camera=settings.camera, mode=mode, gaze=gaze, calibration=calibration,
-                    tiles=tiles)
+    return build(gaze=False if settings.model_identity is None else settings.gaze,
+                 weights=settings.weights or WEIGHTS_DIR, backend=settings.backend,
+                 display=settings.annotate,  # patches and grids only when they will be drawn
+                 profile=settings.profile, landmarker=settings.landmarker, camera=settings.camera, mode=mode,
+                 tiles=tiles)
 
 
 def _camera_dict(pipeline, width: int, height: int, source: str | None) -> dict:

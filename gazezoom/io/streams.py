@@ -25,8 +25,8 @@ import math
 import queue
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from ..errors import InputValueError, MediaError
 from .table import COLUMNS

@@ -454,13 +454,13 @@ def real_vs_synthetic_figure(
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.description = __doc__.split("\n\n")[0] + " " + __doc__.split("\n\n")[1] + " " + __doc__.split("\n\n")[3]
     p.add_argument("--synthetic", type=int, metavar="N", default=None, help="number of held-out eyes to render")
-    # --- real datasets (issue 8)
+    # --- public datasets (gazezoom.data)
     p.add_argument("--data", metavar="NAME:PATH", default=None,
                    help="evaluate on a public dataset instead: mpiifacegaze:DIR[,test_person=p00], ethxgaze:DIR, "
                         "gazecapture:DIR; reports angular error (MPII/ETH) or on-screen cm (GazeCapture)")
     p.add_argument("--split", default="test", help="split of --data: train, val, test (default), test_person_specific")
     p.add_argument("--limit", type=int, default=0, help="score only this many evenly spaced eyes of --data (0: all)")
-    # --- end real datasets
+    # --- end public datasets
     p.add_argument("--seed", type=int, default=2024, help="seed of the held-out draw (default 2024; training "
                    "validation uses 1, training 0)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
@@ -478,13 +478,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--real", metavar="MEDIA_DIR", default=None, help="with --reference: the real-media scoreboard "
                    "(a mode of its own). With --synthetic instead: also run the weak unlabelled real-face checks on "
                    "MEDIA_DIR (e.g. ../shared/media): gaze vs camera direction, mirror symmetry, video steadiness")
-    # --- real-media scoreboard (issue 13, gazezoom/realeval.py)
+    # --- real-media scoreboard (gazezoom/realeval.py)
     p.add_argument("--reference", metavar="REF_DIR", default=None,
                    help="with --real DIR: score every gaze stage on each image/video of DIR that has <file name>.csv "
                         "in REF_DIR (format: ../shared/reference/README.md; a real-trained network's gaze, for "
                         "evaluation only) over the frames where both see an open-eyed face: Pearson r of pitch/yaw "
                         "over time, angle to the reference raw and offset-removed, two-eye agreement, jitter, mirror "
-                        "and look-into-the-camera checks on stills, and issue 13's aims. With --figures DIR: "
+                        "and look-into-the-camera checks on stills, and the real-eye aims (docs/zoom.md). With --figures DIR: "
                         "traces_<video>.png per video")
     p.add_argument("--baselines", nargs="*", default=None, metavar="NAME",
                    help="with --reference: the other gaze stages to score beside the network variants (default: "
@@ -505,7 +505,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    if args.reference is not None:  # --- real-media scoreboard (issue 13)
+    if args.reference is not None:  # --- real-media scoreboard
         return _run_real(args)
     variants = [resolve_variant(v) for v in (args.variants or ALL_VARIANTS)]
     if (args.data is None) == (args.synthetic is None):
@@ -520,7 +520,7 @@ def run(args: argparse.Namespace) -> int:
         if label in models:
             raise InputValueError(f"--candidate {label}: a variant of that name is already scored; choose another LABEL")
         models[label] = load_weights(candidate_file(path, variant), variant=variant, device=args.device)
-    if args.data is not None:  # --- real datasets (issue 8)
+    if args.data is not None:  # --- public datasets
         from .data.evaluation import evaluate_dataset, format_report
 
         report = evaluate_dataset(models, args.data, args.split, batch_size=args.batch_size, device=args.device,

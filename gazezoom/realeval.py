@@ -22,7 +22,7 @@ Per stage and file, and pooled per stage (angles in degrees):
   consistency (the front-end and the stage on the horizontally flipped image: ``|yaw + yaw_m|``,
   ``|pitch − pitch_m|``) and, for the portraits in :data:`PORTRAITS`, the angle between the fused gaze and the
   direction from ``origin_mm`` to the camera;
-* ``aims``: issue 13's done-when thresholds (:data:`AIMS`), each ``{"value", "threshold", "pass"}``; ``pass`` is
+* ``aims``: the real-eye aims (docs/zoom.md) (:data:`AIMS`), each ``{"value", "threshold", "pass"}``; ``pass`` is
   ``null`` ("n/a") where nothing could be measured, e.g. pitch r when no clip's reference moves.
 
 Rows: one per network variant (default: those with weights in ``--weights``), one per baseline (``--baselines``,

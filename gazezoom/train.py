@@ -175,14 +175,14 @@ def _render_cached(cfg: TrainConfig, n: int, seed: int, split: str, region_size,
 def _datasets(cfg: TrainConfig, region_size, device, progress: bool, world: int = 1, memo: dict | None = None):
     """(train, validation) datasets; with ``train_n`` the training eyes are rendered once and cached (in ``memo``
     for the next variant of the same run, in ``cache_dir`` for later runs)."""
-    # --- real datasets (issue 8): --dataset NAME:PATH[,key=value…] opens a published release (gazezoom.data)
+    # --- public datasets: --dataset NAME:PATH[,key=value…] opens a published release (gazezoom.data)
     from .data import is_spec, open_dataset, subset
     from .models.data import DATASETS, CachedEyes
 
     if is_spec(cfg.dataset):
         return (open_dataset(cfg.dataset, "train", region_size),
                 subset(open_dataset(cfg.dataset, "val", region_size), cfg.val_n))
-    # --- end real datasets
+    # --- end public datasets
     build = DATASETS.get(cfg.dataset)
 
     def cached(n, seed, split, shuffle, n_batches=None):
@@ -198,7 +198,7 @@ def _datasets(cfg: TrainConfig, region_size, device, progress: bool, world: int 
         bs = cfg.batch_size if shuffle else min(cfg.batch_size, 256)
         return CachedEyes(cache, bs, n_batches or -(-n // bs), seed, device, shuffle=shuffle)
 
-    steps = cfg.steps * world  # distributed (issue 8): every process reads its own batches of one global sequence
+    steps = cfg.steps * world  # distributed: every process reads its own batches of one global sequence
     if cfg.train_n > 0:
         train = cached(cfg.train_n, cfg.seed, "train", True, steps)
     else:
@@ -261,7 +261,7 @@ def train_variant(
     state_path = out_dir / "train_state" / f"{slug}.pt"
     csv_path = out_dir / f"{slug}.csv"
     device = torch.device(cfg.device)
-    # --- distributed (issue 8): under torchrun join the process group; rank 0 alone logs, validates and writes
+    # --- distributed: under torchrun join the process group; rank 0 alone logs, validates and writes
     from .distributed import all_mean, setup, shard_batches, wrap
 
     dist = setup(device)
@@ -371,7 +371,7 @@ def train_variant(
             if is_eval and dist.is_main:
                 weights = checkpoint(done, val)
     bar.close()
-    if dist.is_main:  # distributed (issue 8): only rank 0 validates, writes and plots
+    if dist.is_main:  # distributed: only rank 0 validates, writes and plots
         if val is None:  # nothing trained in this call (resumed at the end): report the saved model
             val = validate(model, val_batches, cfg.min_openness)
             if not weights.is_file():
@@ -517,7 +517,7 @@ def run(args: argparse.Namespace) -> int:
         names = [v for v in order if v in VARIANTS]
     else:
         names = list(dict.fromkeys(resolve_variant(v.strip()) for v in args.variant.split(",") if v.strip()))
-    from .distributed import setup, teardown  # distributed (issue 8)
+    from .distributed import setup, teardown  # distributed training
 
     dist = setup(args.device)
     if args.jobs > 1 and len(names) > 1:

@@ -94,7 +94,7 @@ class GazePredictor:
             self._set(model, backend, weights)
 
     def _set(self, model: GazeNet, backend: str | None = None, weights: str | Path | None = None) -> None:
-        from .onnx_backend import make_runner, resolve_backend  # inference backends (issue 8)
+        from .onnx_backend import make_runner, resolve_backend  # inference backends (torch / ONNX Runtime)
 
         # Inference copy with BatchNorm folded into the convolutions: fewer small ops per frame.
         self.model = fold_batchnorm(copy.deepcopy(model).to(self.device).eval())

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .cliargs import argtype, parse_pair
 from .errors import InputValueError, MediaError, NotEnoughDataError
 from .face.camera import Camera, save_camera
 
@@ -24,13 +25,9 @@ __all__ = ["calibrate_from_frames", "iter_frames", "add_arguments", "run"]
 
 
 def _board(text: str) -> tuple[int, int]:
-    try:
-        c, r = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"board must look like 9x6 (inner corners), got {text!r}") from None
-    if c < 2 or r < 2:
-        raise argparse.ArgumentTypeError(f"board needs at least 2x2 inner corners, got {text!r}")
-    return c, r
+    """``"9x6"`` → ``(9, 6)``: inner corners per row x per column, at least 2x2 (an argparse error otherwise)."""
+    return argtype(lambda t: parse_pair(t, name="board", form="COLUMNSxROWS of inner corners", example="9x6",
+                                        minimum=2))(text)
 
 
 def iter_frames(paths: list[Path], every: int = 10):

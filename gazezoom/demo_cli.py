@@ -59,9 +59,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .cliargs import parse_size
     from .errors import InputValueError
-    from .gui.config import AppConfig
-    from .gui.sources import parse_size, parse_source
+    from .live.config import AppConfig
+    from .live.sources import parse_source
 
     if args.frames < 1:
         raise InputValueError(f"--frames must be at least 1, got {args.frames}")

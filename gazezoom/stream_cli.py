@@ -1,6 +1,6 @@
 """``gazezoom stream``: headless live gaze from a camera or video to Lab Streaming Layer and/or WebSocket clients.
 
-The frame loop is the app's without a window: a source of :mod:`gazezoom.gui.sources` (a video is played at its own
+The frame loop is the app's without a window: a source of :mod:`gazezoom.live.sources` (a video is played at its own
 frame rate unless ``--fast``), :meth:`gazezoom.pipeline.Pipeline.process` on each frame, the row of
 :func:`gazezoom.io.table.result_to_row`, and the outlets of :mod:`gazezoom.io.streams`. At the end it prints the
 frames streamed and the delay from capture to hand-over to the outlets (median and 95th percentile).
@@ -63,8 +63,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _build(args, log):
     """The checked outlets' settings, the source spec, and the pipeline (gaze stage, profile)."""
     from .build import build_pipeline, load_gaze
+    from .cliargs import parse_size
     from .errors import InputValueError, ModelFileError
-    from .gui.sources import parse_size, parse_source
+    from .live.sources import parse_source
 
     if not args.lsl and args.websocket is None:
         raise InputValueError("give at least one outlet: --lsl and/or --websocket [HOST:]PORT")
@@ -92,9 +93,9 @@ def _build(args, log):
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .gui.sources import open_source
     from .io.streams import LiveOutlets, parse_address
     from .io.table import result_to_row
+    from .live.sources import open_source
 
     def log(msg: str) -> None:
         if not args.quiet:

@@ -19,8 +19,8 @@ pytest.importorskip("pytestqt")
 
 import cv2  # noqa: E402 - after the skips
 
-from gazezoom.gui.config import AppConfig  # noqa: E402
-from gazezoom.gui.sources import parse_source  # noqa: E402
+from gazezoom.live.config import AppConfig  # noqa: E402
+from gazezoom.live.sources import parse_source  # noqa: E402
 
 os.environ.pop("QT_QPA_PLATFORM_PLUGIN_PATH", None)  # cv2 sets it; Qt must use its own plugins
 
@@ -315,8 +315,8 @@ def test_calibration_window_on_frame_clock_with_simulated_user(qtbot, tmp_path):
     from gazezoom.calibration.profile import load_profile
     from gazezoom.calibration.simulate import SimulatedUser
     from gazezoom.gui.calibration import CalibrationWindow
-    from gazezoom.gui.engine import View
-    from gazezoom.gui.render import CounterSnapshot
+    from gazezoom.live.engine import View
+    from gazezoom.live.render import CounterSnapshot
 
     sim = SimulatedUser(seed=3)
     proc = CalibrationProcedure(sim.screen, layout="9", n_validation=3, regressor="ridge",

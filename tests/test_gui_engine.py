@@ -12,10 +12,11 @@ import time
 import numpy as np
 import pytest
 
+from gazezoom.cliargs import parse_size
 from gazezoom.errors import CameraError, InputValueError, MediaError, UnknownNameError
-from gazezoom.gui.engine import Engine, LatestSlot
-from gazezoom.gui.render import Counters, side_panel
-from gazezoom.gui.sources import SOURCES, FrameSource, SourceSpec, open_source, parse_size, parse_source
+from gazezoom.live.engine import Engine, LatestSlot
+from gazezoom.live.render import Counters, side_panel
+from gazezoom.live.sources import SOURCES, FrameSource, SourceSpec, open_source, parse_source
 from gazezoom.results import FrameResult
 
 

@@ -181,9 +181,9 @@ def test_app_stream_toggle(qtbot, tmp_path, media_dir):
     pytest.importorskip("pytestqt")
     from websockets.sync.client import connect
 
-    from gazezoom.gui.config import AppConfig
-    from gazezoom.gui.sources import parse_source
     from gazezoom.gui.window import MainWindow
+    from gazezoom.live.config import AppConfig
+    from gazezoom.live.sources import parse_source
 
     os.environ.pop("QT_QPA_PLATFORM_PLUGIN_PATH", None)  # cv2 sets it; Qt must use its own plugins
     config = AppConfig(source=parse_source(str(media_dir / "single_face.mp4")), settings_file=str(tmp_path / "s.ini"),

@@ -61,7 +61,7 @@ def test_inspect_a_folder_says_it_is_a_folder(media_dir, tmp_path, capsys):
 
 
 def test_app_source_folder_says_it_is_a_folder(media_dir):
-    from gazezoom.gui.sources import VideoSource, parse_source
+    from gazezoom.live.sources import VideoSource, parse_source
 
     with pytest.raises(MediaError, match="is a folder; --source takes one video file or a camera index"):
         VideoSource(parse_source(str(media_dir)))

@@ -49,14 +49,10 @@ def load_frames(path: Path, size: tuple[int, int], limit: int = 72) -> list[np.n
 
 
 def _size(text: str) -> tuple[int, int]:
-    """``gui.sources.parse_size`` (one WxH rule for every command) with argparse's error type."""
-    from ..errors import InputValueError
-    from ..gui.sources import parse_size
+    """``cliargs.parse_size`` (one WxH rule for every command) with argparse's error type."""
+    from ..cliargs import argtype, parse_size
 
-    try:
-        return parse_size(text)
-    except InputValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
+    return argtype(parse_size)(text)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -71,10 +71,10 @@ def interleaved_times(fns: dict, *, rounds: int, per_round: int = 1, warmup: int
 def run(args: argparse.Namespace) -> int:
     import torch
 
+    from ..cliargs import parse_size
     from ..errors import NoFaceError
     from ..face.frontend import FrontEnd
     from ..face.landmarker import to_rgb
-    from ..gui.sources import parse_size
     from ..models import GazePredictor
     from .frontend import DEFAULT_VIDEO
 

@@ -37,8 +37,8 @@ __all__ = ["add_arguments", "run"]
 
 
 def _size(text: str):
+    from ..cliargs import parse_size
     from ..errors import InputValueError
-    from ..gui.sources import parse_size
 
     if text == "native":
         return None

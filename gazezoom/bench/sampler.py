@@ -9,13 +9,9 @@ from . import median_ms, print_report
 
 def _patch_size(text: str) -> tuple[int, int]:
     """``"24x40"`` → ``(24, 40)`` (height, width); anything else is an argparse error naming the form."""
-    try:
-        h, w = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--patch must look like HEIGHTxWIDTH (e.g. 24x40), got {text!r}") from None
-    if min(h, w) < 1:
-        raise argparse.ArgumentTypeError(f"--patch must be positive, got {text!r}")
-    return h, w
+    from ..cliargs import argtype, parse_pair
+
+    return argtype(lambda t: parse_pair(t, name="--patch", form="HEIGHTxWIDTH", example="24x40"))(text)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -7,7 +7,7 @@ import sys
 import time
 
 from ..errors import GazezoomError, MediaError
-from .config import AppConfig
+from ..live.config import AppConfig
 
 __all__ = ["create_application", "run_app", "headless_platform", "QuitOnSignals", "signal_exit_code"]
 

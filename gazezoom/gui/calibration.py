@@ -20,7 +20,7 @@ from PyQt5.QtGui import QColor, QFont, QImage, QPainter
 from PyQt5.QtWidgets import QWidget
 
 from ..errors import GazezoomError
-from .engine import View
+from ..live.engine import View
 
 __all__ = ["CalibrationWindow", "RecentreWindow", "screen_geometry", "run_calibration"]
 
@@ -329,11 +329,11 @@ def run_calibration(args, *, gaze_factory=None, on_window=None) -> int:
     from ..calibrate_cli import selection_settings
     from ..calibration.procedure import CalibrationProcedure
     from ..calibration.screen import ScreenGeometry
+    from ..live.config import AppConfig, pipeline_factory
+    from ..live.engine import Engine
+    from ..live.sources import parse_source
     from ..models.stages import resolve_stage
     from .app import create_application
-    from .config import AppConfig, pipeline_factory
-    from .engine import Engine
-    from .sources import parse_source
 
     app = create_application()
     screen = ScreenGeometry.load(args.screen) if args.screen else screen_geometry(app.primaryScreen())
@@ -343,7 +343,7 @@ def run_calibration(args, *, gaze_factory=None, on_window=None) -> int:
     config = AppConfig(source=parse_source(str(args.camera)), weights=args.weights, variant=args.variant,
                        gaze=resolve_stage(getattr(args, "gaze", None), args.weights), landmarker=args.landmarker, camera_file=args.camera_file, profiles_dir=args.profiles,
                        gaze_factory=gaze_factory)
-    from .config import load_gaze
+    from ..live.config import load_gaze
 
     gaze = load_gaze(config)
     if gaze.predictor is None:
@@ -362,7 +362,7 @@ def run_calibration(args, *, gaze_factory=None, on_window=None) -> int:
 
     def show_state(state):
         if state.kind in ("retrying", "error"):
-            from .sources import VIDEO_HINT
+            from ..live.sources import VIDEO_HINT
 
             window._error = state.message.replace(
                 VIDEO_HINT, "pass --camera N (or calibrate from a recording with --replay FOLDER)")

@@ -7,7 +7,7 @@ from PyQt5.QtCore import QPointF, QRectF, Qt
 from PyQt5.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPen
 from PyQt5.QtWidgets import QApplication, QSizePolicy, QWidget
 
-from .engine import ScreenView
+from ..live.engine import ScreenView
 
 __all__ = ["to_qimage", "ImageView", "MiniMap", "GazeOverlay"]
 

@@ -1,7 +1,7 @@
 """The main window: live view with overlays, the sampler side panel, the screen mini-map, status and actions.
 
-All processing happens in :class:`~gazezoom.gui.engine.Engine`'s threads; this module only shows the newest
-:class:`~gazezoom.gui.engine.View` (a view that arrives while the previous one is still being drawn replaces it, so
+All processing happens in :class:`~gazezoom.live.engine.Engine`'s threads; this module only shows the newest
+:class:`~gazezoom.live.engine.View` (a view that arrives while the previous one is still being drawn replaces it, so
 the UI never builds a backlog) and turns user actions into engine calls.
 """
 
@@ -39,12 +39,13 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
+from ..cliargs import parse_size
 from ..errors import GazezoomError
 from ..geometry import vector_to_pitchyaw
-from .config import AppConfig, GazeSetup, pipeline_factory
-from .engine import Engine, EngineState, View
-from .render import Overlays
-from .sources import SourceSpec, parse_size, parse_source
+from ..live.config import AppConfig, GazeSetup, pipeline_factory
+from ..live.engine import Engine, EngineState, View
+from ..live.render import Overlays
+from ..live.sources import SourceSpec, parse_source
 from .widgets import GazeOverlay, ImageView, MiniMap
 
 __all__ = ["MainWindow", "OVERLAY_KEYS"]

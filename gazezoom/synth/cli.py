@@ -12,13 +12,9 @@ def parse_size(text: str, flag: str = "--size") -> tuple[int, int]:
     >>> parse_size("24X40")
     (24, 40)
     """
-    from ..errors import InputValueError
+    from ..cliargs import parse_pair
 
-    try:
-        h, w = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise InputValueError(f"{flag} must look like 96x160 (height x width), got {text!r}") from None
-    return h, w
+    return parse_pair(text, name=flag, form="HEIGHTxWIDTH", example="96x160")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

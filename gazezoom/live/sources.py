@@ -22,7 +22,7 @@ from ..errors import CameraError, InputValueError, MediaError
 from ..registry import Registry
 
 __all__ = ["SourceSpec", "Frame", "FrameSource", "CameraSource", "VideoSource", "SOURCES", "parse_source",
-           "open_source", "parse_size"]
+           "open_source"]
 
 #: The end of the no-camera message in the app; ``gazezoom calibrate`` (which takes no --source) replaces it.
 VIDEO_HINT = "play a video instead with --source VIDEO"
@@ -65,21 +65,6 @@ class Frame:
     captured: float
     index: int
     restart: bool = False
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """``"1280x720"`` → ``(1280, 720)``.
-
-    >>> parse_size("1280x720")
-    (1280, 720)
-    """
-    try:
-        w, h = (int(v) for v in str(text).lower().split("x"))
-    except ValueError:
-        raise InputValueError(f"size must look like WIDTHxHEIGHT (e.g. 1280x720), got {text!r}") from None
-    if w < 16 or h < 16 or w > 8192 or h > 8192:
-        raise InputValueError(f"size must be between 16x16 and 8192x8192, got {text!r}")
-    return w, h
 
 
 def parse_source(text: str | int, **options) -> SourceSpec:

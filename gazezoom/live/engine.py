@@ -8,7 +8,7 @@ is read as fast as processing takes frames and none are dropped (benchmarks).
 
 The processing thread builds the :class:`~gazezoom.pipeline.Pipeline` itself (MediaPipe and torch load off the UI
 thread), runs ``Pipeline.process`` on the newest frame, draws the overlays and the side panel
-(:mod:`gazezoom.gui.render`) and hands a :class:`View` to ``on_view``. Source problems (no camera, camera lost,
+(:mod:`gazezoom.live.render`) and hands a :class:`View` to ``on_view``. Source problems (no camera, camera lost,
 unreadable video, end of a video) are reported to ``on_state`` as an :class:`EngineState`; a camera is retried every
 ``retry_s`` seconds. Nothing here raises into the UI.
 """

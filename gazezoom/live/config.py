@@ -66,7 +66,7 @@ def load_gaze(config: AppConfig) -> GazeSetup:
 
 
 def pipeline_factory(config: AppConfig, on_gaze: Callable[[GazeSetup], None] | None = None) -> Callable[..., object]:
-    """``factory(calibration=callable) -> Pipeline`` for :class:`~gazezoom.gui.engine.Engine`.
+    """``factory(calibration=callable) -> Pipeline`` for :class:`~gazezoom.live.engine.Engine`.
 
     The engine calls it in its processing thread, so torch, the gaze weights and MediaPipe load off the UI thread;
     ``on_gaze`` is told which gaze stage was loaded (or why none was).

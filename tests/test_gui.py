@@ -227,8 +227,8 @@ def test_calibrate_save_profile_screen_point_recentre_and_cancel(make_window, qt
     assert not (tmp_path / "profiles" / "tester.json").exists()
     with qtbot.waitSignal(cal.finished, timeout=10_000) as sig:
         qtbot.keyClick(cal, Qt.Key_F)
-    assert sig.args[0]["status"] == "saved"
-    path = sig.args[0]["path"]
+    assert sig.args[0].status == "saved"
+    path = sig.args[0].path
     assert path.is_file() and path.parent == tmp_path / "profiles"
     # the main window uses the new profile: a screen point on the mini-map
     assert w.profile is not None and w.profile.user == "tester" and w.engine.mapper is not None, w.banner
@@ -243,7 +243,7 @@ def test_calibrate_save_profile_screen_point_recentre_and_cancel(make_window, qt
     _wait_views(qtbot, w, 2)
     with qtbot.waitSignal(cal.finished, timeout=5000) as sig:
         qtbot.keyClick(cal, Qt.Key_Escape)
-    assert sig.args[0]["status"] == "cancelled" and path.read_bytes() == before
+    assert sig.args[0].status == "cancelled" and path.read_bytes() == before
 
     # recentre: a dot at the centre, the offset re-estimated and saved in the profile file
     rec = w.recentre()
@@ -251,13 +251,13 @@ def test_calibrate_save_profile_screen_point_recentre_and_cancel(make_window, qt
     with qtbot.waitSignal(rec.finished, timeout=15_000) as sig:
         pass
     out = sig.args[0]
-    assert out["status"] in ("saved", "failed"), out
-    if out["status"] == "saved":  # an untrained model can predict far off-screen: then recentring refuses, visibly
+    assert out.status in ("saved", "failed"), out
+    if out.status == "saved":  # an untrained model can predict far off-screen: then recentring refuses, visibly
         from gazezoom.calibration.profile import load_profile
 
-        assert load_profile(path).offset_px == pytest.approx(out["profile"].offset_px)
+        assert load_profile(path).offset_px == pytest.approx(out.profile.offset_px)
     else:
-        assert "recalibrate" in out["message"] or "frames" in out["message"]
+        assert "recalibrate" in out.message or "frames" in out.message
 
 
 @pytest.mark.slow
@@ -346,8 +346,8 @@ def test_calibration_window_on_frame_clock_with_simulated_user(qtbot, tmp_path):
     assert proc.outcome.report.error_deg < 5  # the simulated user looked at the targets
     with qtbot.waitSignal(win.finished, timeout=10_000) as sig:
         qtbot.keyClick(win, Qt.Key_Return)
-    assert sig.args[0]["status"] == "saved" and sig.args[0]["report_png"].is_file()
-    assert load_profile(sig.args[0]["path"]).gaze_model == "gaze_sim@0"
+    assert sig.args[0].status == "saved" and sig.args[0].report_png.is_file()
+    assert load_profile(sig.args[0].path).gaze_model == "gaze_sim@0"
 
 
 @pytest.mark.slow

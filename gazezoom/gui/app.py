@@ -8,6 +8,7 @@ import time
 
 from ..errors import GazezoomError, MediaError
 from ..live.config import AppConfig
+from ..live.engine import StateKind
 
 __all__ = ["create_application", "run_app", "headless_platform", "QuitOnSignals", "signal_exit_code"]
 
@@ -143,11 +144,11 @@ def run_app(config: AppConfig, *, screenshot: str | None = None, frames: int | N
             app.quit()
 
         def on_state(state) -> None:
-            if state.kind == "done":
+            if state.kind is StateKind.DONE:
                 QTimer.singleShot(50, finish)
-            elif state.kind == "ended":
+            elif state.kind is StateKind.ENDED:
                 QTimer.singleShot(50, lambda: finish(f"the source ended after {window.engine.counters.frames} frames"))
-            elif state.kind in ("error", "retrying") and window.engine.counters.frames == 0:
+            elif state.kind in (StateKind.ERROR, StateKind.RETRYING) and window.engine.counters.frames == 0:
                 # nothing to show but the failure itself: give it a moment on screen, then save that picture
                 QTimer.singleShot(3000, lambda: finish(f"{state.kind}: {state.message}"))
 

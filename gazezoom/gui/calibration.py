@@ -10,9 +10,11 @@ saved profile stays as it was).
 
 from __future__ import annotations
 
+import enum
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from PyQt5.QtCore import QPointF, QRectF, Qt, QTimer, pyqtSignal
@@ -20,9 +22,34 @@ from PyQt5.QtGui import QColor, QFont, QImage, QPainter
 from PyQt5.QtWidgets import QWidget
 
 from ..errors import GazezoomError
-from ..live.engine import View
+from ..live.engine import StateKind, View
 
-__all__ = ["CalibrationWindow", "RecentreWindow", "screen_geometry", "run_calibration"]
+__all__ = ["CalibrationWindow", "RecentreWindow", "Finished", "Status", "screen_geometry", "run_calibration"]
+
+
+class Status(str, enum.Enum):
+    """How a calibration or recentre window ended (a ``str`` enum: ``Status.SAVED == "saved"``)."""
+
+    SAVED = "saved"
+    DRY_RUN = "dry-run"  # a dry run accepted: nothing saved
+    CANCELLED = "cancelled"  # Esc or the window closed: the saved profile is unchanged
+    FAILED = "failed"  # recentring could not estimate an offset
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Finished:
+    """What a full-screen window's ``finished`` signal carries: the :class:`Status`, a message for people, and for
+    a saved result the profile file (``path``), the validation picture (``report_png``, calibration) or the
+    recentred profile (``profile``, recentre)."""
+
+    status: Status
+    message: str = ""
+    path: Path | None = None
+    report_png: Path | None = None
+    profile: object | None = None
 
 _BG = QColor(40, 40, 40)
 
@@ -57,7 +84,7 @@ class _Clock:
 
 
 class _FullScreenWindow(QWidget):
-    finished = pyqtSignal(object)  # {"status": "saved" | "cancelled" | "failed", "message": str, ...}
+    finished = pyqtSignal(object)  # Finished
 
     def __init__(self, screen_size: tuple[int, int]):
         super().__init__(None, Qt.Window)
@@ -74,7 +101,7 @@ class _FullScreenWindow(QWidget):
         W, H = self.screen_size
         return QPointF(float(px[0]) * self.width() / W, float(px[1]) * self.height() / H)
 
-    def _finish(self, outcome: dict) -> None:
+    def _finish(self, outcome: Finished) -> None:
         if self.done:
             return
         self.done = True
@@ -88,7 +115,7 @@ class _FullScreenWindow(QWidget):
         super().closeEvent(event)
 
     def _cancel(self) -> None:
-        self._finish({"status": "cancelled", "message": "cancelled; the saved profile is unchanged"})
+        self._finish(Finished(Status.CANCELLED, "cancelled; the saved profile is unchanged"))
 
     def _tick(self) -> None:
         self.update()
@@ -113,8 +140,8 @@ class _FullScreenWindow(QWidget):
 class CalibrationWindow(_FullScreenWindow):
     """Draws a :class:`CalibrationProcedure`; ``feed(view)`` forwards each processed frame.
 
-    ``finished`` emits ``{"status": "saved", "path": Path, "report_png": Path | None, "message": str}`` after Enter
-    in the review, ``{"status": "cancelled"}`` on Esc. ``frame_clock=True`` drives the procedure only by the times
+    ``finished`` emits a :class:`Finished`: ``SAVED`` with ``path``, ``report_png`` and the validation summary after
+    Enter in the review (``DRY_RUN`` with ``dry_run``), ``CANCELLED`` on Esc. ``frame_clock=True`` drives the procedure only by the times
     passed to :meth:`feed` (recordings: the video's time base); otherwise by a monotonic clock.
     """
 
@@ -198,8 +225,8 @@ class CalibrationWindow(_FullScreenWindow):
             self._error = str(err)
         self.update()
 
-    def accept(self, force: bool = False) -> dict | None:
-        """Accept the reviewed fit and save the profile (unless ``dry_run``); returns the outcome dict, or None when
+    def accept(self, force: bool = False) -> Finished | None:
+        """Accept the reviewed fit and save the profile (unless ``dry_run``); returns the :class:`Finished`, or None when
         it was not saved (``_error`` says why; after a quality refusal ``accept(force=True)``, key F, saves anyway)."""
         from ..calibration.profile import profiles_dir, save_outcome
         from ..errors import CalibrationError
@@ -209,7 +236,7 @@ class CalibrationWindow(_FullScreenWindow):
                 if self.max_error_deg is not None and self.procedure.outcome.report is not None:
                     self.procedure.outcome.report.check(self.max_error_deg)
                 self.procedure.accept()
-                out = {"status": "dry-run", "message": "dry run: nothing saved"}
+                out = Finished(Status.DRY_RUN, "dry run: nothing saved")
             else:
                 outcome = self.procedure.outcome
                 png = self.report_png or profiles_dir(self.profiles_dir) / f"{self.user}_validation.png"
@@ -218,7 +245,7 @@ class CalibrationWindow(_FullScreenWindow):
                                          force=force or self.force)
                 self.procedure.accept()
                 summary = outcome.report.summary() if outcome.report is not None else "no validation frames"
-                out = {"status": "saved", "path": path, "report_png": png, "message": summary}
+                out = Finished(Status.SAVED, summary, path=path, report_png=png)
         except GazezoomError as err:  # e.g. PoorFitError: stay in the review, say why
             self.refused = isinstance(err, CalibrationError)
             self._error = str(err) + ("\nF: save anyway    W: redo the worst points    Space: recalibrate"
@@ -296,11 +323,10 @@ class RecentreWindow(_FullScreenWindow):
             profile = self.profile.replace(offset_px=(float(offset[0]), float(offset[1])))
             path = save_profile(profile, self.profiles_dir) if self.save else None
         except GazezoomError as err:
-            self._finish({"status": "failed", "message": f"recentre failed: {err}"})
+            self._finish(Finished(Status.FAILED, f"recentre failed: {err}"))
             return
-        self._finish({"status": "saved", "profile": profile, "path": path,
-                      "message": f"recentred: offset ({offset[0]:+.0f}, {offset[1]:+.0f}) px from "
-                                 f"{self.session.n_frames} frames"})
+        self._finish(Finished(Status.SAVED, f"recentred: offset ({offset[0]:+.0f}, {offset[1]:+.0f}) px from "
+                                            f"{self.session.n_frames} frames", path=path, profile=profile))
 
     def keyPressEvent(self, event):  # noqa: N802
         if event.key() == Qt.Key_Escape:
@@ -350,18 +376,18 @@ def run_calibration(args, *, gaze_factory=None, on_window=None) -> int:
         raise GazezoomError(gaze.note.replace("; showing the face front-end only", "") +
                             "; calibration needs a trained gaze model")
     config.gaze_factory = lambda: gaze.predictor
-    from .window import _Bridge
+    from .bridge import Bridge
 
-    bridge = _Bridge()
+    bridge = Bridge()
     writer = [None]
     window = CalibrationWindow(procedure, user=args.user, gaze_model=gaze.identity, profiles_dir=args.profiles,
                                report_png=args.report, max_error_deg=args.max_error_deg, dry_run=args.dry_run,
                                force=getattr(args, "force", False),
                                frame_clock=bool(args.record))
-    result = {"status": "cancelled"}
+    result = [Finished(Status.CANCELLED)]
 
     def show_state(state):
-        if state.kind in ("retrying", "error"):
+        if state.kind in (StateKind.RETRYING, StateKind.ERROR):
             from ..live.sources import VIDEO_HINT
 
             window._error = state.message.replace(
@@ -384,8 +410,8 @@ def run_calibration(args, *, gaze_factory=None, on_window=None) -> int:
     bridge.state_changed.connect(show_state, Qt.QueuedConnection)
     engine = Engine(pipeline_factory(config), on_view=bridge.push_view, on_state=bridge.state_changed.emit)
 
-    def finished(outcome):
-        result.update(outcome)
+    def finished(outcome: Finished):
+        result[0] = outcome
         app.quit()
 
     window.finished.connect(finished)
@@ -406,7 +432,8 @@ def run_calibration(args, *, gaze_factory=None, on_window=None) -> int:
     if signals.signum is not None:
         print("gazezoom calibrate: interrupted; nothing saved, the profile stays as it was", file=sys.stderr)
         return signals.exit_code
-    print(result.get("message", result["status"]))
-    if result["status"] == "saved":
-        print(f"saved profile {result['path']}" + (f" and picture {result['report_png']}" if result.get("report_png") else ""))
-    return 0 if result["status"] in ("saved", "dry-run") else 1
+    outcome = result[0]
+    print(outcome.message or outcome.status.value)
+    if outcome.status is Status.SAVED:
+        print(f"saved profile {outcome.path}" + (f" and picture {outcome.report_png}" if outcome.report_png else ""))
+    return 0 if outcome.status in (Status.SAVED, Status.DRY_RUN) else 1

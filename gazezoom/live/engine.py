@@ -16,6 +16,7 @@ unreadable video, end of a video) are reported to ``on_state`` as an :class:`Eng
 from __future__ import annotations
 
 import dataclasses
+import enum
 import sys
 import threading
 import time
@@ -30,7 +31,7 @@ from ..results import FrameResult, ScreenPoint
 from .render import Counters, CounterSnapshot, Overlays, annotate, side_panel
 from .sources import Frame, FrameSource, SourceSpec, open_source
 
-__all__ = ["LatestSlot", "EngineState", "ScreenView", "View", "Engine"]
+__all__ = ["LatestSlot", "StateKind", "EngineState", "ScreenView", "View", "Engine"]
 
 
 class LatestSlot:
@@ -77,13 +78,30 @@ class LatestSlot:
             self._cond.notify_all()
 
 
+class StateKind(str, enum.Enum):
+    """What an :class:`EngineState` says. A ``str`` enum: a kind equals its text (``StateKind.RUNNING ==
+    "running"``) and prints as it (status bar, ``--screenshot`` messages)."""
+
+    STARTING = "starting"
+    RUNNING = "running"
+    RETRYING = "retrying"  # camera missing or lost
+    ERROR = "error"  # a source that cannot be opened (waiting for another), a pipeline that cannot start
+    ENDED = "ended"  # a non-looping video finished
+    DONE = "done"  # ``max_frames`` processed
+    STOPPED = "stopped"
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+
 @dataclass(frozen=True)
 class EngineState:
-    """Where the engine stands. ``kind``: ``starting``, ``running``, ``retrying`` (camera missing or lost),
-    ``error`` (a source that cannot be opened; waiting for another), ``ended`` (a non-looping video finished),
-    ``done`` (``max_frames`` processed), ``stopped``."""
+    """Where the engine stands: a :class:`StateKind`, a message for people, the source's label."""
 
-    kind: str
+    kind: StateKind
     message: str
     source: str = ""
 
@@ -134,7 +152,7 @@ class Engine:
         self.retry_s = retry_s
         self.display_width = display_width
         self.counters = Counters()
-        self.state = EngineState("stopped", "not started")
+        self.state = EngineState(StateKind.STOPPED, "not started")
         self.mapper = None  # gazezoom.calibration.mapping.ScreenMapper or None
         self.recorder: Callable[[FrameResult], None] | None = None
         # live outlets (gazezoom.io.streams.LiveOutlets): (result, capture perf_counter time), called before drawing
@@ -162,7 +180,7 @@ class Engine:
             self.open(spec)
         self._stop.clear()
         self._ready.clear()
-        self._set_state("starting", "loading the face landmarker and gaze model …")
+        self._set_state(StateKind.STARTING, "loading the face landmarker and gaze model …")
         self._threads = [
             threading.Thread(target=self._process_loop, name="gazezoom-process", daemon=True),
             threading.Thread(target=self._grab_loop, name="gazezoom-grab", daemon=True),
@@ -190,7 +208,7 @@ class Engine:
         alive = any(t.is_alive() for t in self._threads)
         if not alive:
             self._threads = []
-            self._set_state("stopped", "stopped")
+            self._set_state(StateKind.STOPPED, "stopped")
         return not alive
 
     @property
@@ -236,13 +254,13 @@ class Engine:
                     try:
                         source = open_source(spec)
                         pace0, self.source_fps = None, source.fps
-                        self._set_state("running", f"{spec.label} at {source.fps:.0f} fps", spec.label)
+                        self._set_state(StateKind.RUNNING, f"{spec.label} at {source.fps:.0f} fps", spec.label)
                     except CameraError as err:
-                        self._set_state("retrying", f"{err} (retrying every {self.retry_s:.0f} s)", spec.label)
+                        self._set_state(StateKind.RETRYING, f"{err} (retrying every {self.retry_s:.0f} s)", spec.label)
                         next_try = time.monotonic() + self.retry_s
                         continue
                     except GazezoomError as err:  # a video that cannot be read: wait for another source
-                        self._set_state("error", str(err), spec.label)
+                        self._set_state(StateKind.ERROR, str(err), spec.label)
                         spec = None
                         continue
                 fast = spec.kind == "video" and not spec.pace
@@ -256,13 +274,13 @@ class Engine:
                 except CameraError as err:
                     source.close()
                     source = None
-                    self._set_state("retrying", f"{err} (retrying every {self.retry_s:.0f} s)", spec.label)
+                    self._set_state(StateKind.RETRYING, f"{err} (retrying every {self.retry_s:.0f} s)", spec.label)
                     next_try = time.monotonic() + self.retry_s
                     continue
                 if frame is None:
                     source.close()
                     source = None
-                    self._set_state("ended", f"{spec.label} ended (switch on looping to replay it)", spec.label)
+                    self._set_state(StateKind.ENDED, f"{spec.label} ended (switch on looping to replay it)", spec.label)
                     spec = None
                     continue
                 if spec.kind == "video" and spec.pace:
@@ -279,7 +297,7 @@ class Engine:
                     self.counters.drop()
         except Exception as err:  # noqa: BLE001 - a bug here must show, not kill the app silently
             traceback.print_exc(file=sys.stderr)
-            self._set_state("error", f"frame grabber failed: {err}")
+            self._set_state(StateKind.ERROR, f"frame grabber failed: {err}")
         finally:
             if source is not None:
                 source.close()
@@ -293,14 +311,14 @@ class Engine:
         try:
             self.pipeline = self._factory(calibration=self._calibrate)
         except GazezoomError as err:
-            self._set_state("error", f"cannot start the pipeline: {err}")
+            self._set_state(StateKind.ERROR, f"cannot start the pipeline: {err}")
             return
         except Exception as err:  # noqa: BLE001
             traceback.print_exc(file=sys.stderr)
-            self._set_state("error", f"cannot start the pipeline: {err}")
+            self._set_state(StateKind.ERROR, f"cannot start the pipeline: {err}")
             return
-        if self.state.kind == "starting":
-            self._set_state("starting", "waiting for the first frame …")
+        if self.state.kind is StateKind.STARTING:
+            self._set_state(StateKind.STARTING, "waiting for the first frame …")
         self._ready.set()
         generation = -1
         try:
@@ -317,19 +335,19 @@ class Engine:
                 try:
                     view = self._process(frame)
                 except GazezoomError as err:
-                    self._set_state("error", f"frame {frame.index}: {err}", self.state.source)
+                    self._set_state(StateKind.ERROR, f"frame {frame.index}: {err}", self.state.source)
                     continue
                 if gen != self._generation:  # the source changed while this frame was processed
                     continue
-                if self.state.kind in ("starting", "retrying", "error"):
-                    self._set_state("running", self._spec.label if self._spec else "", self.state.source)
+                if self.state.kind in (StateKind.STARTING, StateKind.RETRYING, StateKind.ERROR):
+                    self._set_state(StateKind.RUNNING, self._spec.label if self._spec else "", self.state.source)
                 self._on_view(view)
                 if self.max_frames is not None and self.counters.frames >= self.max_frames:
-                    self._set_state("done", f"{self.counters.frames} frames processed", self.state.source)
+                    self._set_state(StateKind.DONE, f"{self.counters.frames} frames processed", self.state.source)
                     break
         except Exception as err:  # noqa: BLE001
             traceback.print_exc(file=sys.stderr)
-            self._set_state("error", f"processing failed: {err}")
+            self._set_state(StateKind.ERROR, f"processing failed: {err}")
         finally:
             pipeline, self.pipeline = self.pipeline, None
             if pipeline is not None:
@@ -390,7 +408,7 @@ class Engine:
             return dataclasses.replace(self._last_screen, held=True)
         return None
 
-    def _set_state(self, kind: str, message: str, source: str | None = None) -> None:
+    def _set_state(self, kind: StateKind, message: str, source: str | None = None) -> None:
         self.state = EngineState(kind, message, self.state.source if source is None else source)
         try:
             self._on_state(self.state)

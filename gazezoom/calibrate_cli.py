@@ -6,7 +6,7 @@ screen.json, see ``gazezoom/calibration/replay.py``) without camera or screen, e
 update. Either way the fit is validated on targets it never saw, the report is printed and drawn as a PNG, and the
 profile goes to ``<profiles>/<user>.json``.
 
-Live mode contract with the GUI: ``gazezoom.gui.calibration.run_calibration(args) -> int`` receives these parsed
+Live mode contract with the GUI: ``gazezoom.gui.calibrate_live.run_calibration(args) -> int`` receives these parsed
 arguments. It builds ``CalibrationProcedure(screen, layout=args.layout, n_validation=args.validation,
 regressor=args.regressor, settings=selection_settings(args), pursuit_s=args.pursuit_s)`` (screen from
 :func:`screen_from_args`), forwards frames (``procedure.update(t, pipeline.process(frame, t))``) and keys
@@ -100,10 +100,10 @@ def run(args: argparse.Namespace) -> int:
     if args.replay:
         return _replay(args)
     try:
-        window = importlib.import_module("gazezoom.gui.calibration")
+        window = importlib.import_module("gazezoom.gui.calibrate_live")
     except ImportError as err:
         raise StateError(
-            f"the calibration window (gazezoom.gui.calibration) is not available ({err}); "
+            f"the calibration window (gazezoom.gui.calibrate_live) is not available ({err}); "
             "fit from a recording with --replay FOLDER instead"
         ) from None
     return int(window.run_calibration(args) or 0)

@@ -129,7 +129,7 @@ def test_replay_cli_end_to_end(recording, tmp_path, capsys):
 def test_live_calibrate_without_gui_is_a_clear_error(capsys, monkeypatch):
     import sys
 
-    monkeypatch.setitem(sys.modules, "gazezoom.gui.calibration", None)  # makes the import fail
+    monkeypatch.setitem(sys.modules, "gazezoom.gui.calibrate_live", None)  # makes the import fail
     rc = main(["calibrate", "--user", "bob"])
     err = capsys.readouterr().err
     assert rc != 0 and "calibration window" in err and "--replay" in err

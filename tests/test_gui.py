@@ -284,7 +284,7 @@ def test_calibrate_command_window_without_camera_esc_cancels(qtbot, tmp_path, pr
     from PyQt5.QtCore import Qt, QTimer
     from PyQt5.QtTest import QTest
 
-    from gazezoom.gui.calibration import run_calibration
+    from gazezoom.gui.calibrate_live import run_calibration
 
     args = argparse.Namespace(user="nocam", camera=99, weights="weights", variant="sampler", landmarker="mediapipe",
                               camera_file=None, profiles=str(tmp_path / "profiles"), report=None, max_error_deg=None,

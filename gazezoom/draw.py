@@ -205,9 +205,13 @@ def draw_face(image: np.ndarray, face: Face, K: np.ndarray | None = None, *, sca
 
 
 def draw_result(image: np.ndarray, result: FrameResult, K: np.ndarray | None = None, *, scale: float = 1.0) -> np.ndarray:
-    """All faces of a :class:`FrameResult` (primary highlighted), its gaze and the sampling grids it carries."""
-    for other in result.others:
+    """All faces of a :class:`FrameResult` (primary highlighted), its gaze and the sampling grids it carries; the
+    other faces' gaze rays too when the pipeline gazed them (``FrameResult.others_gaze``)."""
+    faces = result.face_gazes()  # the primary first, when there is one
+    for other, gaze in faces[1:] if result.face is not None else faces:
         draw_face(image, other, K, scale=scale, landmarks=False, primary=False)
+        if gaze is not None and K is not None:
+            draw_gaze(image, other, gaze, K, scale=scale)
     if result.face is None:
         put_label(image, "no face", (10, 24), size=0.7, color=(0, 0, 255))
         return image

@@ -57,7 +57,11 @@ class Pipeline:
         gaze: an object with ``predict(frame_bgr, face) -> GazeResult`` (e.g. ``gazezoom.models.predictor.
             GazePredictor``), or None for front-end only.
         calibration: a callable ``(FrameResult) -> ScreenPoint | None`` mapping gaze to the screen, or None.
+            It maps the primary face only.
         color: channel order of 3/4-channel frames, ``"bgr"`` (default) or ``"rgb"``.
+        all_faces: also gaze every other face (``FrameResult.others_gaze``; default: the primary only). In
+            ``mode="image"`` the faces of a still are then renumbered ``track_id = 1, 2, …`` left to right (by the
+            centre of their box), so a still's ids are a fixed order rather than the detector's.
         **frontend_options: passed to :class:`FrontEnd` (``num_faces``, ``min_detection_confidence``,
             ``model_path``, ``blink_thresholds`` …).
 
@@ -72,6 +76,7 @@ class Pipeline:
         gaze: GazeStage | None = None,
         calibration: Callable[[FrameResult], ScreenPoint | None] | None = None,
         color: str = "bgr",
+        all_faces: bool = False,
         **frontend_options,
     ):
         if gaze is not None and not callable(getattr(gaze, "predict", None)):
@@ -86,25 +91,30 @@ class Pipeline:
         with native_logs_silenced():  # MediaPipe's start-up lines (absl/TFLite) unless --verbose
             self.frontend = FrontEnd(landmarker, camera=camera, mode=mode, color=color, **frontend_options)
         self.mode, self.color, self.gaze, self.calibration = mode, color, gaze, calibration
+        self.all_faces = bool(all_faces)
         self._index = 0
-        self._last_gaze: tuple[int, GazeResult] | None = None  # (track id, last good gaze)
+        self._last_gaze: dict[int, GazeResult] = {}  # track id → last good gaze, for the faces gazed last frame
 
     def process(self, frame: np.ndarray, time_s: float | None = None) -> FrameResult:
         """One frame → :class:`FrameResult`. ``time_s``: the frame's time (seconds, increasing in video mode);
         None = ``index / DEFAULT_FPS``. ``timings_ms`` has "landmarks", "mediapipe", "frontend", "gaze",
-        "calibration" (when run) and "total"."""
+        "gaze_others" (``all_faces``), "calibration" (when run) and "total"."""
         t0 = time.perf_counter()
         index = self._index
         self._index += 1
         if time_s is None:
             time_s = index / DEFAULT_FPS
         face, others, timings = self.frontend.process(frame, time_s)
-        gaze = None
+        if self.all_faces and self.mode == "image":
+            face, others = _left_to_right(face, others)
+        gaze, others_gaze, last = None, (), self._last_gaze
+        self._last_gaze = {}  # rebuilt from the faces gazed in this frame
         if face is not None and self.gaze is not None:
-            gaze = self._gaze(frame, face, timings)
-        else:
-            self._last_gaze = None
-        result = FrameResult(index, float(time_s), tuple(frame.shape[:2]), face, others, gaze, None, timings)
+            gaze = self._gaze(frame, face, last, timings, "gaze")
+        if self.all_faces and self.gaze is not None:
+            others_gaze = tuple(self._gaze(frame, f, last, timings, "gaze_others") for f in others)
+        result = FrameResult(index, float(time_s), tuple(frame.shape[:2]), face, others, gaze, None, timings,
+                             others_gaze)
         if gaze is not None and self.calibration is not None:
             t1 = time.perf_counter()
             screen = self.calibration(result)
@@ -113,17 +123,19 @@ class Pipeline:
         timings["total"] = (time.perf_counter() - t0) * 1e3
         return result
 
-    def _gaze(self, frame: np.ndarray, face: Face, timings: dict) -> GazeResult:
-        """Predict, or during a blink of the same tracked face hold the last good gaze (``held=True``). Only a
-        stream holds: stills (``mode="image"``) are unrelated, and their track ids restart with every frame."""
-        last = self._last_gaze
-        if face.blink and self.mode == "video" and last is not None and last[0] == face.track_id:
-            return dataclasses.replace(last[1], held=True)
+    def _gaze(self, frame: np.ndarray, face: Face, last: dict[int, GazeResult], timings: dict, key: str) -> GazeResult:
+        """Predict, or during a blink of a face tracked since the last frame hold its last good gaze (``held=True``;
+        ``last``: track id → last good gaze). Only a stream holds: stills (``mode="image"``) are unrelated, and their
+        track ids restart with every frame. Prediction time adds up in ``timings[key]``."""
+        held = last.get(face.track_id)
+        if face.blink and self.mode == "video" and held is not None:
+            self._last_gaze[face.track_id] = held
+            return dataclasses.replace(held, held=True)
         t1 = time.perf_counter()
         gaze = self.gaze.predict(self._bgr(frame), face)
-        timings["gaze"] = (time.perf_counter() - t1) * 1e3
+        timings[key] = timings.get(key, 0.0) + (time.perf_counter() - t1) * 1e3
         if not face.blink:
-            self._last_gaze = (face.track_id, gaze)
+            self._last_gaze[face.track_id] = gaze
         return gaze
 
     def _bgr(self, frame: np.ndarray) -> np.ndarray:
@@ -142,3 +154,15 @@ class Pipeline:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _left_to_right(face: Face | None, others: tuple[Face, ...]) -> tuple[Face | None, tuple[Face, ...]]:
+    """The faces of a still with ``track_id`` renumbered 1, 2, … from left to right (box centre x, then y): a
+    fixed order for stills, whose tracker ids only say in which order the detector (and its tiles) found them."""
+    faces = ([] if face is None else [face]) + list(others)
+    order = sorted(range(len(faces)), key=lambda i: ((faces[i].bbox[0] + faces[i].bbox[2]) / 2,
+                                                      (faces[i].bbox[1] + faces[i].bbox[3]) / 2))
+    new = list(faces)
+    for rank, i in enumerate(order, 1):
+        new[i] = dataclasses.replace(faces[i], track_id=rank)
+    return (None, tuple(new)) if face is None else (new[0], tuple(new[1:]))

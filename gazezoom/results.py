@@ -98,7 +98,9 @@ class ScreenPoint:
 
 @dataclass(frozen=True, eq=False)
 class FrameResult:
-    """Everything known about one frame. ``face`` is the primary user (None without a face)."""
+    """Everything known about one frame. ``face`` is the primary user (None without a face); ``gaze`` and
+    ``screen`` are the primary's. ``others_gaze`` is empty unless the pipeline gazes every face
+    (``Pipeline(all_faces=True)``); then it holds the gaze of each of ``others``, in the same order."""
 
     index: int
     time_s: float
@@ -108,3 +110,10 @@ class FrameResult:
     gaze: GazeResult | None = None
     screen: ScreenPoint | None = None
     timings_ms: Mapping[str, float] = field(default_factory=dict)
+    others_gaze: tuple[GazeResult | None, ...] = ()
+
+    def face_gazes(self) -> tuple[tuple[Face, GazeResult | None], ...]:
+        """Every face with its gaze (None where there is none), the primary first, then ``others`` in order."""
+        gazes = self.others_gaze or (None,) * len(self.others)
+        primary = () if self.face is None else ((self.face, self.gaze),)
+        return primary + tuple(zip(self.others, gazes))

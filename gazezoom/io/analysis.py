@@ -22,9 +22,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("eye-movement events and figures")
     g.add_argument("--events", action="store_true", help="also write <name>.events.csv (.jsonl with --format jsonl): "
                    "fixations, saccades (I-VT, pymovements) and blinks (front-end flags), with a .meta.json of the "
-                   "parameters and what the frame rate can resolve; videos only")
+                   "parameters and what the frame rate can resolve; videos only; with --all-faces: the primary "
+                   "face's rows only")
     g.add_argument("--figures", action="store_true", help="also draw <name>.heatmap.png and <name>.scanpath.png "
-                   "(screen pixels with --profile, gaze angles without)")
+                   "(screen pixels with --profile, gaze angles without; the primary face's)")
     g.add_argument("--ivt-threshold", type=float, default=None, metavar="DEG_S", help="I-VT velocity threshold in "
                    "deg/s (default: max(30, 3 x the recording's velocity noise); 30 is Tobii's default)")
     g.add_argument("--min-fixation-ms", type=float, default=100.0, metavar="MS",
@@ -53,7 +54,7 @@ class Analysis:
         """Events and figures of every complete table; prints one line per output. Returns 0 or the first error's
         exit code (a table that cannot be analysed does not stop the others)."""
         from .events import detect_events, events_path, write_events
-        from .table import read_table
+        from .table import primary_rows, read_table
 
         screen = None
         if self.figures and settings.profile:
@@ -66,7 +67,7 @@ class Analysis:
                 continue
             table = Path(o.table)
             try:
-                rows = read_table(table, settings.fmt)
+                rows = primary_rows(read_table(table, settings.fmt))  # --all-faces: events of the primary face
                 try:
                     det = detect_events(rows, threshold_deg_s=self.threshold_deg_s, min_fixation_ms=self.min_fixation_ms)
                 except InputValueError as err:

@@ -258,11 +258,12 @@ def _typed(col: str, cell: str):
 
 
 def events_for_tables(tables: Iterable[str | os.PathLike], fmt: str, **options) -> list[tuple[Path, EventDetection]]:
-    """Detect and write the events of each finished table (``gazezoom process --events``)."""
-    from .table import read_table
+    """Detect and write the events of each finished table (``gazezoom process --events``); the primary face's
+    rows of a one-row-per-face table (:func:`gazezoom.io.table.primary_rows`)."""
+    from .table import primary_rows, read_table
 
     out = []
     for table in tables:
-        det = detect_events(read_table(table, fmt), **options)
+        det = detect_events(primary_rows(read_table(table, fmt)), **options)
         out.append((write_events(events_path(table, fmt), det, fmt), det))
     return out

@@ -3,7 +3,8 @@
 For every input (a video, or a group of images) this writes, into ``--out``:
 
 * ``<name>.csv`` (or ``.jsonl``) — one row per processed frame, columns :data:`gazezoom.io.table.COLUMNS`, each row
-  flushed as soon as it exists;
+  flushed as soon as it exists; with ``--all-faces`` one row per face per frame (:data:`~gazezoom.io.table.
+  FACE_COLUMNS`: ``face_id``, ``face_primary`` added), each face with its own gaze, ``screen_*`` on the primary's;
 * ``<name>.csv.meta.json`` — the sidecar: input (size, fps, rotation, listed frames), gaze model, landmarker model,
   profile, camera intrinsics, versions, options, status (``running`` / ``complete`` / ``interrupted`` / ``failed``)
   and a summary; rewritten atomically;
@@ -13,7 +14,9 @@ For every input (a video, or a group of images) this writes, into ``--out``:
 from the start without colour conversion up to a short warm-up before that frame, which is run through the pipeline
 unwritten so that tracking and blink state match an uninterrupted run. ``--workers K`` processes K inputs at once,
 one process per input. Ctrl-C stops after the current frame (a second Ctrl-C stops at once); either way every
-written row stays valid.
+written row stays valid. An ``--all-faces`` table resumes after its last whole frame (the rows of a frame cut between
+two faces are dropped and the frame redone), and a video is then replayed (unwritten) from its first frame, so the
+tracker hands out the same track ids (``face_id``) as in an uninterrupted run.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from .. import __version__
 from ..errors import GazezoomError, InputValueError, MediaError, ModelFileError
 from ..fileio import WEIGHTS_DIR, atomic_write_text
 from .readers import Job, collect_jobs, open_reader
-from .table import COLUMNS, FORMATS, open_writer, recover_table, result_to_row
+from .table import COLUMNS, FACE_COLUMNS, FORMATS, open_writer, recover_table, result_to_row, result_to_rows
 
 __all__ = ["Settings", "JobOutcome", "add_arguments", "run", "process_job", "output_paths", "RESUME_WARMUP",
            "SIDECAR_SCHEMA"]
@@ -66,11 +69,17 @@ class Settings:
     threads: int = 0  # torch threads per process; 0 = torch's default
     overlap: bool = False  # videos: landmarker one frame ahead in a thread (gazezoom.io.overlap)
     tiles: int = 0  # images: also search an NxN grid of windows for small faces (FrontEnd tiles)
+    all_faces: bool = False  # one row per face per frame (FACE_COLUMNS), every face gazed
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return FACE_COLUMNS if self.all_faces else COLUMNS
 
     def identity(self) -> dict:
         """What a resumed table must have been written with."""
         return {"format": self.fmt, "every": self.every, "gaze_model": self.model_identity, "profile": self.profile_user,
-                "camera": self.camera, "landmarker": self.landmarker} | ({"tiles": self.tiles} if self.tiles > 1 else {})
+                "camera": self.camera, "landmarker": self.landmarker, "all_faces": self.all_faces} | (
+                {"tiles": self.tiles} if self.tiles > 1 else {})
 
 
 @dataclass
@@ -85,6 +94,7 @@ class JobOutcome:
     exit_code: int = 0
     rows: int = 0  # rows in the table now
     new_rows: int = 0  # rows written by this run
+    new_frames: int = 0  # frames processed by this run (= new_rows, one row per frame, without --all-faces)
     faces: int = 0  # rows with a face, whole table
     blinks: int = 0  # blink onsets, whole table
     seconds: float = 0.0  # this run
@@ -96,7 +106,7 @@ class JobOutcome:
         if not written:  # a failed input: no "-> table" for a file that was never written
             text = f"{self.name}: {self.status}, nothing written"
             return text + (f"\n    {self.message}" if self.message else "")
-        fps = f", {self.new_rows / self.seconds:.1f} frames/s" if self.seconds > 0 and self.new_rows else ""
+        fps = f", {self.new_frames / self.seconds:.1f} frames/s" if self.seconds > 0 and self.new_frames else ""
         text = (f"{self.name}: {self.status}, {self.rows} rows ({self.faces} with a face, {self.blinks} blinks), "
                 f"{self.new_rows} new in {self.seconds:.1f} s{fps}")
         text += f" -> {self.table}"
@@ -182,7 +192,7 @@ def build_pipeline(settings: Settings, mode: str):
                  weights=settings.weights or WEIGHTS_DIR, backend=settings.backend,
                  display=settings.annotate,  # patches and grids only when they will be drawn
                  profile=settings.profile, landmarker=settings.landmarker, camera=settings.camera, mode=mode,
-                 tiles=tiles)
+                 tiles=tiles, all_faces=settings.all_faces)
 
 
 def _camera_dict(pipeline, width: int, height: int, source: str | None) -> dict:
@@ -221,7 +231,8 @@ def _check_resume(meta: dict, table: Path, job: Job, settings: Settings) -> None
     if changed:
         raise InputValueError(f"cannot resume {table}: {', '.join(changed)} changed since the table was written "
                               "(size or modification time differ); pass --overwrite to start again")
-    old, new = meta.get("settings", {}), settings.identity()
+    old = {"all_faces": False, **meta.get("settings", {})}  # sidecars from before --all-faces: one row per frame
+    new = settings.identity()
     diff = [f"{k} {old.get(k)!r} -> {new[k]!r}" for k in new if old.get(k) != new[k]]
     if diff:
         raise InputValueError(f"cannot resume {table}: it was written with other settings ({'; '.join(diff)}); use "
@@ -298,22 +309,22 @@ def process_job(job: Job, table: Path, settings: Settings, progress: Callable[[i
                 status, message, exit_code = "skipped", "already complete", 0
                 meta = {}  # nothing to update
                 return out
-            rows = recover_table(table, settings.fmt)
+            rows = recover_table(table, settings.fmt, columns=settings.columns)
         else:
             meta = {"schema": SIDECAR_SCHEMA, "version": 1, "created": _now(), "table": table.name,
-                    "format": settings.fmt, "columns": list(COLUMNS), "job": {"name": job.name, "kind": job.kind,
+                    "format": settings.fmt, "columns": list(settings.columns), "job": {"name": job.name, "kind": job.kind,
                     "paths": list(job.paths), "inputs": input_identity(job.paths)}, "runs": []}
         old_rows = len(rows)
+        old_frames = len({r["frame"] for r in rows})  # = old_rows, one row per frame, without --all-faces
         last = int(rows[-1]["frame"]) if rows else None
         every = settings.every
         first = 0 if last is None else last + every
-        warm = first if job.kind != "video" else max(0, first - RESUME_WARMUP * every)
+        # a video's track ids (--all-faces: face_id) count from its first frame: replay all of it to continue them
+        warm = first if job.kind != "video" else 0 if settings.all_faces else max(0, first - RESUME_WARMUP * every)
         faces = sum(1 for r in rows if r["face"] == 1)
-        prev_blink = False
+        prev_blink: dict = {}
         for r in rows:
-            b = r["blink"] == 1
-            blinks += b and not prev_blink
-            prev_blink = b
+            blinks += _blink_onset(r, prev_blink)
 
         meta.update({
             "input": reader.info.to_dict(),
@@ -334,7 +345,7 @@ def process_job(job: Job, table: Path, settings: Settings, progress: Callable[[i
         meta["landmarker_model"] = str(getattr(pipeline.frontend.landmarker, "model_path", ""))
         meta["versions"] = _versions()
         _write_json_atomic(meta_path, meta)
-        writer = open_writer(table, settings.fmt, append=exists)
+        writer = open_writer(table, settings.fmt, append=exists, columns=settings.columns)
 
         frames = reader.frames(lambda i: i >= warm and i % every == 0)
         ahead = None
@@ -354,10 +365,16 @@ def process_job(job: Job, table: Path, settings: Settings, progress: Callable[[i
                 if frame.index >= first:
                     result = dc.replace(result, index=frame.index)
                     t_w = time.perf_counter()
-                    row = result_to_row(result, source=frame.source)
-                    if frame.time_s is None:
-                        row["time_s"] = None  # stills have no time
-                    writer.write(row)
+                    if settings.all_faces:
+                        rows_out = result_to_rows(result, source=frame.source)
+                    else:
+                        rows_out = [result_to_row(result, source=frame.source)]
+                    for row in rows_out:
+                        if frame.time_s is None:
+                            row["time_s"] = None  # stills have no time
+                        writer.write(row)
+                        faces += row["face"] == 1
+                        blinks += _blink_onset(row, prev_blink)
                     if stats is not None:
                         stats.setdefault("decode", []).append((t_got - t_read) * 1e3)
                         tm = dict(result.timings_ms)
@@ -366,16 +383,12 @@ def process_job(job: Job, table: Path, settings: Settings, progress: Callable[[i
                         stats.setdefault("pipeline", []).append(tm)
                         stats.setdefault("write", []).append((time.perf_counter() - t_w) * 1e3)
                     new += 1
-                    faces += result.face is not None
-                    b = row["blink"] == 1
-                    blinks += b and not prev_blink
-                    prev_blink = b
                     if "camera" not in meta:
                         h, w = frame.image.shape[:2]
                         meta["camera"] = _camera_dict(pipeline, w, h, settings.camera)
                     if settings.annotate:
                         video = _annotate(frame, result, pipeline, job, reader, settings, ann_path, video, meta,
-                                          old_rows, first)
+                                          old_frames, first)
             now = t_read = time.perf_counter()
             if progress is not None and (now - last_tick > 0.1):
                 progress(pending)
@@ -414,9 +427,10 @@ def process_job(job: Job, table: Path, settings: Settings, progress: Callable[[i
         out.seconds = time.perf_counter() - t_start
         out.peak_rss_mb = _peak_rss_mb()
         out.status, out.message, out.exit_code = status, message, exit_code
-        out.rows, out.new_rows, out.faces, out.blinks = old_rows + new, new, faces, blinks
+        written = 0 if writer is None else writer.rows
+        out.rows, out.new_rows, out.new_frames, out.faces, out.blinks = old_rows + written, written, new, faces, blinks
         if meta.get("runs") and writer is not None:
-            meta["runs"][-1].update({"ended": _now(), "rows": new, "seconds": round(out.seconds, 3),
+            meta["runs"][-1].update({"ended": _now(), "rows": written, "seconds": round(out.seconds, 3),
                                      "status": status, "peak_rss_mb": round(out.peak_rss_mb, 1)})
             meta.update({"status": status, "message": message, "updated": _now(),
                          "summary": {"rows": out.rows, "faces": faces, "blinks": blinks}})
@@ -425,6 +439,15 @@ def process_job(job: Job, table: Path, settings: Settings, progress: Callable[[i
             except OSError as err:
                 out.message += f" (sidecar not updated: {err})"
     return out
+
+
+def _blink_onset(row: dict, prev: dict) -> bool:
+    """Whether ``row`` starts a blink of its face (``face_id``; None: the one face of a one-row-per-frame table).
+    ``prev`` (face id → blink on its last row) is updated."""
+    key, b = row.get("face_id"), row["blink"] == 1
+    onset = b and not prev.get(key, False)
+    prev[key] = b
+    return onset
 
 
 def _annotate(frame, result, pipeline, job: Job, reader, settings: Settings, ann_path: Path, video, meta: dict,
@@ -643,6 +666,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tiles", type=int, default=0, metavar="N", help="images only: also search an NxN grid of "
                         "overlapping windows for faces that are small in the frame (group photos; N = 2 or 3; "
                         "N*N more landmarker calls per image; default 0 = off; videos are unaffected)")
+    parser.add_argument("--all-faces", action="store_true", help="one row per face per frame instead of one per frame "
+                        "(the primary face's): every face with its own gaze, a face_id column (a video's track id, "
+                        "stable while the face stays in view; in images 1, 2, ... from left to right) and "
+                        "face_primary (1 on the primary face's row); screen_x_px/screen_y_px (--profile) and --events "
+                        "/ --figures are for the primary face only; --annotate draws every face's gaze")
     parser.add_argument("--workers", type=int, default=1, metavar="K", help="process K inputs at once, one process per "
                         "input (default: 1)")
     parser.add_argument("--resume", action="store_true", help="continue existing tables after their last written "
@@ -724,6 +752,7 @@ def resolve_settings(args: argparse.Namespace) -> Settings:
     return Settings(fmt=args.format, every=args.every, annotate=args.annotate, codec=args.codec, weights=weights,
                     variant=variant, backend=args.backend, model_identity=identity, gaze=gaze_stage, profile=profile, profile_user=user, camera=camera,
                     resume=args.resume, overwrite=args.overwrite, threads=threads, tiles=args.tiles,
+                    all_faces=args.all_faces,
                     overlap=(os.cpu_count() or 1) >= 2 if args.overlap is None else args.overlap)
 
 
@@ -740,7 +769,7 @@ def run(args: argparse.Namespace) -> int:
     for o in outcomes:
         print(o.line(), file=sys.stdout if o.status in ("complete", "skipped") else sys.stderr)
     analysis_code = analysis.run(outcomes, settings) if analysis is not None else 0
-    new = sum(o.new_rows for o in outcomes)
+    new = sum(o.new_frames for o in outcomes)
     n_ok = sum(o.status in ("complete", "skipped") for o in outcomes)
     print(f"summary: {n_ok} of {len(outcomes)} inputs complete; {new} frames processed in {elapsed:.1f} s "
           f"({new / elapsed if elapsed > 0 else 0:.1f} frames/s); {sum(o.faces for o in outcomes)} rows with a face, "

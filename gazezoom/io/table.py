@@ -9,6 +9,10 @@ Empty, never zero, for what is unknown: on a frame without a face every column b
 ``faces`` and ``source`` is empty (``None`` in the row, an empty CSV cell, ``null`` in JSONL); gaze columns are empty
 without a gaze model; ``screen_*`` are empty without a calibration profile.
 
+A table has one row per frame (:data:`COLUMNS`, :func:`result_to_row`, the primary face), or with ``process
+--all-faces`` one row per face per frame (:data:`FACE_COLUMNS`, :func:`result_to_rows`): the same columns plus
+``face_id`` and ``face_primary`` at the end.
+
 This module imports numpy only (no Qt, no MediaPipe, no torch): the GUI's "record session" uses it too.
 
 >>> from gazezoom.results import FrameResult
@@ -22,6 +26,7 @@ True
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -44,6 +49,9 @@ __all__ = [
     "STR_COLUMNS",
     "FORMATS",
     "result_to_row",
+    "FACE_COLUMNS",
+    "result_to_rows",
+    "primary_rows",
     "TableWriter",
     "open_writer",
     "read_table",
@@ -73,7 +81,15 @@ EYE_COLUMNS: tuple[str, ...] = tuple(f"{side}_{f}" for side in ("left", "right")
 EXTRA_COLUMNS: tuple[str, ...] = ("faces", "gaze_held", "screen_raw_x_px", "screen_raw_y_px", "source", "screen_clamped")
 
 COLUMNS: tuple[str, ...] = FIXED_COLUMNS + EYE_COLUMNS + EXTRA_COLUMNS
+
+#: The columns of a table with one row per face (``process --all-faces``): :data:`COLUMNS`, then ``face_id`` — the
+#: face's track id in a video (stable while the tracker follows it; a face lost for longer than the tracker waits
+#: comes back with a new id), its rank 1, 2, … from left to right in a still — and ``face_primary``, 1 on the
+#: primary face's row (the one with the gaze events and the ``screen_*`` columns). Both are empty on the one row of a
+#: frame without a face.
+FACE_COLUMNS: tuple[str, ...] = COLUMNS + ("face_id", "face_primary")
 INT_COLUMNS = frozenset({"frame", "face", "faces", "blink", "gaze_held", "left_blink", "right_blink", "screen_clamped"})
+FACE_INT_COLUMNS = INT_COLUMNS | {"face_id", "face_primary"}
 STR_COLUMNS = frozenset({"source"})
 
 #: Decimal places kept for floats (0.001 px / 1e-6 of a unit vector is far below what any stage resolves).
@@ -142,6 +158,52 @@ def result_to_row(result: FrameResult, *, source: str | None = None, decimals: i
     return row
 
 
+def result_to_rows(result: FrameResult, *, source: str | None = None, decimals: int = DECIMALS) -> list[dict]:
+    """A :class:`FrameResult` → one row per face over :data:`FACE_COLUMNS`, in ``face_id`` order (one row with
+    ``face`` 0 for a frame without faces). Each face's row is :func:`result_to_row` of the frame seen with that face
+    as the primary and its own gaze (``FrameResult.others_gaze``; empty gaze columns where it was not computed);
+    ``screen_*`` only on the primary's row.
+
+    >>> rows = result_to_rows(FrameResult(index=3, time_s=0.1, frame_size=(480, 640), face=None))
+    >>> [(r["frame"], r["face"], r["face_id"], r["face_primary"]) for r in rows]
+    [(3, 0, None, None)]
+    """
+    faces = result.face_gazes()
+    if not faces:
+        return [{**result_to_row(result, source=source, decimals=decimals), "face_id": None, "face_primary": None}]
+    rows = []
+    for i, (face, gaze) in sorted(enumerate(faces), key=lambda x: x[1][0].track_id):
+        primary = face is result.face
+        rest = tuple(f for j, (f, _) in enumerate(faces) if j != i)  # keeps the ``faces`` count of the frame
+        view = dataclasses.replace(result, face=face, others=rest, gaze=gaze, others_gaze=(),
+                                   screen=result.screen if primary else None)
+        row = result_to_row(view, source=source, decimals=decimals)
+        row["face_id"], row["face_primary"] = int(face.track_id), int(primary)
+        rows.append(row)
+    return rows
+
+
+def primary_rows(rows: list[Mapping]) -> list[Mapping]:
+    """The rows of the primary face, one per frame, from a table of either kind: a one-row-per-frame table as it is;
+    a :data:`FACE_COLUMNS` table reduced to each frame's ``face_primary`` row, or, for a frame without one (no face,
+    or only other faces while the primary is out of sight), a no-face row of that frame. Events and figures read
+    these."""
+    if not rows or "face_id" not in rows[0]:
+        return list(rows)
+    out: list[Mapping] = []
+    for r in rows:
+        if out and out[-1]["frame"] == r["frame"]:
+            if r["face_primary"] == 1:
+                out[-1] = r
+            continue
+        if r["face_primary"] == 1 or r["face"] == 0:
+            out.append(r)
+        else:
+            keep = ("frame", "time_s", "faces", "source")
+            out.append({**dict.fromkeys(r), **{k: r[k] for k in keep}, "face": 0})
+    return out
+
+
 # --------------------------------------------------------------------------------------------------- writers
 
 
@@ -150,13 +212,16 @@ class TableWriter:
     disk (at most the line being written when the process is killed is cut; :func:`recover_table` drops it).
 
     ``append=True`` continues an existing file (after :func:`recover_table`); otherwise the file is created and must
-    not exist yet. Use as a context manager or call :meth:`close`.
+    not exist yet. ``columns``: :data:`COLUMNS` (one row per frame) or :data:`FACE_COLUMNS` (one row per face).
+    Use as a context manager or call :meth:`close`.
     """
 
     suffix = ""
 
-    def __init__(self, path: str | os.PathLike, *, append: bool = False):
-        self.path = Path(path)
+    def __init__(self, path: str | os.PathLike, *, append: bool = False, columns: tuple[str, ...] = COLUMNS):
+        if columns not in (COLUMNS, FACE_COLUMNS):
+            raise MediaError("a table's columns are gazezoom.io.table.COLUMNS or FACE_COLUMNS")
+        self.path, self.columns = Path(path), columns
         self.rows = 0
         try:
             self._fh = open(self.path, "a" if append else "x", encoding="utf-8", newline="")
@@ -174,7 +239,7 @@ class TableWriter:
         raise NotImplementedError
 
     def write(self, row: Mapping) -> None:
-        """Write one row (a mapping over :data:`COLUMNS`) as one line and flush it to the operating system."""
+        """Write one row (a mapping over ``self.columns``) as one line and flush it to the operating system."""
         try:
             self._fh.write(self._line(row))  # one write per row: a line is either all there or cut at the end
             self._fh.flush()
@@ -202,16 +267,16 @@ def _csv_cell(v) -> str:
 
 
 class CsvWriter(TableWriter):
-    """Comma-separated, one header line (:data:`COLUMNS`), empty cells for missing values, ``\\n`` line ends."""
+    """Comma-separated, one header line (the columns), empty cells for missing values, ``\\n`` line ends."""
 
     suffix = ".csv"
 
     def _header(self) -> None:
-        self._fh.write(",".join(COLUMNS) + "\n")
+        self._fh.write(",".join(self.columns) + "\n")
         self._fh.flush()
 
     def _line(self, row: Mapping) -> str:
-        cells = [_csv_cell(row.get(c)) for c in COLUMNS]
+        cells = [_csv_cell(row.get(c)) for c in self.columns]
         if any(ch in c for c in cells for ch in ',"\n\r'):
             buf = io.StringIO()
             csv.writer(buf, lineterminator="\n").writerow(cells)
@@ -225,7 +290,7 @@ class JsonlWriter(TableWriter):
     suffix = ".jsonl"
 
     def _line(self, row: Mapping) -> str:
-        return json.dumps({c: row.get(c) for c in COLUMNS}, allow_nan=False, separators=(",", ":")) + "\n"
+        return json.dumps({c: row.get(c) for c in self.columns}, allow_nan=False, separators=(",", ":")) + "\n"
 
 
 #: table format name → writer class
@@ -234,9 +299,10 @@ FORMATS.register("csv", CsvWriter)
 FORMATS.register("jsonl", JsonlWriter)
 
 
-def open_writer(path: str | os.PathLike, fmt: str = "csv", *, append: bool = False) -> TableWriter:
-    """A writer of format ``fmt`` (``FORMATS.names()``) for ``path``."""
-    return FORMATS.get(fmt)(path, append=append)
+def open_writer(path: str | os.PathLike, fmt: str = "csv", *, append: bool = False,
+                columns: tuple[str, ...] = COLUMNS) -> TableWriter:
+    """A writer of format ``fmt`` (``FORMATS.names()``) for ``path``; ``columns``: see :class:`TableWriter`."""
+    return FORMATS.get(fmt)(path, append=append, columns=columns)
 
 
 # --------------------------------------------------------------------------------------------------- readers
@@ -247,7 +313,7 @@ def _typed(col: str, cell: str):
         return None
     if col in STR_COLUMNS:
         return cell
-    if col in INT_COLUMNS:
+    if col in FACE_INT_COLUMNS:
         return int(cell)
     return float(cell)
 
@@ -256,7 +322,7 @@ def read_table(path: str | os.PathLike, fmt: str | None = None) -> list[dict]:
     """Every complete row of a table written by a :class:`TableWriter` as typed dicts (int / float / str / None).
 
     ``fmt`` defaults to the file suffix. A cut last line (a killed process) is ignored; any other malformed line
-    raises :class:`MediaError`.
+    raises :class:`MediaError`. Rows have the table's columns: :data:`COLUMNS` or :data:`FACE_COLUMNS`.
     """
     path = Path(path)
     fmt = fmt or path.suffix.lstrip(".")
@@ -273,14 +339,14 @@ def read_table(path: str | os.PathLike, fmt: str | None = None) -> list[dict]:
     if fmt == "csv":
         if not lines:
             return rows
-        header = next(csv.reader([lines[0]]))
-        if tuple(header) != COLUMNS:
+        columns = tuple(next(csv.reader([lines[0]])))
+        if columns not in (COLUMNS, FACE_COLUMNS):
             raise MediaError(f"{path} is not a gazezoom table of this version: its header differs from the fixed columns")
         for i, cells in enumerate(csv.reader(lines[1:]), 2):
-            if len(cells) != len(COLUMNS):
-                raise MediaError(f"{path}, line {i}: {len(cells)} cells, expected {len(COLUMNS)}")
+            if len(cells) != len(columns):
+                raise MediaError(f"{path}, line {i}: {len(cells)} cells, expected {len(columns)}")
             try:
-                rows.append({c: _typed(c, v) for c, v in zip(COLUMNS, cells)})
+                rows.append({c: _typed(c, v) for c, v in zip(columns, cells)})
             except ValueError as err:
                 raise MediaError(f"{path}, line {i}: {err}") from None
     else:
@@ -289,17 +355,19 @@ def read_table(path: str | os.PathLike, fmt: str | None = None) -> list[dict]:
                 obj = json.loads(line)
             except json.JSONDecodeError as err:
                 raise MediaError(f"{path}, line {i}: not JSON ({err})") from None
-            if not isinstance(obj, dict) or tuple(obj) != COLUMNS:
+            if not isinstance(obj, dict) or tuple(obj) not in (COLUMNS, FACE_COLUMNS) or (rows and obj.keys() != rows[0].keys()):
                 raise MediaError(f"{path}, line {i}: not a gazezoom row of this version (columns differ)")
             rows.append(obj)
     return rows
 
 
-def recover_table(path: str | os.PathLike, fmt: str | None = None) -> list[dict]:
+def recover_table(path: str | os.PathLike, fmt: str | None = None, *, columns: tuple[str, ...] = COLUMNS) -> list[dict]:
     """Make an interrupted table appendable and return its complete rows (as :func:`read_table`).
 
     Cuts a partly written last line (the process was killed while writing it) so the next row starts on a fresh
-    line, and checks every complete line. The last row's ``frame`` is where a resumed run continues after.
+    line, and checks every complete line. A table of :data:`FACE_COLUMNS` also loses the rows of a last frame that
+    has fewer rows than faces (stopped between two faces of a frame), so every frame left is whole. The last row's
+    ``frame`` is where a resumed run continues after. ``columns``: what the table must have been written with.
     """
     path = Path(path)
     try:
@@ -310,4 +378,19 @@ def recover_table(path: str | os.PathLike, fmt: str | None = None) -> list[dict]
                 fh.truncate(end)
     except OSError as err:
         raise MediaError(f"cannot resume {path}: {err.strerror or err}") from None
-    return read_table(path, fmt)
+    rows = read_table(path, fmt)
+    if rows and tuple(rows[0]) != columns:
+        raise MediaError(f"cannot resume {path}: it was written with{'out' if columns == FACE_COLUMNS else ''} "
+                         "--all-faces; use the same options, or --overwrite to start again")
+    if columns == FACE_COLUMNS and rows:
+        n = max(rows[-1]["faces"], 1)  # a whole frame has one row per face, or its one no-face row
+        last = [r for r in rows[-n:] if r["frame"] == rows[-1]["frame"]]
+        if len(last) < n:
+            del rows[-len(last):]
+            with open(path, "rb+") as fh:  # one row per line (read_table reads it so): cut the last len(last) lines
+                data = fh.read()
+                end = len(data)
+                for _ in range(len(last)):
+                    end = data.rfind(b"\n", 0, end - 1) + 1
+                fh.truncate(end)
+    return rows

@@ -15,6 +15,7 @@ import dataclasses
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import MappingProxyType
 from typing import Protocol
 
 import numpy as np
@@ -113,15 +114,17 @@ class Pipeline:
             gaze = self._gaze(frame, face, last, timings, "gaze")
         if self.all_faces and self.gaze is not None:
             others_gaze = tuple(self._gaze(frame, f, last, timings, "gaze_others") for f in others)
-        result = FrameResult(index, float(time_s), tuple(frame.shape[:2]), face, others, gaze, None, timings,
-                             others_gaze)
+        camera = self.frontend.camera_for(frame.shape[1], frame.shape[0])
+        result = FrameResult(index, float(time_s), tuple(frame.shape[:2]), face, others, gaze, None, {},
+                             others_gaze, camera)
+        screen = None
         if gaze is not None and self.calibration is not None:
             t1 = time.perf_counter()
             screen = self.calibration(result)
             timings["calibration"] = (time.perf_counter() - t1) * 1e3
-            result = dataclasses.replace(result, screen=screen)
         timings["total"] = (time.perf_counter() - t0) * 1e3
-        return result
+        # built once more, complete: nothing fills a result after it is returned
+        return dataclasses.replace(result, screen=screen, timings_ms=MappingProxyType(timings))
 
     def _gaze(self, frame: np.ndarray, face: Face, last: dict[int, GazeResult], timings: dict, key: str) -> GazeResult:
         """Predict, or during a blink of a face tracked since the last frame hold its last good gaze (``held=True``;

@@ -99,7 +99,8 @@ class ScreenPoint:
 @dataclass(frozen=True, eq=False)
 class FrameResult:
     """Everything known about one frame. ``face`` is the primary user (None without a face); ``gaze`` and
-    ``screen`` are the primary's. ``others_gaze`` is empty unless the pipeline gazes every face
+    ``screen`` are the primary's; ``camera`` the intrinsics the front-end used; ``timings_ms`` is complete (and
+    read-only) when the pipeline returns the result. ``others_gaze`` is empty unless the pipeline gazes every face
     (``Pipeline(all_faces=True)``); then it holds the gaze of each of ``others``, in the same order."""
 
     index: int
@@ -111,6 +112,7 @@ class FrameResult:
     screen: ScreenPoint | None = None
     timings_ms: Mapping[str, float] = field(default_factory=dict)
     others_gaze: tuple[GazeResult | None, ...] = ()
+    camera: object | None = None  # the gazezoom.face.camera.Camera (intrinsics ``K``) this frame was read with
 
     def face_gazes(self) -> tuple[tuple[Face, GazeResult | None], ...]:
         """Every face with its gaze (None where there is none), the primary first, then ``others`` in order."""

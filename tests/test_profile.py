@@ -297,3 +297,54 @@ def test_profile_cli(saved, capsys):
     assert not path.exists()
     assert main(["profile", "--profiles", d, "list"]) == 0
     assert "no profiles" in capsys.readouterr().out
+
+
+def test_filter_swapped_from_another_thread_never_meets_a_frame_halfway(fitted):
+    """The app's UI thread replaces the mapper's filter while its worker maps frames: each frame is smoothed by one
+    whole filter (never a half-swapped one), and the swaps and resets go through the mapper's lock."""
+    import threading
+    import time
+
+    from gazezoom.calibration.mapping import ScreenMapper
+    from gazezoom.filters import create_filter
+
+    class Guarded:
+        """A filter that notices being entered twice at once or swapped out while in use."""
+
+        def __init__(self):
+            self.busy, self.clash, self.inner = False, False, create_filter("one_euro")
+
+        def __call__(self, t, p):
+            self.clash |= self.busy
+            self.busy = True
+            try:
+                time.sleep(0.0005)  # stay inside long enough for the other thread to run
+                return self.inner(t, p)
+            finally:
+                self.busy = False
+
+        def reset(self):
+            self.clash |= self.busy
+            self.inner.reset()
+
+    s, model = fitted
+    mapper = ScreenMapper(model, s["sim"].screen, filter=Guarded())
+    used, stop = [], threading.Event()
+
+    def swapper():
+        while not stop.is_set():
+            f = Guarded()
+            used.append(f)
+            mapper.filter = f
+            mapper.reset_filter()
+
+    th = threading.Thread(target=swapper)
+    th.start()
+    try:
+        points = [mapper.map_result(s["sim"].frame(1.0 + i / 30, [960, 540])) for i in range(300)]
+    finally:
+        stop.set()
+        th.join()
+    assert len(used) > 10 and not any(f.clash for f in used)
+    mapped = [p for p in points if p is not None]  # the simulated user blinks now and then: no point then
+    assert len(mapped) > 0.8 * len(points) and all(np.isfinite([p.x_px, p.y_px]).all() for p in mapped)

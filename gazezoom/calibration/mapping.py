@@ -12,6 +12,8 @@ True
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from ..errors import InputValueError, ShapeError
@@ -38,7 +40,25 @@ class ScreenMapper:
         self.model = model
         self.screen = screen
         self.offset_px = _offset(offset_px)
-        self.filter = filter
+        self._filter = filter
+        # the app's UI thread swaps or resets the filter while its worker thread maps frames through it
+        self._lock = threading.Lock()
+
+    @property
+    def filter(self):
+        return self._filter
+
+    @filter.setter
+    def filter(self, f) -> None:
+        """Replace the smoothing filter (thread-safe: never between a frame's use of the old one and its update)."""
+        with self._lock:
+            self._filter = f
+
+    def reset_filter(self) -> None:
+        """Forget the filter's history (a source switch or a video loop), thread-safe."""
+        with self._lock:
+            if self._filter is not None:
+                self._filter.reset()
 
     def map_features(self, X: np.ndarray) -> np.ndarray:
         """``(N, 19)`` features → ``(N, 2)`` screen px, drift offset applied, not smoothed."""
@@ -53,7 +73,8 @@ class ScreenMapper:
         if not np.all(np.isfinite(raw)):
             return None
         raw, clamped = self.clamp(raw)
-        smooth = self.filter(float(result.time_s), raw) if self.filter is not None else raw
+        with self._lock:
+            smooth = self._filter(float(result.time_s), raw) if self._filter is not None else raw
         return ScreenPoint(x_px=float(smooth[0]), y_px=float(smooth[1]), raw_x_px=float(raw[0]), raw_y_px=float(raw[1]),
                            clamped=clamped)
 

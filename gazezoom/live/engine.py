@@ -358,8 +358,8 @@ class Engine:
         if self._last_t is not None and (frame.restart or frame.time_s + self._t_offset <= self._last_t):
             self._t_offset = self._last_t + 1 / 30 - frame.time_s
             mapper = self.mapper
-            if mapper is not None and mapper.filter is not None:
-                mapper.filter.reset()
+            if mapper is not None:
+                mapper.reset_filter()
         t = frame.time_s + self._t_offset
         self._last_t = t
         return t
@@ -371,10 +371,7 @@ class Engine:
         streamer = self.streamer
         if streamer is not None:
             streamer(result, frame.captured)
-        K = None
-        frontend = getattr(pipeline, "frontend", None)
-        if frontend is not None:
-            K = frontend.camera_for(frame.image.shape[1], frame.image.shape[0]).K
+        K = None if result.camera is None else result.camera.K
         t0 = time.perf_counter()
         image = annotate(frame.image, result, K, self.overlays, max_width=self.display_width)
         panel = side_panel(result)

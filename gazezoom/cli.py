@@ -17,21 +17,21 @@ from .errors import GazezoomError
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
-#: name → (module path, one-line help). Add a line here to add a command.
+#: name → (module path, one-line help). Add a line here to add a command (its module in ``gazezoom/commands/``).
 COMMANDS: dict[str, tuple[str, str]] = {
-    "bench": ("gazezoom.bench", "measure speed of a stage (sampler, frontend, model, pipeline …) in one run"),
-    "train": ("gazezoom.train", "train the gaze model variants on synthetic eyes (weights, sidecars, logs, plots)"),
-    "calibrate": ("gazezoom.calibrate_cli", "calibrate a user (live window or --replay FOLDER), validate, save the profile"),
-    "profile": ("gazezoom.profile_cli", "list, show or delete calibration profiles"),
-    "eval": ("gazezoom.evaluate", "held-out synthetic evaluation: sampler vs uniform vs crop, by eye size"),
-    "export": ("gazezoom.export", "write each trained variant (sampler + gaze net) as ONNX beside its weights, checked against torch"),
-    "demo": ("gazezoom.demo_cli", "the live desktop app: webcam or video, overlays, zoomed eyes, gaze on screen, calibration"),
-    "inspect": ("gazezoom.inspect", "debug picture of one frame: landmarks, eye regions, head pose, normalised eye patches"),
-    "camera": ("gazezoom.camera_cli", "camera intrinsics: `camera calibrate` from chessboard images or video"),
-    "process": ("gazezoom.io.process", "gaze per frame of recorded videos/images into CSV/JSONL (+ annotated video); batch, resume"),
-    "doctor": ("gazezoom.doctor", "check models, MediaPipe, Qt and its system libraries, display and camera; say how to fix"),
-    "synth": ("gazezoom.synth.cli", "contact sheet of synthetic training eyes with gaze arrows (eye width x gaze)"),
-    "stream": ("gazezoom.stream_cli", "live gaze from a camera or video to Lab Streaming Layer (--lsl) and/or WebSocket clients (--websocket)"),
+    "bench": ("gazezoom.commands.bench", "measure speed of a stage (sampler, frontend, model, pipeline …) in one run"),
+    "train": ("gazezoom.commands.train", "train the gaze model variants on synthetic eyes (weights, sidecars, logs, plots)"),
+    "calibrate": ("gazezoom.commands.calibrate", "calibrate a user (live window or --replay FOLDER), validate, save the profile"),
+    "profile": ("gazezoom.commands.profile", "list, show or delete calibration profiles"),
+    "eval": ("gazezoom.commands.eval", "held-out synthetic evaluation: sampler vs uniform vs crop, by eye size"),
+    "export": ("gazezoom.commands.export", "write each trained variant (sampler + gaze net) as ONNX beside its weights, checked against torch"),
+    "demo": ("gazezoom.commands.demo", "the live desktop app: webcam or video, overlays, zoomed eyes, gaze on screen, calibration"),
+    "inspect": ("gazezoom.commands.inspect", "debug picture of one frame: landmarks, eye regions, head pose, normalised eye patches"),
+    "camera": ("gazezoom.commands.camera", "camera intrinsics: `camera calibrate` from chessboard images or video"),
+    "process": ("gazezoom.commands.process", "gaze per frame of recorded videos/images into CSV/JSONL (+ annotated video); batch, resume"),
+    "doctor": ("gazezoom.commands.doctor", "check models, MediaPipe, Qt and its system libraries, display and camera; say how to fix"),
+    "synth": ("gazezoom.commands.synth", "contact sheet of synthetic training eyes with gaze arrows (eye width x gaze)"),
+    "stream": ("gazezoom.commands.stream", "live gaze from a camera or video to Lab Streaming Layer (--lsl) and/or WebSocket clients (--websocket)"),
 }
 
 

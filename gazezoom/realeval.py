@@ -334,10 +334,9 @@ def build_stages(weights: str | Path, variants=None, baselines=("geometric",), c
                  device: str = "cpu") -> list[Stage]:
     """The scoreboard's rows: ``variants`` (canonical names; None: every variant with weights in ``weights``),
     ``baselines`` (gaze stage names other than ``network``), ``candidates`` (``LABEL=WEIGHTS[:VARIANT]``)."""
-    from .evaluate import ALL_VARIANTS
     from .models.checkpoint import weights_path
     from .models.stages import GAZE_STAGES, build_gaze_stage
-    from .models.variants import resolve_variant
+    from .models.variants import ALL_VARIANTS, resolve_variant
 
     folder = Path(weights)
     if variants is None:

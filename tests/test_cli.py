@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from gazezoom.bench import BENCHMARKS, median_ms
 from gazezoom.cli import COMMANDS, main
+from gazezoom.commands.bench import BENCHMARKS, median_ms
 from gazezoom.errors import InputValueError
 
 
@@ -87,7 +87,7 @@ def test_benchmarks_warn_when_the_machine_is_busy():
     """Load average before the run, or a wide spread of the repeats, gives a warning that recommends --threads 1."""
     import time
 
-    from gazezoom.bench import BUSY_SPREAD, SPREADS, busy_warning
+    from gazezoom.commands.bench import BUSY_SPREAD, SPREADS, busy_warning
 
     assert busy_warning(0.2, 2, [0.1, 0.2]) is None
     note = busy_warning(2.8, 2, [])

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gazezoom.cli import main
-from gazezoom.doctor import APT_LINE, debian_package, missing_qt_libraries
+from gazezoom.commands.doctor import APT_LINE, debian_package, missing_qt_libraries
 
 
 def _ldd_missing() -> list[str]:

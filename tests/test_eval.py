@@ -9,8 +9,7 @@ import pytest
 import torch
 
 from gazezoom.cli import main
-from gazezoom.errors import ModelFileError
-from gazezoom.evaluate import (
+from gazezoom.commands.eval import (
     ALL_VARIANTS,
     EYE_WIDTH_BINS,
     evaluate,
@@ -18,6 +17,7 @@ from gazezoom.evaluate import (
     real_face_checks,
     render_figures,
 )
+from gazezoom.errors import ModelFileError
 from gazezoom.models import GazeNet, ModelConfig, save_weights, weights_path
 
 SMALL = dict(patch=(8, 12), region_size=(32, 48), low_size=(8, 12), grid_size=11, fwhm=5.0)
@@ -119,7 +119,7 @@ def test_real_face_weak_checks(media_dir):
 @pytest.mark.slow
 def test_real_vs_synthetic_figure(media_dir, tmp_path):
     """The sim-to-real diagnostic figure is drawn from real regions (both eyes of a real face) and renders."""
-    from gazezoom.evaluate import real_vs_synthetic_figure
+    from gazezoom.commands.eval import real_vs_synthetic_figure
 
     if not weights_path(REPO_WEIGHTS, "sampler@P").is_file():
         pytest.skip("weights/ holds no gaze weights yet")
@@ -140,7 +140,7 @@ def test_real_face_checks_refuse_a_missing_still(tmp_path):
 
 
 def test_format_table_with_every_eye_left_out():
-    from gazezoom.evaluate import format_table
+    from gazezoom.commands.eval import format_table
 
     empty = {"mean_deg": None, "median_deg": None, "n": 0}
     report = {"n": 3, "seed": 5, "patch": [24, 40], "results": {"uniform@P": empty, "sampler@P": empty},
@@ -151,7 +151,7 @@ def test_format_table_with_every_eye_left_out():
 
 def test_binocular_pairs_share_pitch_and_mirror_yaw():
     """The rendered partner eye of a person has the same pupil height (same pitch) and a mirrored, converging yaw."""
-    from gazezoom.evaluate import partner_eyes
+    from gazezoom.commands.eval import partner_eyes
     from gazezoom.synth import EyeRenderer
     from gazezoom.synth.scene import pupil_uv
 
@@ -163,7 +163,7 @@ def test_binocular_pairs_share_pitch_and_mirror_yaw():
 
 
 def test_binocular_agreement_reports_every_model(tmp_path):
-    from gazezoom.evaluate import binocular_agreement
+    from gazezoom.commands.eval import binocular_agreement
     from gazezoom.models.variants import ModelConfig, build_model
 
     torch.manual_seed(0)

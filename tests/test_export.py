@@ -59,7 +59,7 @@ def test_export_writes_verified_onnx_beside_the_weights(exported):
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_onnx_runtime_matches_torch_on_other_shapes(exported, variant):
     """Crop sizes and eye counts unlike the traced example (the crop size must not be frozen into the graph)."""
-    from gazezoom.export import example_inputs
+    from gazezoom.commands.export import example_inputs
     from gazezoom.models import load_weights
     from gazezoom.models.onnx_backend import OnnxRegionGaze, RegionGazeGraph
 
@@ -138,7 +138,7 @@ def test_a_stale_export_is_refused_after_retraining(exported, tmp_path):
 
 
 def test_verify_rejects_a_graph_of_other_weights(exported, tmp_path):
-    from gazezoom.export import verify_onnx
+    from gazezoom.commands.export import verify_onnx
 
     other = _model("uniform@P")
     with torch.no_grad():
@@ -163,7 +163,7 @@ def test_bench_inference_runs(media_dir, capsys):
 def test_supersampled_sampler_exports(tmp_path, variant):
     """The sampler reading a 2P patch and area-pooling it to P (ModelConfig.supersample) exports and verifies too;
     so does the sampler on the central crop (its homography composed with the crop's scaling inside the graph)."""
-    from gazezoom.export import export_onnx, verify_onnx
+    from gazezoom.commands.export import export_onnx, verify_onnx
     from gazezoom.models import ModelConfig, build_model, variant_slug
 
     torch.manual_seed(1)

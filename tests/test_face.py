@@ -131,7 +131,7 @@ def test_mirroring_mirrors_yaw_and_roll(stills, media_dir, name):
 def test_normalised_patches_look_like_eyes(stills, media_dir):
     """The darkest blob of each normalised patch (pupil/iris) is near the iris landmark's place in the patch,
     and the sampler reads the same pixels as OpenCV's warp through the same homography."""
-    from gazezoom.inspect import eye_patches
+    from gazezoom.commands.inspect import eye_patches
 
     img = cv2.imread(str(media_dir / "obama.jpg"))
     face = stills.process(img).face
@@ -223,7 +223,7 @@ def test_mirrored_right_patch_matches_the_left_patch(stills, media_dir, name):
     """Right-eye patches are mirrored to look like left eyes: the left patch correlates better with the right patch
     as delivered than with it flipped back (nasal corners on the same side). Near-frontal photos only: with a
     turned head the two eyes' shading differs more than their shape."""
-    from gazezoom.inspect import eye_patches
+    from gazezoom.commands.inspect import eye_patches
 
     img = cv2.imread(str(media_dir / name))
     left, right = (cv2.cvtColor(p, cv2.COLOR_BGR2GRAY).astype(float) for p in eye_patches(img, stills.process(img).face, (36, 60)))

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from gazezoom.commands.train import TrainConfig, train_variant
 from gazezoom.errors import UnknownNameError, WeightsMismatchError
 from gazezoom.face.frontend import FrontEnd
 from gazezoom.geometry import angular_error_deg, vector_to_pitchyaw
@@ -19,7 +20,6 @@ from gazezoom.models.stages import GAZE_STAGES, build_gaze_stage, stage_identity
 from gazezoom.models.variants import ModelConfig, build_model
 from gazezoom.synth import EyeRenderer
 from gazezoom.synth.scene import pupil_uv
-from gazezoom.train import TrainConfig, train_variant
 
 
 def test_eyeball_model_reads_true_pupils_of_renders_as_their_gaze():

@@ -363,7 +363,7 @@ def test_collect_jobs_groups_names_and_keeps_bad_inputs(media_dir, tmp_path):
 
 
 def test_output_paths(tmp_path):
-    from gazezoom.io.process import output_paths
+    from gazezoom.commands.process import output_paths
     from gazezoom.io.readers import Job
 
     one, two = [Job("a", "video", ("a.mp4",))], [Job("a", "video", ("a.mp4",)), Job("b", "video", ("b.mp4",))]
@@ -392,7 +392,7 @@ def test_annotated_writer_mp4v_renames_part_file(tmp_path, clip):
 
 
 def test_reuse_annotated_copies_only_a_video_of_exactly_the_table_rows(clip, tmp_path):
-    from gazezoom.io.process import _reuse_annotated
+    from gazezoom.commands.process import _reuse_annotated
 
     class Sink:
         def __init__(self):
@@ -428,7 +428,7 @@ def test_h264_codec_needs_pyav():
 
 
 def test_sidecar_json_is_written_atomically(tmp_path):
-    from gazezoom.io.process import _write_json_atomic
+    from gazezoom.commands.process import _write_json_atomic
 
     p = tmp_path / "m.json"
     _write_json_atomic(p, {"a": 1})

@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from gazezoom.cli import main
+from gazezoom.commands.train import TrainConfig, train_variant
 from gazezoom.errors import InputValueError, WeightsMismatchError
 from gazezoom.models import load_weights, read_sidecar
 from gazezoom.models.data import DATASETS, iter_batches
-from gazezoom.train import TrainConfig, train_variant
 
 SMALL = dict(patch=(8, 12), region_size=(32, 48), low_size=(8, 12), grid_size=11, fwhm=5.0)
 

@@ -21,8 +21,8 @@ import argparse
 import importlib
 import json
 
-from .errors import GazezoomError, StateError
-from .fileio import WEIGHTS_DIR
+from ..cliargs import add_model_args, selection_settings
+from ..errors import GazezoomError, StateError
 
 EPILOG = """examples:
   gazezoom calibrate --user alice                          # live, 9 targets + 5 validation targets
@@ -32,9 +32,9 @@ profiles folder: --profiles DIR, else $GAZEZOOM_PROFILES, else calibration/ in t
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from .calibration.procedure import SelectionSettings
-    from .calibration.regressors import DEFAULT_REGRESSOR, REGRESSORS
-    from .calibration.targets import LAYOUTS
+    from ..calibration.procedure import SelectionSettings
+    from ..calibration.regressors import DEFAULT_REGRESSOR, REGRESSORS
+    from ..calibration.targets import LAYOUTS
 
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = EPILOG
@@ -54,12 +54,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--outlier-k", type=float, default=SelectionSettings.outlier_k,
                         help="drop calibration frames whose gaze is over K x the median distance from the target's "
                              "median gaze (glances away); 0 keeps all (default %(default)s)")
-    parser.add_argument("--weights", default=str(WEIGHTS_DIR), help="gaze weights file or folder (default weights/)")
-    parser.add_argument("--variant", default="sampler", help="gaze model variant in the weights folder")
-    from .models.stages import GAZE_HELP
+    from ..models.stages import GAZE_HELP
 
-    parser.add_argument("--gaze", default=None, metavar="STAGE",
-                        help=GAZE_HELP + "; a profile only works with the stage it was fitted with")
+    add_model_args(parser, backend=False, variant_help="gaze model variant in the weights folder",
+                   gaze_help=GAZE_HELP + "; a profile only works with the stage it was fitted with")
     parser.add_argument("--landmarker", default="mediapipe", help="face landmarker backend")
     parser.add_argument("--camera-file", help="camera intrinsics (JSON / OpenCV YAML); default from frame size")
     parser.add_argument("--camera", type=int, default=0, help="live: camera index (default 0)")
@@ -77,24 +75,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="fit and report, save nothing")
 
 
-def selection_settings(args):
-    """The :class:`SelectionSettings` the arguments ask for (dwell times stretched past a long ``--settle-s``)."""
-    from .calibration.procedure import SelectionSettings as S
-
-    return S(settle_s=args.settle_s, max_head_move_mm=args.max_head_move_mm,
-             dwell_s=max(S.dwell_s, args.settle_s + 0.1), max_dwell_s=max(S.max_dwell_s, args.settle_s + 0.1),
-             outlier_k=args.outlier_k if args.outlier_k > 0 else None)
-
-
 def screen_from_args(args):
     """``--screen JSON`` or the laptop default."""
-    from .calibration.screen import ScreenGeometry
+    from ..calibration.screen import ScreenGeometry
 
     return ScreenGeometry.load(args.screen) if args.screen else ScreenGeometry()
 
 
 def run(args: argparse.Namespace) -> int:
-    from .calibration.profile import check_user
+    from ..calibration.profile import check_user
 
     check_user(args.user)
     if args.replay:
@@ -110,14 +99,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _replay(args) -> int:
-    from .calibration.procedure import fit_and_validate
-    from .calibration.profile import check_quality, profiles_dir, save_outcome
-    from .calibration.regressors import REGRESSORS
-    from .calibration.replay import load_recording, replay_samples
+    from ..calibration.procedure import fit_and_validate
+    from ..calibration.profile import check_quality, profiles_dir, save_outcome
+    from ..calibration.regressors import REGRESSORS
+    from ..calibration.replay import load_recording, replay_samples
 
     recording = load_recording(args.replay)
     settings = selection_settings(args)
-    from .build import build_pipeline, load_gaze
+    from ..build import build_pipeline, load_gaze
 
     gaze = load_gaze(args.gaze, weights=args.weights, variant=args.variant)
     identity = gaze.identity

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .cliargs import argtype, parse_pair
-from .errors import InputValueError, MediaError, NotEnoughDataError
-from .face.camera import Camera, save_camera
+from ..cliargs import argtype, parse_pair
+from ..errors import InputValueError, MediaError, NotEnoughDataError
+from ..face.camera import Camera, save_camera
 
 __all__ = ["calibrate_from_frames", "iter_frames", "add_arguments", "run"]
 
@@ -35,7 +35,7 @@ def iter_frames(paths: list[Path], every: int = 10):
     by :mod:`gazezoom.io.readers` as ``gazezoom process`` reads them (phone videos rotated as displayed)."""
     import cv2
 
-    from .io.readers import VideoReader, media_kind, read_image
+    from ..io.readers import VideoReader, media_kind, read_image
 
     for path in paths:
         if path.is_dir():

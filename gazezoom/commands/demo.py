@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from .fileio import WEIGHTS_DIR
+from ..cliargs import add_model_args, add_threads_arg
 
 EPILOG = """examples:
   python app.py                                     # last used source (first run: camera 0)
@@ -35,13 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     src.add_argument("--fast", action="store_true",
                      help="read a video as fast as processing takes frames (no pacing, no drops) instead of in real time")
     mod = parser.add_argument_group("models and calibration")
-    mod.add_argument("--weights", default=str(WEIGHTS_DIR), help="gaze weights file or folder (default weights/)")
-    mod.add_argument("--variant", default="sampler", help="gaze model variant in the weights folder (default sampler)")
-    from .models.stages import GAZE_HELP
-
-    mod.add_argument("--gaze", default=None, metavar="STAGE", help=GAZE_HELP)
-    mod.add_argument("--backend", choices=["auto", "torch", "onnx"],
-                     help="gaze inference backend (default auto: ONNX Runtime when an exported model is beside the weights)")
+    add_model_args(mod)
     mod.add_argument("--landmarker", default="mediapipe", help="face landmarker backend")
     mod.add_argument("--camera-file", help="camera intrinsics (JSON / OpenCV YAML); default from the frame size")
     mod.add_argument("--profile", metavar="USER", help="calibration profile to use (default: the last one used)")
@@ -54,15 +48,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--frames", type=int, default=60, help="frames to process with --screenshot (default 60)")
     out.add_argument("--timeout", type=float, help="with --screenshot: give up after this many seconds")
     out.add_argument("--settings", metavar="INI", help="keep settings in this file instead of the user's settings")
-    out.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+    add_threads_arg(out, default=0)
     out.add_argument("--display-width", type=int, default=1280, help="largest width of the drawn live view")
 
 
 def run(args: argparse.Namespace) -> int:
-    from .cliargs import parse_size
-    from .errors import InputValueError
-    from .live.config import AppConfig
-    from .live.sources import parse_source
+    from ..cliargs import parse_size
+    from ..errors import InputValueError
+    from ..live.config import AppConfig
+    from ..live.sources import parse_source
 
     if args.frames < 1:
         raise InputValueError(f"--frames must be at least 1, got {args.frames}")
@@ -77,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    from .models.stages import resolve_stage
+    from ..models.stages import resolve_stage
 
     config = AppConfig(source=spec, weights=args.weights, variant=args.variant,
                        gaze=resolve_stage(args.gaze, args.weights), backend=args.backend,
@@ -85,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
                        camera_file=args.camera_file, profile=args.profile, profiles_dir=args.profiles,
                        min_cutoff=args.min_cutoff, beta=args.beta, out_dir=args.out_dir,
                        display_width=args.display_width, settings_file=args.settings)
-    from .gui.app import run_app
+    from ..gui.app import run_app
 
     return run_app(config, screenshot=args.screenshot, frames=args.frames if args.screenshot else None,
                    timeout_s=args.timeout)

@@ -17,7 +17,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .fileio import WEIGHTS_DIR
+from ..fileio import WEIGHTS_DIR
 
 __all__ = ["Check", "run_checks", "missing_qt_libraries", "debian_package", "APT_LINE"]
 
@@ -87,7 +87,7 @@ def _mediapipe() -> Check:
     try:
         import numpy as np
 
-        from .build import build_pipeline
+        from ..build import build_pipeline
 
         with build_pipeline(gaze=False, mode="image") as pipe:
             pipe.process(np.zeros((120, 160, 3), np.uint8))
@@ -131,7 +131,7 @@ def _qt() -> list[Check]:
 def _camera(index: int) -> Check:
     import cv2
 
-    from .logs import quiet_opencv
+    from ..logs import quiet_opencv
 
     quiet_opencv()
     cap = cv2.VideoCapture(index)

@@ -23,19 +23,19 @@ from pathlib import Path
 
 import torch
 
-from .errors import InputValueError, ModelFileError, WeightsMismatchError
-from .fileio import WEIGHTS_DIR
-from .geometry import angular_error_deg
-from .models.geometric import gaze_of_output
-from .sampler import grid_magnification, magnification_at
+from ..cliargs import add_threads_arg
+from ..errors import InputValueError, ModelFileError, WeightsMismatchError
+from ..fileio import WEIGHTS_DIR
+from ..geometry import angular_error_deg
+from ..models.geometric import gaze_of_output
+from ..models.variants import ALL_VARIANTS
+from ..sampler import grid_magnification, magnification_at
 
 __all__ = [
     "ALL_VARIANTS", "EYE_WIDTH_BINS", "load_variants", "evaluate", "format_table", "render_figures",
     "real_face_checks", "real_vs_synthetic_figure", "binocular_agreement", "partner_eyes", "add_arguments", "run",
 ]
 
-#: The table's rows, in order.
-ALL_VARIANTS = ("uniform@P", "sampler@P", "uniform@2P", "uniform@4P", "center_crop@P")
 #: Eye width in the camera frame (pixels, corner to corner): ``[lo, hi)``.
 EYE_WIDTH_BINS = ((0.0, 30.0), (30.0, 60.0), (60.0, 120.0), (120.0, math.inf))
 
@@ -46,7 +46,7 @@ def _bin_name(lo: float, hi: float) -> str:
 
 def load_variants(weights_dir: str | Path, variants=ALL_VARIANTS, device="cpu") -> dict:
     """``{variant: GazeNet}`` from ``weights_dir``; all must share patch and region size."""
-    from .models.checkpoint import load_weights, weights_path
+    from ..models.checkpoint import load_weights, weights_path
 
     folder = Path(weights_dir)
     missing = [v for v in variants if not weights_path(folder, v).is_file()]
@@ -87,7 +87,7 @@ def evaluate(
     """
     from tqdm import tqdm
 
-    from .models.data import DATASETS, iter_batches
+    from ..models.data import DATASETS, iter_batches
 
     if n < 1:
         raise InputValueError(f"--synthetic N must be >= 1, got {n}")
@@ -158,7 +158,7 @@ def binocular_agreement(models: dict, n: int, seed: int, *, batch_size: int = 10
     sweeps the renderer's whole range across the pairs. Per model: median and 90th percentile of
     ``|pitch_L − pitch_R|`` (degrees) — what real two-eye agreement measures, on eyes whose gaze moves.
     """
-    from .synth import EyeRenderer
+    from ..synth import EyeRenderer
 
     first = next(iter(models.values()))
     r = EyeRenderer(first.config.region_size)
@@ -233,8 +233,8 @@ def render_figures(models: dict, n: int, seed: int, out_dir: str | Path, *, data
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .geometry import pitchyaw_to_vector
-    from .models.data import DATASETS
+    from ..geometry import pitchyaw_to_vector
+    from ..models.data import DATASETS
 
     if "sampler@P" not in models:
         raise InputValueError("--figures needs the sampler@P weights")
@@ -323,10 +323,10 @@ def real_face_checks(
     """
     import numpy as np
 
-    from .face.eyes import aperture_over_iris
-    from .face.frontend import FrontEnd
-    from .io.readers import VideoReader, read_image
-    from .models import GazePredictor
+    from ..face.eyes import aperture_over_iris
+    from ..face.frontend import FrontEnd
+    from ..io.readers import VideoReader, read_image
+    from ..models import GazePredictor
 
     media = Path(media_dir)
     pred = GazePredictor.from_weights(weights_dir, variant=variant)
@@ -396,11 +396,11 @@ def real_vs_synthetic_figure(
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from .face.frontend import FrontEnd
-    from .io.readers import VideoReader, read_image
-    from .models.checkpoint import load_weights, weights_path
-    from .sampler import sample_regions
-    from .synth import EyeRenderer
+    from ..face.frontend import FrontEnd
+    from ..io.readers import VideoReader, read_image
+    from ..models.checkpoint import load_weights, weights_path
+    from ..sampler import sample_regions
+    from ..synth import EyeRenderer
 
     media, out_dir = Path(media_dir), Path(out_dir)
     model = load_weights(weights_path(weights_dir, variant), variant=variant).eval()
@@ -469,7 +469,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "--reference: those with weights in --weights)")
     p.add_argument("--batch-size", type=int, default=200)
     p.add_argument("--device", default="cpu")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    add_threads_arg(p, default=None, help="torch CPU threads")
     p.add_argument("--dataset", default="synthetic", help="data source (default synthetic)")
     p.add_argument("--figures", metavar="DIR", default=None, help="also write zoom_examples.png and "
                    "zoom_saliency.png (8 held-out eyes, seed --seed) into DIR; with --real also real_vs_synthetic.png "
@@ -501,7 +501,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .models.variants import resolve_variant
+    from ..models.variants import resolve_variant
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -513,15 +513,15 @@ def run(args: argparse.Namespace) -> int:
                               "or --real DIR --reference REF_DIR (real media against a reference)")
     models = load_variants(args.weights, variants, args.device)
     for spec in args.candidate:  # extra weights files (e.g. a pupil model) scored beside the variants
-        from .models.checkpoint import load_weights
-        from .realeval import candidate_file, parse_candidate
+        from ..models.checkpoint import load_weights
+        from ..realeval import candidate_file, parse_candidate
 
         label, path, variant = parse_candidate(spec)
         if label in models:
             raise InputValueError(f"--candidate {label}: a variant of that name is already scored; choose another LABEL")
         models[label] = load_weights(candidate_file(path, variant), variant=variant, device=args.device)
     if args.data is not None:  # --- public datasets
-        from .data.evaluation import evaluate_dataset, format_report
+        from ..data.evaluation import evaluate_dataset, format_report
 
         report = evaluate_dataset(models, args.data, args.split, batch_size=args.batch_size, device=args.device,
                                   limit=args.limit, progress=not args.json)
@@ -548,7 +548,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_real(args: argparse.Namespace) -> int:
     """``--real DIR --reference REF_DIR``: the real-media scoreboard, a mode of its own."""
-    from .realeval import build_stages, evaluate_real, find_media, format_scoreboard
+    from ..realeval import build_stages, evaluate_real, find_media, format_scoreboard
 
     if args.real is None:
         raise InputValueError("--reference needs --real DIR: the folder of images/videos the reference CSVs belong to")
@@ -558,7 +558,7 @@ def _run_real(args: argparse.Namespace) -> int:
     find_media(args.real, args.reference)  # a wrong folder fails before any model loads
     baselines = args.baselines
     if baselines is None:  # the learned stages whose weights are there, and the geometric floor
-        from .models.stages import stage_weights_file
+        from ..models.stages import stage_weights_file
 
         baselines = [b for b in ("fusion", "pupil") if stage_weights_file(b, args.weights).is_file()] + ["geometric"]
     stages = build_stages(args.weights, args.variants, baselines, args.candidate, device=args.device)

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .errors import InputValueError, ModelFileError, WeightsMismatchError
-from .fileio import WEIGHTS_DIR
+from ..errors import InputValueError, ModelFileError, WeightsMismatchError
+from ..fileio import WEIGHTS_DIR
 
 __all__ = ["example_inputs", "export_onnx", "verify_onnx", "add_arguments", "run"]
 
@@ -49,8 +49,8 @@ def _graph(model: torch.nn.Module) -> torch.nn.Module:
     """The predictor's inference graph of ``model`` on the CPU: a BatchNorm-folded copy (``model`` is left as it is)."""
     import copy
 
-    from .models.nets import fold_batchnorm
-    from .models.onnx_backend import RegionGazeGraph
+    from ..models.nets import fold_batchnorm
+    from ..models.onnx_backend import RegionGazeGraph
 
     return RegionGazeGraph(fold_batchnorm(copy.deepcopy(model).cpu().eval()))
 
@@ -75,7 +75,7 @@ def export_onnx(model: torch.nn.Module, path: str | Path, *, opset: int = 17, we
     if weights_sha256:
         import onnx
 
-        from .models.onnx_backend import CONFIG_KEY, WEIGHTS_SHA_KEY
+        from ..models.onnx_backend import CONFIG_KEY, WEIGHTS_SHA_KEY
 
         proto = onnx.load(str(tmp))
         for key, value in ((WEIGHTS_SHA_KEY, weights_sha256), (CONFIG_KEY, model.config.to_json())):
@@ -89,7 +89,7 @@ def export_onnx(model: torch.nn.Module, path: str | Path, *, opset: int = 17, we
 def verify_onnx(model: torch.nn.Module, path: str | Path, *, threads: int = 1) -> dict:
     """Largest |ONNX Runtime − torch| per output on inputs unlike the traced ones (3 eyes, another crop size);
     raises :class:`WeightsMismatchError` above :data:`TOLERANCE`."""
-    from .models.onnx_backend import OnnxRegionGaze
+    from ..models.onnx_backend import OnnxRegionGaze
 
     graph = _graph(model)
     sess = OnnxRegionGaze(path, threads=threads)
@@ -124,9 +124,9 @@ def _pupil_file(gaze_file: Path) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .fileio import file_sha256, writable_dir
-    from .models.checkpoint import load_weights, weights_path
-    from .models.variants import VARIANTS, resolve_variant, variant_slug
+    from ..fileio import file_sha256, writable_dir
+    from ..models.checkpoint import load_weights, weights_path
+    from ..models.variants import VARIANTS, resolve_variant, variant_slug
 
     folder = Path(args.weights)
     names = [resolve_variant(v) for v in args.variants] if args.variants else list(VARIANTS)

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputValueError, MediaError, NoFaceError
-from .results import Face
+from ..errors import InputValueError, MediaError, NoFaceError
+from ..results import Face
 
 __all__ = ["eye_patches", "inspect_picture", "read_frame", "add_arguments", "run"]
 
@@ -24,7 +24,7 @@ def eye_patches(frame_bgr: np.ndarray, face: Face, size: tuple[int, int] = (72, 
     :func:`gazezoom.sampler.sample_regions` with the eyes' ``region_to_frame``."""
     import torch
 
-    from .sampler import sample_regions
+    from ..sampler import sample_regions
 
     frame = torch.from_numpy(np.ascontiguousarray(frame_bgr)).permute(2, 0, 1)[None].float()  # (1, 3, H, W)
     H = torch.from_numpy(np.stack([e.region_to_frame for e in face.eyes])).float()  # (2, 3, 3)
@@ -47,7 +47,7 @@ def inspect_picture(frame_bgr: np.ndarray, result, K: np.ndarray, *, width: int 
     """Frame overlay on top, patch panel below → one BGR image."""
     import cv2
 
-    from .draw import draw_result, patches_panel, put_label
+    from ..draw import draw_result, patches_panel, put_label
 
     if width < 1:
         raise InputValueError(f"width of the picture must be >= 1 pixel, got {width}")
@@ -80,7 +80,7 @@ def read_frame(path: Path, index: int = 0) -> tuple[np.ndarray, float]:
     container time)."""
     import cv2
 
-    from .io.readers import VideoReader, media_kind
+    from ..io.readers import VideoReader, media_kind
 
     if path.is_dir():
         raise MediaError(f"{path} is a folder; inspect takes one image or video file (`gazezoom process {path}` "
@@ -119,7 +119,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import cv2
 
-    from .build import build_pipeline
+    from ..build import build_pipeline
 
     frame, time_s = read_frame(args.input, args.frame)
     with build_pipeline(gaze=False, camera=args.camera, mode="image", tiles=args.tiles) as pipe:
@@ -129,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     if result.face is None and args.require_face:
         raise NoFaceError(f"no face found in {args.input} (frame {args.frame})")
     picture = inspect_picture(bgr, result, K, width=args.width)
-    from .fileio import writable_dir
+    from ..fileio import writable_dir
 
     writable_dir(args.out.parent, "the folder of --out", "choose an --out you can write to")
     ok = False

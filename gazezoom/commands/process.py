@@ -34,10 +34,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .. import __version__
+from ..cliargs import add_model_args, add_threads_arg
 from ..errors import GazezoomError, InputValueError, MediaError, ModelFileError
 from ..fileio import WEIGHTS_DIR, atomic_write_text
-from .readers import Job, collect_jobs, open_reader
-from .table import COLUMNS, FACE_COLUMNS, FORMATS, open_writer, recover_table, result_to_row, result_to_rows
+from ..io.readers import Job, collect_jobs, open_reader
+from ..io.table import COLUMNS, FACE_COLUMNS, FORMATS, open_writer, recover_table, result_to_row, result_to_rows
 
 __all__ = ["Settings", "JobOutcome", "add_arguments", "run", "process_job", "output_paths", "RESUME_WARMUP",
            "SIDECAR_SCHEMA"]
@@ -245,7 +246,7 @@ def _reuse_annotated(path: Path, rows: int, writer) -> bool:
     Two passes (count without colour conversion, then copy) keep memory flat however long the video is; nothing is
     written unless the count matches.
     """
-    from .readers import VideoReader
+    from ..io.readers import VideoReader
 
     if rows == 0 or not path.is_file():
         return False
@@ -350,7 +351,7 @@ def process_job(job: Job, table: Path, settings: Settings, progress: Callable[[i
         frames = reader.frames(lambda i: i >= warm and i % every == 0)
         ahead = None
         if settings.overlap and job.kind == "video":
-            from .overlap import install, lookahead
+            from ..io.overlap import install, lookahead
 
             ahead = install(pipeline)
             frames = lookahead(frames, ahead)
@@ -455,7 +456,7 @@ def _annotate(frame, result, pipeline, job: Job, reader, settings: Settings, ann
     """Draw ``result`` on the frame and write it to the annotated video (created on the first frame) or folder."""
     import cv2
 
-    from .annotate import annotate_frame, create_video_writer, pick_codec
+    from ..io.annotate import annotate_frame, create_video_writer, pick_codec
 
     h, w = frame.image.shape[:2]
     img = annotate_frame(frame.image, result, pipeline.frontend.camera_for(w, h).K, label=frame.source)
@@ -546,7 +547,7 @@ def _listed_frames(job: Job) -> int:
         return 0
     if job.kind != "video":
         return len(job.paths)
-    from .readers import VideoReader
+    from ..io.readers import VideoReader
 
     try:
         with VideoReader(job.paths[0]) as r:
@@ -676,23 +677,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true", help="continue existing tables after their last written "
                         "row (same options required); complete tables are skipped")
     parser.add_argument("--overwrite", action="store_true", help="replace existing tables instead of failing")
-    parser.add_argument("--weights", default=str(WEIGHTS_DIR), metavar="PATH",
-                        help="gaze weights: a .safetensors file or a folder holding gaze_<variant>.safetensors (default: weights/)")
-    parser.add_argument("--variant", default="sampler", help="gaze model variant to load from a weights folder (default: sampler)")
-    parser.add_argument("--backend", default=None, help="gaze inference backend: torch, onnx (needs the exported "
-                        ".onnx beside the weights) or auto (default: the model package's choice)")
-    from ..models.stages import GAZE_HELP
-
-    parser.add_argument("--gaze", default=None, metavar="STAGE", help=GAZE_HELP)
+    add_model_args(parser, weights_metavar="PATH", backend_choices=None,
+                   weights_help="gaze weights: a .safetensors file or a folder holding gaze_<variant>.safetensors "
+                                "(default: weights/)",
+                   variant_help="gaze model variant to load from a weights folder (default: sampler)",
+                   backend_help="gaze inference backend: torch, onnx (needs the exported .onnx beside the weights) "
+                                "or auto (default: the model package's choice)")
     parser.add_argument("--no-gaze", action="store_true", help="front-end only: face, head pose, eyes; gaze columns empty")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads per process (default 1: the gaze "
-                        "network is small, and MediaPipe works in parallel on another core; 0 = torch's choice)")
+    add_threads_arg(parser, default=1, help="torch threads per process (default 1: the gaze network is small, and "
+                    "MediaPipe works in parallel on another core; 0 = torch's choice)")
     parser.add_argument("--overlap", action=argparse.BooleanOptionalAction, default=None,
                         help="videos: run the landmarker one frame ahead in a second thread (same table). Default: on "
                         "with 2 or more CPU cores (on an idle 2-core machine 82-88%% of the landmarker-alone rate vs "
                         "67-75%% serial, `gazezoom bench pipeline`); --no-overlap on a machine whose cores are busy")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    from .analysis import add_arguments as add_analysis_arguments
+    from ..io.analysis import add_arguments as add_analysis_arguments
 
     add_analysis_arguments(parser)  # --events, --figures (gazezoom/io/analysis.py)
 
@@ -741,7 +740,7 @@ def resolve_settings(args: argparse.Namespace) -> Settings:
         read_camera_file(args.camera)  # MediaError now rather than in every job
         camera = str(Path(args.camera).resolve())
     if args.codec != "auto":
-        from .annotate import pick_codec
+        from ..io.annotate import pick_codec
 
         pick_codec(args.codec)
     threads = max(0, args.threads)
@@ -758,7 +757,7 @@ def resolve_settings(args: argparse.Namespace) -> Settings:
 
 def run(args: argparse.Namespace) -> int:
     settings = resolve_settings(args)
-    from .analysis import Analysis
+    from ..io.analysis import Analysis
 
     analysis = Analysis.from_args(args)  # None without --events / --figures
     jobs = collect_jobs(args.inputs)

@@ -9,7 +9,7 @@ import argparse
 import json
 import sys
 
-from .errors import InputValueError, ProfileError
+from ..errors import InputValueError, ProfileError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,7 +26,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .calibration.profile import check_user, delete_profile, list_profiles, load_profile, profile_path, profiles_dir
+    from ..calibration.profile import (
+        check_user,
+        delete_profile,
+        list_profiles,
+        load_profile,
+        profile_path,
+        profiles_dir,
+    )
 
     if args.action == "list":
         infos = list_profiles(args.profiles)

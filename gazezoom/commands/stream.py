@@ -14,7 +14,7 @@ import dataclasses
 import sys
 import time
 
-from .fileio import WEIGHTS_DIR
+from ..cliargs import add_model_args, add_threads_arg
 
 EPILOG = """examples:
   gazezoom stream --lsl                                   # camera 0 to an LSL stream named "gazezoom"
@@ -35,10 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     src.add_argument("--resize", metavar="WxH", help="resize every frame after reading")
     src.add_argument("--fast", action="store_true", help="read a video as fast as it is processed, not in real time")
     mod = parser.add_argument_group("models and calibration (as the app)")
-    mod.add_argument("--weights", default=str(WEIGHTS_DIR), help="gaze weights file or folder (default weights/)")
-    mod.add_argument("--variant", default="sampler", help="gaze model variant in the weights folder (default sampler)")
-    mod.add_argument("--gaze", default="network", metavar="STAGE", help="gaze stage: network (default) or geometric")
-    mod.add_argument("--backend", choices=["auto", "torch", "onnx"], help="gaze inference backend (default auto)")
+    add_model_args(mod, gaze_default="network", gaze_help="gaze stage: network (default) or geometric",
+                   backend_help="gaze inference backend (default auto)")
     mod.add_argument("--no-gaze", action="store_true", help="front-end only (head pose, blinks); gaze fields NaN/null")
     mod.add_argument("--landmarker", default="mediapipe", help="face landmarker backend")
     mod.add_argument("--camera-file", help="camera intrinsics (JSON / OpenCV YAML); default from the frame size")
@@ -56,16 +54,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       "source ends or Ctrl-C)")
     run_.add_argument("--wait", type=float, default=0.0, metavar="S", help="wait up to S seconds for a first "
                       "consumer (LSL inlet or WebSocket client) before processing (default 0: start at once)")
-    run_.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    add_threads_arg(run_, default=1)
     run_.add_argument("--quiet", action="store_true", help="no start/end messages on stderr")
 
 
 def _build(args, log):
     """The checked outlets' settings, the source spec, and the pipeline (gaze stage, profile)."""
-    from .build import build_pipeline, load_gaze
-    from .cliargs import parse_size
-    from .errors import InputValueError, ModelFileError
-    from .live.sources import parse_source
+    from ..build import build_pipeline, load_gaze
+    from ..cliargs import parse_size
+    from ..errors import InputValueError, ModelFileError
+    from ..live.sources import parse_source
 
     if not args.lsl and args.websocket is None:
         raise InputValueError("give at least one outlet: --lsl and/or --websocket [HOST:]PORT")
@@ -93,9 +91,9 @@ def _build(args, log):
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .io.streams import LiveOutlets, parse_address
-    from .io.table import result_to_row
-    from .live.sources import open_source
+    from ..io.streams import LiveOutlets, parse_address
+    from ..io.table import result_to_row
+    from ..live.sources import open_source
 
     def log(msg: str) -> None:
         if not args.quiet:

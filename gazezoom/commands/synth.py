@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     import cv2
 
     from ..errors import InputValueError, MediaError
-    from .sheet import contact_sheet, gaze_sweep
+    from ..synth.sheet import contact_sheet, gaze_sweep
 
     h, w = parse_size(args.size)
     if args.scale < 1:

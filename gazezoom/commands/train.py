@@ -27,9 +27,10 @@ from pathlib import Path
 
 import torch
 
-from .errors import InputValueError, WeightsMismatchError
-from .geometry import angular_error_deg
-from .models.geometric import gaze_of_output
+from ..cliargs import add_threads_arg
+from ..errors import InputValueError, WeightsMismatchError
+from ..geometry import angular_error_deg
+from ..models.geometric import gaze_of_output
 
 __all__ = ["TrainConfig", "train_variant", "validate", "plot_curves", "add_arguments", "run"]
 
@@ -98,7 +99,7 @@ def validate(model, batches: list[dict], min_openness: float = 0.0) -> dict:
 
     A pupil model (``config.output == "pupil"``) is scored on the gaze the eyeball model reads from its pupil, and
     also reports ``pupil_mm``: the mean distance from the true pupil centre on the region plane (mm)."""
-    from .geometry import REGION_MM
+    from ..geometry import REGION_MM
 
     output = getattr(getattr(model, "config", None), "output", "gaze")
     was = model.training
@@ -163,7 +164,7 @@ def _cache_name(cfg: TrainConfig, n: int, seed: int, split: str, region_size) ->
 
 def _render_cached(cfg: TrainConfig, n: int, seed: int, split: str, region_size, device, progress: bool) -> dict:
     """The rendered set ``(n, seed, split)`` as a CPU uint8 cache (read from ``cache_dir`` when already there)."""
-    from .models.data import DATASETS, render_cache
+    from ..models.data import DATASETS, render_cache
 
     rb = 256 if device.type == "cuda" else 64  # render batch
     path = Path(cfg.cache_dir) / _cache_name(cfg, n, seed, split, region_size) if cfg.cache_dir else None
@@ -176,8 +177,8 @@ def _datasets(cfg: TrainConfig, region_size, device, progress: bool, world: int 
     """(train, validation) datasets; with ``train_n`` the training eyes are rendered once and cached (in ``memo``
     for the next variant of the same run, in ``cache_dir`` for later runs)."""
     # --- public datasets: --dataset NAME:PATH[,key=value…] opens a published release (gazezoom.data)
-    from .data import is_spec, open_dataset, subset
-    from .models.data import DATASETS, CachedEyes
+    from ..data import is_spec, open_dataset, subset
+    from ..models.data import DATASETS, CachedEyes
 
     if is_spec(cfg.dataset):
         return (open_dataset(cfg.dataset, "train", region_size),
@@ -213,8 +214,8 @@ def _datasets(cfg: TrainConfig, region_size, device, progress: bool, world: int 
 def _load_init(init: str, variant: str, overrides: dict | None):
     """The weights to fine-tune from and ``{"path", "sha256", "step"}`` for the sidecar. Sizes given on the command
     line must match the file's (the network would read its input differently); none given adopts the file's."""
-    from .fileio import file_sha256
-    from .models.checkpoint import load_weights, weights_path
+    from ..fileio import file_sha256
+    from ..models.checkpoint import load_weights, weights_path
 
     path = Path(init)
     if path.is_dir():
@@ -247,9 +248,9 @@ def train_variant(
     """
     from tqdm import tqdm
 
-    from .models.checkpoint import load_train_state, save_train_state, save_weights
-    from .models.data import iter_batches
-    from .models.variants import GazeNet, ModelConfig, resolve_variant, variant_slug
+    from ..models.checkpoint import load_train_state, save_train_state, save_weights
+    from ..models.data import iter_batches
+    from ..models.variants import GazeNet, ModelConfig, resolve_variant, variant_slug
 
     variant = resolve_variant(variant)
     init_model, init_info = _load_init(cfg.init, variant, model_overrides) if cfg.init else (None, None)
@@ -262,7 +263,7 @@ def train_variant(
     csv_path = out_dir / f"{slug}.csv"
     device = torch.device(cfg.device)
     # --- distributed: under torchrun join the process group; rank 0 alone logs, validates and writes
-    from .distributed import all_mean, setup, shard_batches, wrap
+    from ..distributed import all_mean, setup, shard_batches, wrap
 
     dist = setup(device)
     device, progress = dist.device, progress and dist.is_main
@@ -303,7 +304,7 @@ def train_variant(
     net = wrap(model, dist)  # DistributedDataParallel when several processes train
 
     def checkpoint(step: int, val: dict | None) -> Path:
-        from .data import describe
+        from ..data import describe
 
         train_info = dataclasses.asdict(cfg) | {"data": describe(cfg.dataset), "seconds": round(elapsed, 1),
                                                 "processes": dist.world, "init_weights": init_info}
@@ -439,7 +440,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "--init a gaze model is fine-tuned into a pupil one")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--amp", action="store_true", help="bfloat16 autocast (CUDA only)")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    add_threads_arg(p, default=None)
     p.add_argument("--resume", action="store_true", help="continue from <out>/train_state if present")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -464,7 +465,7 @@ def _train_parallel(names: list[str], cfg: TrainConfig, overrides: dict, args, p
 
     from tqdm import tqdm
 
-    from .models.variants import ModelConfig
+    from ..models.variants import ModelConfig
 
     if not cfg.cache_dir:
         raise InputValueError("--jobs > 1 needs --cache-dir: the training processes share the rendered sets through it")
@@ -488,7 +489,7 @@ def _train_parallel(names: list[str], cfg: TrainConfig, overrides: dict, args, p
 
 
 def run(args: argparse.Namespace) -> int:
-    from .models.variants import VARIANTS, resolve_variant, variant_slug
+    from ..models.variants import VARIANTS, resolve_variant, variant_slug
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -517,7 +518,7 @@ def run(args: argparse.Namespace) -> int:
         names = [v for v in order if v in VARIANTS]
     else:
         names = list(dict.fromkeys(resolve_variant(v.strip()) for v in args.variant.split(",") if v.strip()))
-    from .distributed import setup, teardown  # distributed training
+    from ..distributed import setup, teardown  # distributed training
 
     dist = setup(args.device)
     if args.jobs > 1 and len(names) > 1:

@@ -1,5 +1,5 @@
 """``gazezoom calibrate``'s live mode: camera → engine → the full-screen :class:`~.calibration.CalibrationWindow`,
-without the main window (``calibrate_cli`` imports this module only when it runs live)."""
+without the main window (``gazezoom.commands.calibrate`` imports this module only when it runs live)."""
 
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ def run_calibration(args, *, gaze_factory=None, on_window=None) -> int:
     ``gaze_factory`` replaces loading ``args.weights`` (embedding, tests); ``on_window(window)`` is called once the
     window exists. Returns 0 when a profile was saved (or a dry run accepted), 1 when cancelled or failed.
     """
-    from ..calibrate_cli import selection_settings
     from ..calibration.procedure import CalibrationProcedure
     from ..calibration.screen import ScreenGeometry
+    from ..cliargs import selection_settings
     from ..live.config import AppConfig, pipeline_factory
     from ..live.engine import Engine
     from ..live.sources import parse_source

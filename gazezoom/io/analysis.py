@@ -1,6 +1,6 @@
 """``gazezoom process --events / --figures``: what runs on each finished table after the frames are processed.
 
-Kept out of :mod:`gazezoom.io.process` so that the per-frame loop stays as it is: this reads every complete table
+Kept out of :mod:`gazezoom.commands.process` so that the per-frame loop stays as it is: this reads every complete table
 back from disk (so ``--resume``\\ d and ``--workers`` runs work the same way), detects its eye-movement events
 (:mod:`gazezoom.io.events`, pymovements imported only here) and draws its figures (:mod:`gazezoom.io.figures`).
 """

@@ -44,6 +44,7 @@ __all__ = [
     "GazeNet",
     "VARIANTS",
     "VARIANT_ALIASES",
+    "ALL_VARIANTS",
     "resolve_variant",
     "variant_slug",
     "build_model",
@@ -256,6 +257,9 @@ VARIANTS.register("uniform@2P", _VariantSpec(_scaled(2), lambda c: _Resample(_sc
 VARIANTS.register("uniform@4P", _VariantSpec(_scaled(4), lambda c: _Resample(_scaled(4)(c))))
 VARIANTS.register("center_crop@P", _VariantSpec(_scaled(1), lambda c: _Resample(c.patch, c.crop_frac)))
 VARIANTS.register("sampler_crop@P", _VariantSpec(_scaled(1), _CropZoom))
+
+#: The evaluation table's rows, in order (``gazezoom eval``, the real-media scoreboard).
+ALL_VARIANTS = ("uniform@P", "sampler@P", "uniform@2P", "uniform@4P", "center_crop@P")
 
 #: Short names accepted wherever a variant is named.
 VARIANT_ALIASES = {"sampler": "sampler@P", "uniform": "uniform@P", "center_crop": "center_crop@P"}

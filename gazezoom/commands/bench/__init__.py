@@ -1,6 +1,6 @@
 """``gazezoom bench NAME``: speed measurements printed as medians and ratios taken in one run.
 
-Each benchmark lives in its own module (``gazezoom/bench/<name>.py``) with ``add_arguments(parser)`` and
+Each benchmark lives in its own module (``gazezoom/commands/bench/<name>.py``) with ``add_arguments(parser)`` and
 ``run(args) -> int``; register it in :data:`BENCHMARKS`. Timings on shared machines are noisy, so every benchmark
 measures its reference in the same run and reports ratios.
 """
@@ -14,7 +14,7 @@ import statistics
 import time
 from collections.abc import Callable
 
-from ..errors import InputValueError
+from ...errors import InputValueError
 
 __all__ = ["BENCHMARKS", "median_ms", "print_report", "add_arguments", "run", "busy_warning", "SPREADS",
            "BUSY_LOAD_PER_CORE", "BUSY_SPREAD"]
@@ -28,13 +28,13 @@ BUSY_SPREAD = 0.5
 
 #: name → (module path, one-line help)
 BENCHMARKS: dict[str, tuple[str, str]] = {
-    "calibration": ("gazezoom.bench.calibration", "calibration regressors on a simulated user: validation error (same seat, head moved 10 cm) and fit time"),
-    "frontend": ("gazezoom.bench.frontend", "face front-end per frame at 640x360 and 1280x720: MediaPipe alone vs whole front-end, share that is ours"),
-    "synth": ("gazezoom.bench.synth", "synthetic eye renderer: images/s at 96x160, batch 256, and minutes per 200k training images"),
-    "sampler": ("gazezoom.bench.sampler", "grid + warp for two eye regions of a 1280x720 frame: dense vs separable vs crop"),
-    "model": ("gazezoom.bench.model", "gaze inference, two eyes + fusion, vs the landmarker on a real 1280x720 frame"),
-    "inference": ("gazezoom.bench.inference", "two-eye gaze network: torch eager vs torch jit.freeze vs ONNX Runtime (and predict() end to end), one run"),
-    "pipeline": ("gazezoom.bench.pipeline", "gazezoom process throughput and per-stage medians vs the landmarker alone, native size and 1280x720"),
+    "calibration": ("gazezoom.commands.bench.calibration", "calibration regressors on a simulated user: validation error (same seat, head moved 10 cm) and fit time"),
+    "frontend": ("gazezoom.commands.bench.frontend", "face front-end per frame at 640x360 and 1280x720: MediaPipe alone vs whole front-end, share that is ours"),
+    "synth": ("gazezoom.commands.bench.synth", "synthetic eye renderer: images/s at 96x160, batch 256, and minutes per 200k training images"),
+    "sampler": ("gazezoom.commands.bench.sampler", "grid + warp for two eye regions of a 1280x720 frame: dense vs separable vs crop"),
+    "model": ("gazezoom.commands.bench.model", "gaze inference, two eyes + fusion, vs the landmarker on a real 1280x720 frame"),
+    "inference": ("gazezoom.commands.bench.inference", "two-eye gaze network: torch eager vs torch jit.freeze vs ONNX Runtime (and predict() end to end), one run"),
+    "pipeline": ("gazezoom.commands.bench.pipeline", "gazezoom process throughput and per-stage medians vs the landmarker alone, native size and 1280x720"),
 }
 
 

@@ -20,9 +20,9 @@ def run(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from ..calibration.regressors import REGRESSORS, create_regressor
-    from ..calibration.report import plot_report, validation_report
-    from ..calibration.simulate import compare_regressors, simulated_session
+    from ...calibration.regressors import REGRESSORS, create_regressor
+    from ...calibration.report import plot_report, validation_report
+    from ...calibration.simulate import compare_regressors, simulated_session
     from . import median_ms
 
     rows = compare_regressors(range(args.seeds), head_shift_mm=tuple(args.shift_mm), layout=args.layout)

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..fileio import REPO_ROOT
+from ...cliargs import add_threads_arg
+from ...fileio import REPO_ROOT
 from . import median_ms
 
 __all__ = ["add_arguments", "run", "load_frames"]
@@ -33,7 +34,7 @@ def load_frames(path: Path, size: tuple[int, int], limit: int = 72) -> list[np.n
     """Up to ``limit`` BGR frames of ``path`` resized to ``size = (W, H)``."""
     import cv2
 
-    from ..errors import MediaError
+    from ...errors import MediaError
 
     cap = cv2.VideoCapture(str(path))
     frames = []
@@ -50,7 +51,7 @@ def load_frames(path: Path, size: tuple[int, int], limit: int = 72) -> list[np.n
 
 def _size(text: str) -> tuple[int, int]:
     """``cliargs.parse_size`` (one WxH rule for every command) with argparse's error type."""
-    from ..cliargs import argtype, parse_size
+    from ...cliargs import argtype, parse_size
 
     return argtype(parse_size)(text)
 
@@ -60,15 +61,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repeat", type=int, default=60, help="timed frames per measurement (default 60)")
     parser.add_argument("--warmup", type=int, default=10, help="untimed frames first (default 10)")
     parser.add_argument("--video", type=Path, default=DEFAULT_VIDEO, help="source video (default ../shared/media/single_face.mp4)")
-    parser.add_argument("--threads", type=int, default=None, help="OpenCV threads (MediaPipe uses its own)")
+    add_threads_arg(parser, default=None, help="OpenCV threads (MediaPipe uses its own)")
 
 
 def run(args: argparse.Namespace) -> int:
     import cv2
 
-    from ..errors import InputValueError
-    from ..face.frontend import FrontEnd
-    from ..face.landmarker import create_landmarker
+    from ...errors import InputValueError
+    from ...face.frontend import FrontEnd
+    from ...face.landmarker import create_landmarker
 
     if args.repeat < 1 or args.warmup < 0:
         raise InputValueError(f"--repeat must be >= 1 and --warmup >= 0, got {args.repeat} and {args.warmup}")

@@ -17,7 +17,8 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from ..fileio import WEIGHTS_DIR
+from ...cliargs import add_threads_arg
+from ...fileio import WEIGHTS_DIR
 from . import print_report
 
 __all__ = ["add_arguments", "run"]
@@ -30,7 +31,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--variants", nargs="+", default=["sampler@P", "uniform@P"], help="variants to time")
     p.add_argument("--untrained", action="store_true", help="time freshly initialised models (no weights needed)")
     p.add_argument("--media", default=None, help="image or video for the frame (default ../shared/media/single_face.mp4)")
-    p.add_argument("--threads", type=int, default=2, help="CPU threads for torch and ONNX Runtime alike (default 2)")
+    add_threads_arg(p, default=2, help="CPU threads for torch and ONNX Runtime alike (default 2)")
     p.add_argument("--repeat", type=int, default=200, help="timed calls per backend (median)")
     p.add_argument("--device", default="cpu", help="torch device for the eager/jit rows (cuda adds GPU rows)")
     p.add_argument("--eyes", choices=("frontend", "fixed"), default="frontend", help="eye regions from the MediaPipe "
@@ -51,11 +52,11 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    from ..errors import ModelFileError, NoFaceError
+    from ...errors import ModelFileError, NoFaceError
+    from ...face.frontend import FrontEnd
+    from ...models import GazePredictor, build_model, load_weights, weights_path
+    from ...models.onnx_backend import OnnxRegionGaze, RegionGazeGraph, onnx_path
     from ..export import export_onnx
-    from ..face.frontend import FrontEnd
-    from ..models import GazePredictor, build_model, load_weights, weights_path
-    from ..models.onnx_backend import OnnxRegionGaze, RegionGazeGraph, onnx_path
     from .frontend import DEFAULT_VIDEO
     from .model import _frame
 
@@ -152,7 +153,7 @@ def _fixed_regions():
     """Two eye regions ``(2, 3, 3)`` of a frontal face 600 mm from a 1000 px camera at the 1280x720 frame's centre."""
     import numpy as np
 
-    from ..face.eyes import region_to_frame
+    from ...face.eyes import region_to_frame
 
     K = np.array([[1000.0, 0.0, 639.5], [0.0, 1000.0, 359.5], [0.0, 0.0, 1.0]])
     return np.stack([region_to_frame(K, np.eye(3), np.array([x, -20.0, 600.0]), side)

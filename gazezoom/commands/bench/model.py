@@ -16,7 +16,8 @@ import statistics
 import time
 from pathlib import Path
 
-from ..fileio import WEIGHTS_DIR
+from ...cliargs import add_threads_arg
+from ...fileio import WEIGHTS_DIR
 from . import print_report
 
 
@@ -31,7 +32,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "(default ../shared/media/single_face.mp4, first frame)")
     p.add_argument("--size", default="1280x720", help="frame size WxH the frame is resized to (default 1280x720)")
     p.add_argument("--repeat", type=int, default=50, help="timed calls per measurement (median)")
-    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    add_threads_arg(p, default=0, help="torch threads (0: torch's default)")
     p.add_argument("--backends", nargs="+", default=["torch", "auto"],
                    help="inference backends to time: torch, onnx (needs `gazezoom export`), auto (default: torch auto)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -42,7 +43,7 @@ def _frame(path: Path, size: tuple[int, int]):
     unreadable)."""
     import cv2
 
-    from ..io.readers import VideoReader, media_kind, read_image
+    from ...io.readers import VideoReader, media_kind, read_image
 
     if media_kind(path) == "image":
         frame = read_image(path)
@@ -71,11 +72,11 @@ def interleaved_times(fns: dict, *, rounds: int, per_round: int = 1, warmup: int
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from ..cliargs import parse_size
-    from ..errors import NoFaceError
-    from ..face.frontend import FrontEnd
-    from ..face.landmarker import to_rgb
-    from ..models import GazePredictor
+    from ...cliargs import parse_size
+    from ...errors import NoFaceError
+    from ...face.frontend import FrontEnd
+    from ...face.landmarker import to_rgb
+    from ...models import GazePredictor
     from .frontend import DEFAULT_VIDEO
 
     if args.threads:
@@ -88,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         for b in args.backends:
             p = GazePredictor.from_weights(args.weights, variant=v, backend=b)
             predictors.setdefault(f"{v} [{p.backend}]", p)  # "auto" may resolve to a backend already listed
-    from ..models.stages import build_gaze_stage, stage_weights_file
+    from ...models.stages import build_gaze_stage, stage_weights_file
 
     for st in args.stages:
         for b in (args.backends if stage_weights_file(st, args.weights) is not None else [None]):

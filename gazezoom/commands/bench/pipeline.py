@@ -4,7 +4,7 @@ For a real video at its own size and re-encoded at 1280×720 (OpenCV mp4v in a t
 
 - **landmarker alone**: MediaPipe (our backend's ``detect``, VIDEO mode) on frames decoded and converted to RGB
   beforehand — the most the landmarker achieves; measured before and after the full run, the two averaged;
-- **process**: the very loop of ``gazezoom process`` (:func:`gazezoom.io.process.process_job`: decode, Pipeline —
+- **process**: the very loop of ``gazezoom process`` (:func:`gazezoom.commands.process.process_job`: decode, Pipeline —
   front-end, sampler + gaze network, fusion — row, CSV write with a flush per row), per-stage medians:
   ``decode``, ``landmarks`` (the backend's detect), ``frontend`` (the rest of the front-end), ``sampler`` (the
   saliency sampler's ``forward_regions``), ``gaze`` (predictor call without the sampler), ``write``.
@@ -30,15 +30,16 @@ from pathlib import Path
 
 import numpy as np
 
-from ..fileio import WEIGHTS_DIR
+from ...cliargs import add_threads_arg
+from ...fileio import WEIGHTS_DIR
 from .frontend import DEFAULT_VIDEO
 
 __all__ = ["add_arguments", "run"]
 
 
 def _size(text: str):
-    from ..cliargs import parse_size
-    from ..errors import InputValueError
+    from ...cliargs import parse_size
+    from ...errors import InputValueError
 
     if text == "native":
         return None
@@ -59,11 +60,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "model package's choice)")
     parser.add_argument("--variant", default="sampler", help="variant for an untrained model (default: sampler)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the three loops; medians reported (default 3)")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1, as gazezoom process; 0 = torch's choice)")
+    add_threads_arg(parser, default=1, help="torch threads (default 1, as gazezoom process; 0 = torch's choice)")
 
 
 def _frames(path: Path, limit: int) -> tuple[list[np.ndarray], float]:
-    from ..io.readers import VideoReader
+    from ...io.readers import VideoReader
 
     with VideoReader(path) as r:
         frames = []
@@ -76,7 +77,7 @@ def _landmarker_alone(frames: list[np.ndarray], fps: float) -> tuple[float, floa
     """(frames/s, median ms, process CPU ms per frame) of the backend's detect on pre-decoded RGB frames, VIDEO mode."""
     import cv2
 
-    from ..face.landmarker import create_landmarker
+    from ...face.landmarker import create_landmarker
 
     rgbs = [cv2.cvtColor(f, cv2.COLOR_BGR2RGB) for f in frames]
     lm = create_landmarker("mediapipe", mode="video")
@@ -94,7 +95,7 @@ def _landmarker_alone(frames: list[np.ndarray], fps: float) -> tuple[float, floa
 
 
 def _weights(args, tmp: Path) -> tuple[Path, str]:
-    from ..models.checkpoint import weights_path
+    from ...models.checkpoint import weights_path
 
     if args.weights is not None:
         return args.weights, "given"
@@ -103,7 +104,7 @@ def _weights(args, tmp: Path) -> tuple[Path, str]:
         return shipped, "shipped"
     import torch
 
-    from ..models import build_model, save_weights
+    from ...models import build_model, save_weights
 
     torch.manual_seed(0)
     st, _ = save_weights(build_model(args.variant), tmp / "gaze_untrained")
@@ -126,9 +127,9 @@ def run(args: argparse.Namespace) -> int:
     import cv2
     import torch
 
-    from ..io.annotate import create_video_writer
-    from ..io.process import Settings, process_job
-    from ..io.readers import Job
+    from ...io.annotate import create_video_writer
+    from ...io.readers import Job
+    from ..process import Settings, process_job
 
     if args.threads > 0:
         torch.set_num_threads(args.threads)

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import argparse
 
+from ...cliargs import add_threads_arg
 from . import median_ms, print_report
 
 
 def _patch_size(text: str) -> tuple[int, int]:
     """``"24x40"`` → ``(24, 40)`` (height, width); anything else is an argparse error naming the form."""
-    from ..cliargs import argtype, parse_pair
+    from ...cliargs import argtype, parse_pair
 
     return argtype(lambda t: parse_pair(t, name="--patch", form="HEIGHTxWIDTH", example="24x40"))(text)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--repeat", type=int, default=100, help="timed calls per measurement (median reported)")
-    p.add_argument("--threads", type=int, default=0, help="torch threads (0: leave torch's default)")
+    add_threads_arg(p, default=0, help="torch threads (0: leave torch's default)")
     p.add_argument("--patch", type=_patch_size, default="24x40", help="patch size HxW (default 24x40)")
     p.add_argument("--grid-size", type=int, default=31, help="saliency grid cells per side (default 31)")
     p.add_argument("--landmarker", action="store_true",
@@ -27,7 +28,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _landmarker_ms(repeat: int) -> float:
     import cv2
 
-    from ..face.landmarker import create_landmarker  # MediaPipe stays behind this import
+    from ...face.landmarker import create_landmarker  # MediaPipe stays behind this import
     from .frontend import DEFAULT_VIDEO
     from .model import _frame
 
@@ -39,8 +40,8 @@ def _landmarker_ms(repeat: int) -> float:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from ..errors import InputValueError
-    from ..sampler import SaliencySampler, attraction, quads_to_regions, saliency_grid, sample_regions
+    from ...errors import InputValueError
+    from ...sampler import SaliencySampler, attraction, quads_to_regions, saliency_grid, sample_regions
 
     if args.repeat < 1 or args.grid_size < 2:
         raise InputValueError(f"--repeat must be >= 1 and --grid-size >= 2, got {args.repeat} and {args.grid_size}")

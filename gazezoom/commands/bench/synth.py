@@ -10,6 +10,7 @@ import argparse
 import json
 import time
 
+from ...cliargs import add_threads_arg
 from . import median_ms
 
 
@@ -17,8 +18,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch", type=int, default=256, help="images per render call (default 256)")
     p.add_argument("--size", default="96x160", help="render size HxW (default 96x160)")
     p.add_argument("--repeat", type=int, default=3, help="timed calls per measurement, median reported (default 3)")
-    p.add_argument("--threads", type=int, default=-1,
-                   help="torch threads while sampling/rendering (default: the renderer's 'auto', 1 on CPU; 0: torch's setting)")
+    add_threads_arg(p, default=-1,
+                    help="torch threads while sampling/rendering (default: the renderer's 'auto', 1 on CPU; 0: torch's setting)")
     p.add_argument("--device", default="cpu", help="torch device to render on (cpu, cuda, …)")
     p.add_argument("--images", type=int, default=200_000, help="training-set size to extrapolate to (default 200000)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
@@ -27,9 +28,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from ..errors import InputValueError
-    from ..synth import EyeRenderer
-    from ..synth.cli import parse_size
+    from ...errors import InputValueError
+    from ...synth import EyeRenderer
+    from ..synth import parse_size
 
     threads = "auto" if args.threads < 0 else (args.threads or None)
     h, w = parse_size(args.size)

@@ -6,7 +6,8 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write_text", "file_sha256", "writable_dir", "os_error_message", "REPO_ROOT", "WEIGHTS_DIR"]
+__all__ = ["atomic_write_text", "file_sha256", "gaze_model_identity", "writable_dir", "os_error_message", "REPO_ROOT",
+           "WEIGHTS_DIR"]
 
 #: The repository (or source tree) gazezoom runs from; what ships lives beside the package.
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -52,6 +53,21 @@ def file_sha256(path: str | os.PathLike) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def gaze_model_identity(weights_file: str | os.PathLike) -> str:
+    """``"<weights stem>@<sha256 prefix>"``, e.g. ``"gaze_sampler_P@3f2a9c01d4e5"``: what a profile records as
+    ``gaze_model`` (and a table's sidecar, through :func:`gazezoom.models.stages.stage_identity`). Any change of the
+    weights (retraining) changes it. It lives beside :func:`file_sha256` so that models and calibration both use it
+    without importing each other; :mod:`gazezoom.calibration.profile` re-exports it."""
+    from .errors import ProfileError
+
+    p = Path(weights_file)
+    try:
+        digest = file_sha256(p)
+    except OSError as err:
+        raise ProfileError(f"cannot hash gaze weights {p} for the profile's model identity: {err}") from None
+    return f"{p.stem}@{digest[:12]}"
 
 
 def os_error_message(err: OSError, what: str = "file", path: str | os.PathLike | None = None) -> str:

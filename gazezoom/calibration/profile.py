@@ -31,7 +31,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..errors import GazezoomError, ProfileError
-from ..fileio import atomic_write_text, file_sha256, os_error_message
+from ..fileio import atomic_write_text, gaze_model_identity, os_error_message
 from .features import FEATURE_VERSION
 from .mapping import ScreenMapper
 from .regressors import REGRESSORS, CalibrationModel
@@ -302,17 +302,6 @@ def new_profile(user: str, model: CalibrationModel, screen: ScreenGeometry, gaze
     return Profile(user=user, screen=screen, model=model, gaze_model=gaze_model, offset_px=(0.0, 0.0),
                    validation=validation, created=previous.created if previous else now, updated=now)
 
-
-
-def gaze_model_identity(weights_file: str | os.PathLike) -> str:
-    """``"<weights stem>@<sha256 prefix>"``, e.g. ``"gaze_sampler_P@3f2a9c01d4e5"``: what a profile records as
-    ``gaze_model``. Any change of the weights (retraining) changes it."""
-    p = Path(weights_file)
-    try:
-        digest = file_sha256(p)
-    except OSError as err:
-        raise ProfileError(f"cannot hash gaze weights {p} for the profile's model identity: {err}") from None
-    return f"{p.stem}@{digest[:12]}"
 
 
 #: The quality guard's defaults: a fit is saved without ``force`` only when its validation error is at most this many

@@ -755,6 +755,15 @@ def resolve_settings(args: argparse.Namespace) -> Settings:
                     overlap=(os.cpu_count() or 1) >= 2 if args.overlap is None else args.overlap)
 
 
+def _figure_screen(analysis, settings: Settings):
+    """The profile's screen for ``--figures`` in screen pixels (None without ``--figures`` or ``--profile``)."""
+    if not (analysis.figures and settings.profile):
+        return None
+    from ..calibration.profile import load_profile
+
+    return load_profile(settings.profile, gaze_model=settings.model_identity).screen
+
+
 def run(args: argparse.Namespace) -> int:
     settings = resolve_settings(args)
     from ..io.analysis import Analysis
@@ -767,7 +776,7 @@ def run(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - t0
     for o in outcomes:
         print(o.line(), file=sys.stdout if o.status in ("complete", "skipped") else sys.stderr)
-    analysis_code = analysis.run(outcomes, settings) if analysis is not None else 0
+    analysis_code = analysis.run(outcomes, settings, _figure_screen(analysis, settings)) if analysis is not None else 0
     new = sum(o.new_frames for o in outcomes)
     n_ok = sum(o.status in ("complete", "skipped") for o in outcomes)
     print(f"summary: {n_ok} of {len(outcomes)} inputs complete; {new} frames processed in {elapsed:.1f} s "

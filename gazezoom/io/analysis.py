@@ -50,17 +50,14 @@ class Analysis:
         events, figures = bool(getattr(args, "events", False)), bool(getattr(args, "figures", False))
         return cls(events, figures, thr, min_fix) if events or figures else None
 
-    def run(self, outcomes, settings) -> int:
+    def run(self, outcomes, settings, screen=None) -> int:
         """Events and figures of every complete table; prints one line per output. Returns 0 or the first error's
-        exit code (a table that cannot be analysed does not stop the others)."""
+        exit code (a table that cannot be analysed does not stop the others). ``screen``: the profile's
+        :class:`~gazezoom.calibration.screen.ScreenGeometry` for figures in screen pixels (the command loads the
+        profile: io reads and writes files, it does not import calibration), None for gaze angles."""
         from .events import detect_events, events_path, write_events
         from .table import primary_rows, read_table
 
-        screen = None
-        if self.figures and settings.profile:
-            from ..calibration.profile import load_profile
-
-            screen = load_profile(settings.profile, gaze_model=settings.model_identity).screen
         code = 0
         for o in outcomes:
             if o.status not in ("complete", "skipped") or not o.table:

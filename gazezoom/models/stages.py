@@ -128,7 +128,7 @@ def stage_weights_file(name: str, weights: str | Path = WEIGHTS_DIR, variant: st
 def stage_identity(name: str, weights: str | Path = WEIGHTS_DIR, variant: str = "sampler") -> str:
     """What a profile and a table's sidecar record as the gaze model: ``"<weights stem>@<sha256 prefix>"`` for the
     ``network`` stage (as before stages existed), ``"<name>@<version>[:<weights identity>]"`` for the others."""
-    from ..calibration.profile import gaze_model_identity
+    from ..fileio import gaze_model_identity
 
     spec = GAZE_STAGES.get(name)
     f = stage_weights_file(name, weights, variant)

@@ -40,8 +40,8 @@ from ..fileio import WEIGHTS_DIR, atomic_write_text
 from ..io.readers import Job, collect_jobs, open_reader
 from ..io.table import COLUMNS, FACE_COLUMNS, FORMATS, open_writer, recover_table, result_to_row, result_to_rows
 
-__all__ = ["Settings", "JobOutcome", "add_arguments", "run", "process_job", "output_paths", "RESUME_WARMUP",
-           "SIDECAR_SCHEMA"]
+__all__ = ["Settings", "JobOutcome", "add_arguments", "run", "process_job", "ResumableJob", "TableSink",
+           "AnnotationSink", "frame_loop", "output_paths", "RESUME_WARMUP", "SIDECAR_SCHEMA"]
 
 SIDECAR_SCHEMA = "gazezoom-process-table"
 #: Frames run through the pipeline (not written) before the resume point, to restore tracking and blink state.
@@ -263,6 +263,229 @@ def _reuse_annotated(path: Path, rows: int, writer) -> bool:
     return True
 
 
+class ResumableJob:
+    """One job's table and sidecar across runs: a fresh start, a ``--resume`` after the table's last whole frame,
+    or a job already complete; the sidecar records each run.
+
+    :meth:`open` decides (and raises what forbids going on); then ``rows`` holds the recovered rows, ``first`` is the
+    first frame written and ``warm`` the first frame run through the pipeline (a warm-up that restores tracking and
+    blink state), ``old_rows`` / ``old_frames`` what the table held.
+    """
+
+    def __init__(self, job: Job, table: Path, settings: Settings):
+        self.job, self.table, self.settings = job, table, settings
+        self.meta_path = sidecar_path(table)
+        self.ann_path = annotated_path(table, job.kind)
+        self.meta: dict = {}
+        self.rows: list[dict] = []
+        self.exists = False
+        self.last: int | None = None
+        self.first = self.warm = self.old_rows = self.old_frames = 0
+        self.new_frames = 0  # frames written by this run (the frame loop counts them)
+        self.summary: dict = {}  # a complete table's summary (a skipped job reports it)
+
+    def open(self) -> bool:
+        """Check the table and its sidecar; False when the job is already complete (nothing to do)."""
+        table, settings, job, meta_path = self.table, self.settings, self.job, self.meta_path
+        exists = table.exists()
+        if exists and settings.overwrite:
+            table.unlink()
+            meta_path.unlink(missing_ok=True)
+            exists = False
+        if exists and not settings.resume:
+            raise MediaError(f"{table} exists; pass --resume to continue it or --overwrite to replace it")
+        self.exists = exists
+        if exists:
+            try:
+                meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                raise InputValueError(f"cannot resume {table}: its sidecar {meta_path.name} is missing; pass --overwrite") from None
+            except (OSError, ValueError) as err:
+                raise InputValueError(f"cannot resume {table}: its sidecar {meta_path.name} is unreadable ({err}); pass --overwrite") from None
+            _check_resume(meta, table, job, settings)
+            if meta.get("status") == "complete":
+                self.summary = meta.get("summary", {})
+                self.old_rows = self.summary.get("rows", 0)
+                return False  # self.meta stays empty: nothing to update
+            self.meta = meta
+            self.rows = recover_table(table, settings.fmt, columns=settings.columns)
+        else:
+            self.meta = {"schema": SIDECAR_SCHEMA, "version": 1, "created": _now(), "table": table.name,
+                         "format": settings.fmt, "columns": list(settings.columns), "job": {"name": job.name, "kind": job.kind,
+                         "paths": list(job.paths), "inputs": input_identity(job.paths)}, "runs": []}
+        rows = self.rows
+        self.old_rows = len(rows)
+        self.old_frames = len({r["frame"] for r in rows})  # = old_rows, one row per frame, without --all-faces
+        self.last = int(rows[-1]["frame"]) if rows else None
+        every = settings.every
+        self.first = first = 0 if self.last is None else self.last + every
+        # a video's track ids (--all-faces: face_id) count from its first frame: replay all of it to continue them
+        self.warm = first if job.kind != "video" else 0 if settings.all_faces else max(0, first - RESUME_WARMUP * every)
+        return True
+
+    def begin_run(self, reader) -> None:
+        """Record this run (input, settings, model, profile) in the sidecar kept in memory."""
+        settings = self.settings
+        self.meta.update({
+            "input": reader.info.to_dict(),
+            "settings": {**settings.identity(), "annotate": settings.annotate},
+            "model": None if not settings.model_identity else {"gaze": settings.gaze, "weights": settings.weights,
+                                                               "identity": settings.model_identity,
+                                                               "variant": settings.variant},
+            "profile": None if not settings.profile else {"user": settings.profile_user, "path": settings.profile},
+            "status": "running",
+            "updated": _now(),
+        })
+        self.meta.setdefault("runs", []).append({"started": _now(), "first_frame": self.first, "resumed_after": self.last})
+
+    def record_pipeline(self, pipeline) -> None:
+        """Add what the built pipeline loaded (backend, landmarker model, versions) and write the sidecar."""
+        meta = self.meta
+        if meta.get("model") and pipeline.gaze is not None:
+            meta["model"]["backend"] = getattr(pipeline.gaze.predictor, "backend", None)
+        meta["landmarker_model"] = str(getattr(pipeline.frontend.landmarker, "model_path", ""))
+        meta["versions"] = _versions()
+        _write_json_atomic(self.meta_path, meta)
+
+    def record_camera(self, pipeline, image) -> None:
+        """The camera intrinsics of the first frame processed in this run (once per sidecar)."""
+        if "camera" not in self.meta:
+            h, w = image.shape[:2]
+            self.meta["camera"] = _camera_dict(pipeline, w, h, self.settings.camera)
+
+    def finish(self, out: JobOutcome, written: int) -> None:
+        """Close this run's record in the sidecar (status, rows, time) and rewrite it; a sidecar that cannot be
+        written is noted in ``out.message``."""
+        meta = self.meta
+        if not meta.get("runs"):
+            return
+        meta["runs"][-1].update({"ended": _now(), "rows": written, "seconds": round(out.seconds, 3),
+                                 "status": out.status, "peak_rss_mb": round(out.peak_rss_mb, 1)})
+        meta.update({"status": out.status, "message": out.message, "updated": _now(),
+                     "summary": {"rows": out.rows, "faces": out.faces, "blinks": out.blinks}})
+        try:
+            _write_json_atomic(self.meta_path, meta)
+        except OSError as err:
+            out.message += f" (sidecar not updated: {err})"
+
+
+class TableSink:
+    """The table: each result's row (one per face with ``--all-faces``) written and flushed, faces and blink onsets
+    counted over the whole table (the recovered ``rows`` of a resumed one included). ``writer`` is set once the
+    pipeline is built (:func:`gazezoom.io.table.open_writer`)."""
+
+    def __init__(self, rows: list[dict], all_faces: bool):
+        self.writer, self.all_faces = None, all_faces
+        self.faces = sum(1 for r in rows if r["face"] == 1)
+        self.blinks = 0
+        self._blinking: dict = {}  # face id → blink on its last row
+        for r in rows:
+            self.blinks += self._onset(r)
+
+    @property
+    def rows(self) -> int:
+        """Rows written by this run."""
+        return 0 if self.writer is None else self.writer.rows
+
+    def write(self, frame, result) -> None:
+        rows = result_to_rows(result, source=frame.source) if self.all_faces else [result_to_row(result, source=frame.source)]
+        for row in rows:
+            if frame.time_s is None:
+                row["time_s"] = None  # stills have no time
+            self.writer.write(row)
+            self.faces += row["face"] == 1
+            self.blinks += self._onset(row)
+
+    def _onset(self, row: dict) -> bool:
+        """Whether ``row`` starts a blink of its face (``face_id``; None: the one face of a one-row-per-frame table)."""
+        key, b = row.get("face_id"), row["blink"] == 1
+        onset = b and not self._blinking.get(key, False)
+        self._blinking[key] = b
+        return onset
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+class AnnotationSink:
+    """``--annotate``: each result drawn on its frame into ``<name>.annotated.mp4`` (created on the first frame; a
+    resumed run first copies the interrupted run's video when it is whole) or into ``<name>.annotated/`` (images)."""
+
+    def __init__(self, state: ResumableJob, reader, pipeline):
+        self.state, self.reader, self.pipeline = state, reader, pipeline
+        self.video = None
+
+    def write(self, frame, result) -> None:
+        import cv2
+
+        from ..io.annotate import annotate_frame, create_video_writer, pick_codec
+
+        state, settings, ann_path = self.state, self.state.settings, self.state.ann_path
+        h, w = frame.image.shape[:2]
+        img = annotate_frame(frame.image, result, self.pipeline.frontend.camera_for(w, h).K, label=frame.source)
+        if state.job.kind != "video":
+            ann_path.mkdir(exist_ok=True)
+            if not cv2.imwrite(str(ann_path / (Path(frame.source).stem + ".jpg")), img):
+                raise MediaError(f"cannot write annotated image into {ann_path}")
+            state.meta["annotated"] = {"path": ann_path.name + "/"}
+            return
+        if self.video is None:
+            fps = (self.reader.info.fps or 30.0) / settings.every
+            self.video = create_video_writer(ann_path, fps, (w, h), settings.codec)
+            reused = _reuse_annotated(ann_path, state.old_frames, self.video)
+            state.meta["annotated"] = {"path": ann_path.name, "codec": pick_codec(settings.codec),
+                                       "first_frame": 0 if reused or not state.old_frames else state.first}
+        self.video.write(img)
+
+
+def frame_loop(frames, pipeline, state: ResumableJob, sinks: list, *, progress: Callable[[int], None] | None = None,
+               stop: Callable[[], bool] | None = None, stats: dict | None = None, ahead=None) -> tuple[str, str, int]:
+    """Decoded frames → ``pipeline.process`` → every sink (from frame ``state.first`` on; earlier frames only warm
+    the pipeline up; ``state.new_frames`` counts the written ones). Returns ``(status, message, exit_code)``:
+    complete, or interrupted when ``stop()`` says so. ``sinks[0]`` is the table (``stats["write"]`` times it); ``ahead``: the landmarker running one frame ahead."""
+    import dataclasses as dc
+
+    table, others = sinks[0], sinks[1:]
+    status, message, exit_code = "complete", "", 0
+    pending = 0
+    last_tick = t_read = t_loop = time.perf_counter()
+    c_loop = time.process_time()
+    for frame in frames:
+        pending += 1
+        if frame.image is not None:
+            t_got = time.perf_counter()
+            result = pipeline.process(frame.image, frame.time_s)
+            if frame.index >= state.first:
+                result = dc.replace(result, index=frame.index)
+                t_w = time.perf_counter()
+                table.write(frame, result)
+                if stats is not None:
+                    stats.setdefault("decode", []).append((t_got - t_read) * 1e3)
+                    tm = dict(result.timings_ms)
+                    if ahead is not None:  # the landmarker's own time; "landmarks" is the wait for it
+                        tm["landmarks_wait"], tm["landmarks"] = tm["landmarks"], ahead.last_compute_ms
+                    stats.setdefault("pipeline", []).append(tm)
+                    stats.setdefault("write", []).append((time.perf_counter() - t_w) * 1e3)
+                state.new_frames += 1
+                state.record_camera(pipeline, frame.image)
+                for sink in others:
+                    sink.write(frame, result)
+        now = t_read = time.perf_counter()
+        if progress is not None and (now - last_tick > 0.1):
+            progress(pending)
+            pending, last_tick = 0, now
+        if stop is not None and stop():
+            status, message, exit_code = "interrupted", "stopped by the user; --resume continues it", 130
+            break
+    if stats is not None:
+        stats["loop_s"] = time.perf_counter() - t_loop
+        stats["loop_cpu_s"] = time.process_time() - c_loop
+    if progress is not None and pending:
+        progress(pending)
+    return status, message, exit_code
+
+
 def process_job(job: Job, table: Path, settings: Settings, progress: Callable[[int], None] | None = None,
                 stop: Callable[[], bool] | None = None, total: Callable[[int], None] | None = None,
                 stats: dict | None = None, on_pipeline: Callable | None = None) -> JobOutcome:
@@ -273,137 +496,43 @@ def process_job(job: Job, table: Path, settings: Settings, progress: Callable[[i
     For benchmarks: ``stats`` (a dict) receives per written frame ``"decode"``, ``"pipeline"`` (its ``timings_ms``)
     and ``"write"`` lists in ms, and ``"loop_s"`` / ``"loop_cpu_s"``, the wall / process CPU time of the frame loop; ``on_pipeline(pipeline)`` is
     called once the pipeline is built.
-    """
-    import dataclasses as dc
 
+    The parts: :class:`ResumableJob` (table + sidecar across runs), :func:`frame_loop`, the sinks
+    (:class:`TableSink`, :class:`AnnotationSink`).
+    """
     t_start = time.perf_counter()
     out = JobOutcome(job.name, job.label, "failed", str(table))
-    meta_path = sidecar_path(table)
-    ann_path = annotated_path(table, job.kind)
-    reader = pipeline = writer = video = None
-    meta: dict = {}
+    state = ResumableJob(job, table, settings)
+    reader = pipeline = table_sink = annotation = None
     status, message, exit_code = "failed", "", 1
-    old_rows = new = faces = blinks = 0
     try:
         reader = open_reader(job)
         if total is not None:
             total(reader.info.frame_count)
-        rows: list[dict] = []
-        exists = table.exists()
-        if exists and settings.overwrite:
-            table.unlink()
-            meta_path.unlink(missing_ok=True)
-            exists = False
-        if exists and not settings.resume:
-            raise MediaError(f"{table} exists; pass --resume to continue it or --overwrite to replace it")
-        if exists:
-            try:
-                meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            except FileNotFoundError:
-                raise InputValueError(f"cannot resume {table}: its sidecar {meta_path.name} is missing; pass --overwrite") from None
-            except (OSError, ValueError) as err:
-                raise InputValueError(f"cannot resume {table}: its sidecar {meta_path.name} is unreadable ({err}); pass --overwrite") from None
-            _check_resume(meta, table, job, settings)
-            if meta.get("status") == "complete":
-                s = meta.get("summary", {})
-                old_rows, faces, blinks = s.get("rows", 0), s.get("faces", 0), s.get("blinks", 0)
-                status, message, exit_code = "skipped", "already complete", 0
-                meta = {}  # nothing to update
-                return out
-            rows = recover_table(table, settings.fmt, columns=settings.columns)
-        else:
-            meta = {"schema": SIDECAR_SCHEMA, "version": 1, "created": _now(), "table": table.name,
-                    "format": settings.fmt, "columns": list(settings.columns), "job": {"name": job.name, "kind": job.kind,
-                    "paths": list(job.paths), "inputs": input_identity(job.paths)}, "runs": []}
-        old_rows = len(rows)
-        old_frames = len({r["frame"] for r in rows})  # = old_rows, one row per frame, without --all-faces
-        last = int(rows[-1]["frame"]) if rows else None
-        every = settings.every
-        first = 0 if last is None else last + every
-        # a video's track ids (--all-faces: face_id) count from its first frame: replay all of it to continue them
-        warm = first if job.kind != "video" else 0 if settings.all_faces else max(0, first - RESUME_WARMUP * every)
-        faces = sum(1 for r in rows if r["face"] == 1)
-        prev_blink: dict = {}
-        for r in rows:
-            blinks += _blink_onset(r, prev_blink)
-
-        meta.update({
-            "input": reader.info.to_dict(),
-            "settings": {**settings.identity(), "annotate": settings.annotate},
-            "model": None if not settings.model_identity else {"gaze": settings.gaze, "weights": settings.weights,
-                                                               "identity": settings.model_identity,
-                                                               "variant": settings.variant},
-            "profile": None if not settings.profile else {"user": settings.profile_user, "path": settings.profile},
-            "status": "running",
-            "updated": _now(),
-        })
-        meta.setdefault("runs", []).append({"started": _now(), "first_frame": first, "resumed_after": last})
+        if not state.open():
+            status, message, exit_code = "skipped", "already complete", 0
+            return out
+        table_sink = TableSink(state.rows, settings.all_faces)
+        state.begin_run(reader)
         pipeline = build_pipeline(settings, "video" if job.kind == "video" else "image")
         if on_pipeline is not None:
             on_pipeline(pipeline)
-        if meta.get("model") and pipeline.gaze is not None:
-            meta["model"]["backend"] = getattr(pipeline.gaze.predictor, "backend", None)
-        meta["landmarker_model"] = str(getattr(pipeline.frontend.landmarker, "model_path", ""))
-        meta["versions"] = _versions()
-        _write_json_atomic(meta_path, meta)
-        writer = open_writer(table, settings.fmt, append=exists, columns=settings.columns)
+        state.record_pipeline(pipeline)
+        table_sink.writer = open_writer(table, settings.fmt, append=state.exists, columns=settings.columns)
+        sinks: list = [table_sink]
+        if settings.annotate:
+            annotation = AnnotationSink(state, reader, pipeline)
+            sinks.append(annotation)
 
-        frames = reader.frames(lambda i: i >= warm and i % every == 0)
+        frames = reader.frames(lambda i: i >= state.warm and i % settings.every == 0)
         ahead = None
         if settings.overlap and job.kind == "video":
             from ..io.overlap import install, lookahead
 
             ahead = install(pipeline)
             frames = lookahead(frames, ahead)
-        pending = 0
-        last_tick = t_read = t_loop = time.perf_counter()
-        c_loop = time.process_time()
-        for frame in frames:
-            pending += 1
-            if frame.image is not None:
-                t_got = time.perf_counter()
-                result = pipeline.process(frame.image, frame.time_s)
-                if frame.index >= first:
-                    result = dc.replace(result, index=frame.index)
-                    t_w = time.perf_counter()
-                    if settings.all_faces:
-                        rows_out = result_to_rows(result, source=frame.source)
-                    else:
-                        rows_out = [result_to_row(result, source=frame.source)]
-                    for row in rows_out:
-                        if frame.time_s is None:
-                            row["time_s"] = None  # stills have no time
-                        writer.write(row)
-                        faces += row["face"] == 1
-                        blinks += _blink_onset(row, prev_blink)
-                    if stats is not None:
-                        stats.setdefault("decode", []).append((t_got - t_read) * 1e3)
-                        tm = dict(result.timings_ms)
-                        if ahead is not None:  # the landmarker's own time; "landmarks" is the wait for it
-                            tm["landmarks_wait"], tm["landmarks"] = tm["landmarks"], ahead.last_compute_ms
-                        stats.setdefault("pipeline", []).append(tm)
-                        stats.setdefault("write", []).append((time.perf_counter() - t_w) * 1e3)
-                    new += 1
-                    if "camera" not in meta:
-                        h, w = frame.image.shape[:2]
-                        meta["camera"] = _camera_dict(pipeline, w, h, settings.camera)
-                    if settings.annotate:
-                        video = _annotate(frame, result, pipeline, job, reader, settings, ann_path, video, meta,
-                                          old_frames, first)
-            now = t_read = time.perf_counter()
-            if progress is not None and (now - last_tick > 0.1):
-                progress(pending)
-                pending, last_tick = 0, now
-            if stop is not None and stop():
-                status, message, exit_code = "interrupted", "stopped by the user; --resume continues it", 130
-                break
-        else:
-            status, exit_code = "complete", 0
-        if stats is not None:
-            stats["loop_s"] = time.perf_counter() - t_loop
-            stats["loop_cpu_s"] = time.process_time() - c_loop
-        if progress is not None and pending:
-            progress(pending)
+        status, message, exit_code = frame_loop(frames, pipeline, state, sinks, progress=progress, stop=stop,
+                                               stats=stats, ahead=ahead)
     except KeyboardInterrupt:
         status, message, exit_code = "interrupted", "interrupted; --resume continues it", 130
     except GazezoomError as err:
@@ -411,6 +540,8 @@ def process_job(job: Job, table: Path, settings: Settings, progress: Callable[[i
     except Exception as err:  # one broken input must not stop the batch; the message names the file
         status, message, exit_code = "failed", f"{job.label}: unexpected {type(err).__name__}: {err}", 1
     finally:
+        video = None if annotation is None else annotation.video
+        writer = None if table_sink is None else table_sink.writer
         for what, closer in (("table", writer), ("annotated video", video), ("pipeline", pipeline), ("reader", reader)):
             if closer is None:
                 continue
@@ -424,56 +555,20 @@ def process_job(job: Job, table: Path, settings: Settings, progress: Callable[[i
                     if status != "failed":
                         status, exit_code = "failed", MediaError.exit_code
         if video is not None:
-            out.annotated = str(ann_path)
+            out.annotated = str(state.ann_path)
         out.seconds = time.perf_counter() - t_start
         out.peak_rss_mb = _peak_rss_mb()
         out.status, out.message, out.exit_code = status, message, exit_code
         written = 0 if writer is None else writer.rows
-        out.rows, out.new_rows, out.new_frames, out.faces, out.blinks = old_rows + written, written, new, faces, blinks
-        if meta.get("runs") and writer is not None:
-            meta["runs"][-1].update({"ended": _now(), "rows": written, "seconds": round(out.seconds, 3),
-                                     "status": status, "peak_rss_mb": round(out.peak_rss_mb, 1)})
-            meta.update({"status": status, "message": message, "updated": _now(),
-                         "summary": {"rows": out.rows, "faces": faces, "blinks": blinks}})
-            try:
-                _write_json_atomic(meta_path, meta)
-            except OSError as err:
-                out.message += f" (sidecar not updated: {err})"
+        if table_sink is not None:
+            faces, blinks = table_sink.faces, table_sink.blinks
+        else:  # a skipped job reports its complete table's summary
+            faces, blinks = state.summary.get("faces", 0), state.summary.get("blinks", 0)
+        out.rows, out.new_rows, out.new_frames, out.faces, out.blinks = (state.old_rows + written, written,
+                                                                         state.new_frames, faces, blinks)
+        if writer is not None:
+            state.finish(out, written)
     return out
-
-
-def _blink_onset(row: dict, prev: dict) -> bool:
-    """Whether ``row`` starts a blink of its face (``face_id``; None: the one face of a one-row-per-frame table).
-    ``prev`` (face id → blink on its last row) is updated."""
-    key, b = row.get("face_id"), row["blink"] == 1
-    onset = b and not prev.get(key, False)
-    prev[key] = b
-    return onset
-
-
-def _annotate(frame, result, pipeline, job: Job, reader, settings: Settings, ann_path: Path, video, meta: dict,
-              old_rows: int, first: int):
-    """Draw ``result`` on the frame and write it to the annotated video (created on the first frame) or folder."""
-    import cv2
-
-    from ..io.annotate import annotate_frame, create_video_writer, pick_codec
-
-    h, w = frame.image.shape[:2]
-    img = annotate_frame(frame.image, result, pipeline.frontend.camera_for(w, h).K, label=frame.source)
-    if job.kind != "video":
-        ann_path.mkdir(exist_ok=True)
-        if not cv2.imwrite(str(ann_path / (Path(frame.source).stem + ".jpg")), img):
-            raise MediaError(f"cannot write annotated image into {ann_path}")
-        meta["annotated"] = {"path": ann_path.name + "/"}
-        return video
-    if video is None:
-        fps = (reader.info.fps or 30.0) / settings.every
-        video = create_video_writer(ann_path, fps, (w, h), settings.codec)
-        reused = _reuse_annotated(ann_path, old_rows, video)
-        meta["annotated"] = {"path": ann_path.name, "codec": pick_codec(settings.codec),
-                             "first_frame": 0 if reused or not old_rows else first}
-    video.write(img)
-    return video
 
 
 # --------------------------------------------------------------------------------------------------- progress

@@ -23,7 +23,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("gazezoom.commands.train", "train the gaze model variants on synthetic eyes (weights, sidecars, logs, plots)"),
     "calibrate": ("gazezoom.commands.calibrate", "calibrate a user (live window or --replay FOLDER), validate, save the profile"),
     "profile": ("gazezoom.commands.profile", "list, show or delete calibration profiles"),
-    "eval": ("gazezoom.commands.eval", "held-out synthetic evaluation: sampler vs uniform vs crop, by eye size"),
+    "eval": ("gazezoom.commands.eval", "evaluate the gaze: on real media against a reference (--real DIR --reference DIR), "
+                                        "on held-out renders (--synthetic N), or on a public dataset (--data)"),
     "export": ("gazezoom.commands.export", "write each trained variant (sampler + gaze net) as ONNX beside its weights, checked against torch"),
     "demo": ("gazezoom.commands.demo", "the live desktop app: webcam or video, overlays, zoomed eyes, gaze on screen, calibration"),
     "inspect": ("gazezoom.commands.inspect", "debug picture of one frame: landmarks, eye regions, head pose, normalised eye patches"),

@@ -3,6 +3,8 @@
 Kept out of :mod:`gazezoom.commands.process` so that the per-frame loop stays as it is: this reads every complete table
 back from disk (so ``--resume``\\ d and ``--workers`` runs work the same way), detects its eye-movement events
 (:mod:`gazezoom.io.events`, pymovements imported only here) and draws its figures (:mod:`gazezoom.io.figures`).
+Command-side code (options and the post-processing step of ``process``), so it lives with the commands; ``io``
+keeps the readers, tables and writers it uses.
 """
 
 from __future__ import annotations
@@ -55,8 +57,8 @@ class Analysis:
         exit code (a table that cannot be analysed does not stop the others). ``screen``: the profile's
         :class:`~gazezoom.calibration.screen.ScreenGeometry` for figures in screen pixels (the command loads the
         profile: io reads and writes files, it does not import calibration), None for gaze angles."""
-        from .events import detect_events, events_path, write_events
-        from .table import primary_rows, read_table
+        from ..io.events import detect_events, events_path, write_events
+        from ..io.table import primary_rows, read_table
 
         code = 0
         for o in outcomes:
@@ -80,7 +82,7 @@ class Analysis:
                           f"{res['smallest_saccade_deg']:.1f} deg, fixations >= {res['shortest_fixation_ms']:.0f} ms) "
                           f"-> {path}")
                 if self.figures:
-                    from .figures import draw_figures
+                    from ..io.figures import draw_figures
 
                     paths = draw_figures(rows, det.events if det else [], table, screen, title=o.name)
                     print(f"{o.name}: figures -> {', '.join(str(p) for p in paths)}")

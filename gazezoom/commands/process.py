@@ -786,9 +786,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "with 2 or more CPU cores (on an idle 2-core machine 82-88%% of the landmarker-alone rate vs "
                         "67-75%% serial, `gazezoom bench pipeline`); --no-overlap on a machine whose cores are busy")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    from ..io.analysis import add_arguments as add_analysis_arguments
+    from .analysis import add_arguments as add_analysis_arguments
 
-    add_analysis_arguments(parser)  # --events, --figures (gazezoom/io/analysis.py)
+    add_analysis_arguments(parser)  # --events, --figures (gazezoom/commands/analysis.py)
 
 
 def resolve_settings(args: argparse.Namespace) -> Settings:
@@ -861,7 +861,7 @@ def _figure_screen(analysis, settings: Settings):
 
 def run(args: argparse.Namespace) -> int:
     settings = resolve_settings(args)
-    from ..io.analysis import Analysis
+    from .analysis import Analysis
 
     analysis = Analysis.from_args(args)  # None without --events / --figures
     jobs = collect_jobs(args.inputs)

@@ -310,24 +310,12 @@ def parse_candidate(spec: str) -> tuple[str, Path, str | None]:
 def candidate_file(path: Path, variant: str | None) -> Path:
     """The weights file a ``--candidate`` names: ``path`` itself, or in a folder ``gaze_<variant>.safetensors``
     (else ``pupil_<variant>.safetensors``, a pupil model)."""
-    from .models.checkpoint import weights_path
+    from .models.stages import stage_weights_file
 
     if path.is_file():
         return path
-    f = weights_path(path, variant or "sampler")
-    return f if f.is_file() else f.with_name(f.name.replace("gaze_", "pupil_", 1))
-
-
-def _stage_of_weights(path: Path, variant: str | None) -> str:
-    """``"pupil"`` for weights trained with ``--output pupil``, else ``"network"``."""
-    from .models.checkpoint import read_sidecar
-
-    f = candidate_file(path, variant)
-    try:
-        out = read_sidecar(f.with_suffix(".json")).get("config", {}).get("output", "gaze")
-    except Exception:  # noqa: BLE001 - an unreadable sidecar is reported when the stage loads
-        out = "gaze"
-    return "pupil" if out == "pupil" else "network"
+    f = stage_weights_file("network", path, variant or "sampler")
+    return f if f.is_file() else stage_weights_file("pupil", path, variant or "sampler")
 
 
 def build_stages(weights: str | Path, variants=None, baselines=("geometric",), candidates=(), *,
@@ -335,7 +323,7 @@ def build_stages(weights: str | Path, variants=None, baselines=("geometric",), c
     """The scoreboard's rows: ``variants`` (canonical names; None: every variant with weights in ``weights``),
     ``baselines`` (gaze stage names other than ``network``), ``candidates`` (``LABEL=WEIGHTS[:VARIANT]``)."""
     from .models.checkpoint import weights_path
-    from .models.stages import GAZE_STAGES, build_gaze_stage
+    from .models.stages import GAZE_STAGES, build_gaze_stage, weights_output
     from .models.variants import ALL_VARIANTS, resolve_variant
 
     folder = Path(weights)
@@ -359,7 +347,8 @@ def build_stages(weights: str | Path, variants=None, baselines=("geometric",), c
     for spec in candidates:
         label, path, variant = parse_candidate(spec)
         opts = {} if variant is None else {"variant": variant}
-        kind = _stage_of_weights(path, variant)  # a pupil model (train --output pupil) runs as the pupil stage
+        # a pupil model (train --output pupil) runs as the pupil stage
+        kind = "pupil" if weights_output(candidate_file(path, variant)) == "pupil" else "network"
         st = build_gaze_stage(kind, weights=path, device=device, **opts)
         cfg = getattr(getattr(getattr(st, "predictor", st), "model", None), "config", None)
         rows.append(Stage(label, "candidate", kind, getattr(cfg, "variant", variant), str(path), st))

@@ -118,20 +118,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default=None, help="write the .onnx files here instead of beside the weights")
 
 
-def _pupil_file(gaze_file: Path) -> Path:
-    """``…/gaze_<slug>.safetensors`` → ``…/pupil_<slug>.safetensors`` (a pupil locator, ``train --output pupil``)."""
-    return gaze_file.with_name("pupil_" + gaze_file.name[len("gaze_"):])
-
-
 def run(args: argparse.Namespace) -> int:
     from ..fileio import file_sha256, writable_dir
-    from ..models.checkpoint import load_weights, weights_path
+    from ..models.checkpoint import load_weights
+    from ..models.stages import stage_weights_file
     from ..models.variants import VARIANTS, resolve_variant, variant_slug
 
     folder = Path(args.weights)
     names = [resolve_variant(v) for v in args.variants] if args.variants else list(VARIANTS)
     # every weights file of those variants: the gaze networks (gaze_<slug>) and the pupil locators (pupil_<slug>)
-    files = [f for v in names for f in (weights_path(folder, v), _pupil_file(weights_path(folder, v))) if f.is_file()]
+    files = [f for v in names for f in (stage_weights_file(s, folder, v) for s in ("network", "pupil")) if f.is_file()]
     missing = [v for v in names if not any(f.name.endswith(f"_{variant_slug(v)}.safetensors") for f in files)]
     if not files or (args.variants and missing):
         raise ModelFileError(f"no gaze weights for {', '.join(missing) or 'any variant'} in {folder}; train them with "

@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     frame, time_s = read_frame(args.input, args.frame)
     with build_pipeline(gaze=False, camera=args.camera, mode="image", tiles=args.tiles) as pipe:
         result = pipe.process(frame, time_s)
-        K = pipe.frontend.camera_for(frame.shape[1], frame.shape[0]).K
+    K = result.camera.K
     bgr = pipe._bgr(frame)
     if result.face is None and args.require_face:
         raise NoFaceError(f"no face found in {args.input} (frame {args.frame})")

@@ -412,8 +412,8 @@ class AnnotationSink:
     """``--annotate``: each result drawn on its frame into ``<name>.annotated.mp4`` (created on the first frame; a
     resumed run first copies the interrupted run's video when it is whole) or into ``<name>.annotated/`` (images)."""
 
-    def __init__(self, state: ResumableJob, reader, pipeline):
-        self.state, self.reader, self.pipeline = state, reader, pipeline
+    def __init__(self, state: ResumableJob, reader):
+        self.state, self.reader = state, reader
         self.video = None
 
     def write(self, frame, result) -> None:
@@ -423,7 +423,7 @@ class AnnotationSink:
 
         state, settings, ann_path = self.state, self.state.settings, self.state.ann_path
         h, w = frame.image.shape[:2]
-        img = annotate_frame(frame.image, result, self.pipeline.frontend.camera_for(w, h).K, label=frame.source)
+        img = annotate_frame(frame.image, result, result.camera.K, label=frame.source)
         if state.job.kind != "video":
             ann_path.mkdir(exist_ok=True)
             if not cv2.imwrite(str(ann_path / (Path(frame.source).stem + ".jpg")), img):
@@ -521,7 +521,7 @@ def process_job(job: Job, table: Path, settings: Settings, progress: Callable[[i
         table_sink.writer = open_writer(table, settings.fmt, append=state.exists, columns=settings.columns)
         sinks: list = [table_sink]
         if settings.annotate:
-            annotation = AnnotationSink(state, reader, pipeline)
+            annotation = AnnotationSink(state, reader)
             sinks.append(annotation)
 
         frames = reader.frames(lambda i: i >= state.warm and i % settings.every == 0)

@@ -134,6 +134,12 @@ def gaze_of_output(pred, batch: dict, output: str = "gaze"):
     return torch.as_tensor(py, dtype=torch.float32, device=pred.device)
 
 
+def _eye_gaze(eye: EyeRegion, v: np.ndarray, **display) -> EyeGaze:
+    """One eye's camera-space reading ``v (3,)`` as an :class:`EyeGaze` (its normalised-space pitch/yaw too)."""
+    return EyeGaze(side=eye.side, pitchyaw_norm=vector_to_pitchyaw(np.asarray(eye.R_norm, float) @ v), vector_cam=v,
+                   **display)
+
+
 class GeometricGaze:
     """The ``geometric`` gaze stage: ``predict(frame_bgr, face) -> GazeResult`` (the frame is not read)."""
 
@@ -141,20 +147,10 @@ class GeometricGaze:
     variant = "geometric"
 
     def predict(self, frame_bgr: np.ndarray | None, face: Face, *, display: bool = True) -> GazeResult:
-        eyes = tuple(face.eyes)
-        if len(eyes) != 2:
-            raise InputValueError(f"face must have two eye regions (left, right), got {len(eyes)}")
-        from .predictor import fuse_eyes
+        from .predictor import fused_result, two_eyes
 
-        gazes, vecs = [], []
-        for eye in eyes:
-            v = eye_gaze_geometric(face, eye)
-            g_n = np.asarray(eye.R_norm, float) @ v
-            vecs.append(v)
-            gazes.append(EyeGaze(side=eye.side, pitchyaw_norm=vector_to_pitchyaw(g_n), vector_cam=v))
-        v = fuse_eyes(np.stack(vecs), np.array([e.openness for e in eyes]))
-        origin = np.mean([np.asarray(e.center_mm, float) for e in eyes], 0)
-        return GazeResult(eyes=(gazes[0], gazes[1]), vector_cam=v, pitchyaw=vector_to_pitchyaw(v), origin_mm=origin)
+        eyes = two_eyes(face)
+        return fused_result(eyes, [_eye_gaze(eye, eye_gaze_geometric(face, eye)) for eye in eyes])
 
 
 class PupilGaze:
@@ -166,8 +162,6 @@ class PupilGaze:
     iris centre in :func:`eye_gaze_geometric` (detected corners, head pose, eyeball model, kappa). Each eye keeps its
     own reading; the two are fused by openness as everywhere else.
     """
-
-    name = "pupil"
 
     def __init__(self, predictor, learned_weight: tuple[float, float] = (1.0, 1.0)):
         cfg = predictor.model.config
@@ -182,6 +176,11 @@ class PupilGaze:
             raise InputValueError(f"learned_weight must be two numbers in [0, 1] (u, v), got {learned_weight}")
 
     @property
+    def name(self) -> str:
+        """``"pupil"`` for the learned pupil alone, ``"fusion"`` when MediaPipe's iris takes part."""
+        return "pupil" if np.all(self.learned_weight == 1.0) else "fusion"
+
+    @property
     def variant(self) -> str:
         return f"pupil:{self.predictor.variant}"
 
@@ -191,13 +190,11 @@ class PupilGaze:
 
     def predict(self, frame_bgr: np.ndarray, face: Face, *, display: bool = True) -> GazeResult:
         from ..geometry import apply_homography
-        from .predictor import fuse_eyes
+        from .predictor import fused_result, two_eyes
 
-        eyes = tuple(face.eyes)
-        if len(eyes) != 2:
-            raise InputValueError(f"face must have two eye regions (left, right), got {len(eyes)}")
+        eyes = two_eyes(face)
         r = self.predictor.predict_regions(frame_bgr, eyes, display=display)
-        gazes, vecs = [], []
+        gazes = []
         for i, eye in enumerate(eyes):
             H = np.asarray(eye.region_to_frame, float)
             uv = r.pitchyaw[i]
@@ -205,14 +202,5 @@ class PupilGaze:
                 mp_uv = frame_to_region(H, face.landmarks_px[None, EYE_LANDMARKS[eye.side]["iris"], :2])[0]
                 uv = self.learned_weight * uv + (1 - self.learned_weight) * mp_uv
             pupil_px = apply_homography(H, uv[None])[0]
-            v = eye_gaze_geometric(face, eye, iris_px=pupil_px)
-            vecs.append(v)
-            gazes.append(EyeGaze(
-                side=eye.side, pitchyaw_norm=vector_to_pitchyaw(np.asarray(eye.R_norm, float) @ v), vector_cam=v,
-                patch=None if r.patch is None else r.patch[i],
-                uniform_patch=None if r.uniform_patch is None else r.uniform_patch[i],
-                saliency=None if r.saliency is None else r.saliency[i],
-                grid_px=None if r.grid_px is None else r.grid_px[i]))
-        v = fuse_eyes(np.stack(vecs), np.array([e.openness for e in eyes]))
-        origin = np.mean([np.asarray(e.center_mm, float) for e in eyes], 0)
-        return GazeResult(eyes=(gazes[0], gazes[1]), vector_cam=v, pitchyaw=vector_to_pitchyaw(v), origin_mm=origin)
+            gazes.append(_eye_gaze(eye, eye_gaze_geometric(face, eye, iris_px=pupil_px), **r.display(i)))
+        return fused_result(eyes, gazes)

@@ -29,7 +29,7 @@ from .checkpoint import load_weights, weights_path
 from .nets import fold_batchnorm
 from .variants import GazeNet
 
-__all__ = ["GazePredictor", "RegionGaze", "fuse_eyes"]
+__all__ = ["GazePredictor", "RegionGaze", "fuse_eyes", "two_eyes", "fused_result"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,6 +46,12 @@ class RegionGaze:
     uniform_patch: np.ndarray | None = None
     saliency: np.ndarray | None = None
     grid_px: np.ndarray | None = None
+
+    def display(self, i: int) -> dict:
+        """The display arrays of region ``i`` as :class:`~gazezoom.results.EyeGaze` fields (None where not made)."""
+        return {k: None if a is None else a[i]
+                for k, a in (("patch", self.patch), ("uniform_patch", self.uniform_patch),
+                             ("saliency", self.saliency), ("grid_px", self.grid_px))}
 
 
 def _frame_tensor(frame: np.ndarray) -> np.ndarray:
@@ -76,6 +82,22 @@ def fuse_eyes(vectors: np.ndarray, openness: np.ndarray) -> np.ndarray:
     w = np.clip(np.asarray(openness, float), 0.05, 1.0)[:, None]
     v = (np.asarray(vectors, float) * w).sum(0)
     return v / np.linalg.norm(v)
+
+
+def two_eyes(face: Face) -> tuple[EyeRegion, EyeRegion]:
+    """``face.eyes`` as (left, right), or :class:`InputValueError` when the face does not have exactly two."""
+    eyes = tuple(face.eyes)
+    if len(eyes) != 2:
+        raise InputValueError(f"face must have two eye regions (left, right), got {len(eyes)}")
+    return eyes
+
+
+def fused_result(eyes: Sequence[EyeRegion], gazes: Sequence[EyeGaze]) -> GazeResult:
+    """Each eye's own reading → the :class:`GazeResult` of the face: the readings fused by openness
+    (:func:`fuse_eyes`), the gaze origin midway between the eye centres. Every gaze stage ends here."""
+    v = fuse_eyes(np.stack([g.vector_cam for g in gazes]), np.array([e.openness for e in eyes]))
+    origin = np.mean([np.asarray(e.center_mm, float) for e in eyes], 0)
+    return GazeResult(eyes=tuple(gazes), vector_cam=v, pitchyaw=vector_to_pitchyaw(v), origin_mm=origin)
 
 
 class GazePredictor:
@@ -198,28 +220,13 @@ class GazePredictor:
     def predict(self, frame_bgr: np.ndarray, face: Face, *, display: bool = True) -> GazeResult:
         """Both eyes of ``face`` in one batched call, un-mirrored, rotated to camera space and fused."""
         self._model()
-        eyes = tuple(face.eyes)
-        if len(eyes) != 2:
-            raise InputValueError(f"face must have two eye regions (left, right), got {len(eyes)}")
+        eyes = two_eyes(face)
         r = self.predict_regions(frame_bgr, eyes, display=display)
-        gazes, vecs = [], []
+        gazes = []
         for i, eye in enumerate(eyes):
             py = r.pitchyaw[i].copy()
             if eye.side == "right":
                 py[1] = -py[1]  # the patch was mirrored; its yaw is mirrored back
             v = normalised_to_camera(pitchyaw_to_vector(py), eye.R_norm, "left")  # already un-mirrored above
-            vecs.append(v)
-            gazes.append(
-                EyeGaze(
-                    side=eye.side,
-                    pitchyaw_norm=py,
-                    vector_cam=v,
-                    patch=None if r.patch is None else r.patch[i],
-                    uniform_patch=None if r.uniform_patch is None else r.uniform_patch[i],
-                    saliency=None if r.saliency is None else r.saliency[i],
-                    grid_px=None if r.grid_px is None else r.grid_px[i],
-                )
-            )
-        v = fuse_eyes(np.stack(vecs), np.array([e.openness for e in eyes]))
-        origin = np.mean([np.asarray(e.center_mm, float) for e in eyes], 0)
-        return GazeResult(eyes=tuple(gazes), vector_cam=v, pitchyaw=vector_to_pitchyaw(v), origin_mm=origin)
+            gazes.append(EyeGaze(side=eye.side, pitchyaw_norm=py, vector_cam=v, **r.display(i)))
+        return fused_result(eyes, gazes)

@@ -35,7 +35,7 @@ from ..fileio import WEIGHTS_DIR
 from ..registry import Registry
 
 __all__ = ["StageSpec", "GAZE_STAGES", "DEFAULT_GAZE", "GAZE_HELP", "FUSION_LEARNED_WEIGHT", "build_gaze_stage",
-           "resolve_stage", "stage_weights_file", "stage_identity"]
+           "resolve_stage", "weights_output", "stage_weights_file", "stage_identity"]
 
 
 @dataclass(frozen=True)
@@ -76,9 +76,7 @@ def _pupil_stage(learned_weight):
     def build(path, backend=None, device="cpu"):
         from .geometric import PupilGaze
 
-        stage = PupilGaze(_predictor(path, backend, device), learned_weight)
-        stage.name = "pupil" if tuple(learned_weight) == (1.0, 1.0) else "fusion"
-        return stage
+        return PupilGaze(_predictor(path, backend, device), learned_weight)
 
     return build
 
@@ -102,12 +100,20 @@ def resolve_stage(name: str | None, weights: str | Path = WEIGHTS_DIR) -> str:
         GAZE_STAGES.get(name)  # an unknown name lists the valid ones
         return name
     p = Path(weights)
-    if p.suffix in (".safetensors", ".json") and p.with_suffix(".json").is_file():
-        from .checkpoint import read_sidecar
-
-        out = read_sidecar(p.with_suffix(".json")).get("config", {}).get("output", "gaze")
-        return "network" if out == "gaze" else DEFAULT_GAZE
+    if p.suffix in (".safetensors", ".json"):
+        return "network" if weights_output(p) == "gaze" else DEFAULT_GAZE
     return DEFAULT_GAZE
+
+
+def weights_output(weights_file: str | Path) -> str:
+    """What a weights file's network was trained to predict (``ModelConfig.output``: ``"gaze"`` or ``"pupil"``),
+    from its sidecar; ``"gaze"`` when there is none (the loader then says what is missing)."""
+    js = Path(weights_file).with_suffix(".json")
+    if not js.is_file():
+        return "gaze"
+    from .checkpoint import read_sidecar
+
+    return read_sidecar(js).get("config", {}).get("output", "gaze")
 
 
 def stage_weights_file(name: str, weights: str | Path = WEIGHTS_DIR, variant: str = "sampler") -> Path | None:

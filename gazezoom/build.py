@@ -23,12 +23,13 @@ __all__ = ["GazeSetup", "load_gaze", "build_pipeline"]
 
 @dataclass(frozen=True)
 class GazeSetup:
-    """A loaded gaze stage: ``stage`` (``predict(frame_bgr, face) -> GazeResult``), its registry ``name``, the
+    """A loaded gaze stage: ``stage`` (``predict(frame_bgr, face) -> GazeResult``; None: none could be loaded, the
+    ``note`` says why, and a pipeline built from it runs the face front-end alone), its registry ``name``, the
     ``identity`` a calibration profile records, the ``weights`` file it read (None without), a one-line ``note``."""
 
-    stage: object
+    stage: object | None
     name: str
-    identity: str
+    identity: str | None
     weights: Path | None
     note: str
 
@@ -52,7 +53,7 @@ def load_gaze(gaze: str | None = None, *, weights: str | Path = WEIGHTS_DIR, var
 
 
 class _Display:
-    """A gaze stage with ``display`` fixed: the uint8 patches and grids only when something will draw them."""
+    """A gaze stage with ``display`` fixed: the sampler's patches and grids kept only when something will draw them."""
 
     def __init__(self, stage, display: bool):
         self.predictor, self.display = stage, display
@@ -90,7 +91,7 @@ def build_pipeline(
 
     setup = None
     if isinstance(gaze, GazeSetup):
-        setup = gaze
+        setup = gaze if gaze.stage is not None else None
     elif callable(getattr(gaze, "predict", None)):  # a stage object built elsewhere (tests, embedding)
         setup = GazeSetup(gaze, str(getattr(gaze, "name", "custom")), "", None, "gaze: supplied by the caller")
     elif gaze is not False:

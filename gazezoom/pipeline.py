@@ -2,7 +2,7 @@
 
     front-end (landmarks → tracked faces → head pose, blinks, eye regions)
       → gaze (``gaze.predict(frame_bgr, face) -> GazeResult``; held during blinks)
-      → calibration (``calibration(result) -> ScreenPoint | None``)
+      → screen (``calibration(result) -> ScreenPoint | None``; the last point held during blinks)
 
 Stages are chosen by name from registries (landmarker backends in :mod:`gazezoom.face.landmarker`) or passed as
 objects. Frames are BGR uint8 ``(H, W, 3)`` as OpenCV delivers them (``color="rgb"`` for RGB input), gray
@@ -25,7 +25,7 @@ from .face.camera import Camera, load_camera
 from .face.frontend import FrontEnd
 from .results import Face, FrameResult, GazeResult, ScreenPoint
 
-__all__ = ["Pipeline", "GazeStage", "DEFAULT_FPS", "read_camera_file"]
+__all__ = ["Pipeline", "ScreenStage", "GazeStage", "DEFAULT_FPS", "read_camera_file"]
 
 #: Frame rate assumed for timestamps when ``process`` is called without ``time_s``.
 DEFAULT_FPS = 30.0
@@ -46,6 +46,46 @@ def read_camera_file(path: str | Path) -> Camera:
             f"camera file {path}: not a camera calibration file (OpenCV cannot parse it as YAML/XML); pass the JSON "
             "or OpenCV YAML that `gazezoom camera calibrate` writes, or leave --camera-file out"
         ) from None
+
+
+class ScreenStage:
+    """The screen stage: the primary face's gaze → a point on the screen, and the one owner of the screen hold.
+
+    ``calibration(result) -> ScreenPoint | None`` (a :class:`~gazezoom.calibration.mapping.ScreenMapper`, or None:
+    no screen point). When it gives no point (a blink, a held gaze) while the same tracked face is still there, the
+    stage repeats that face's last point marked ``held=True`` (``hold``: streams only; stills are unrelated).
+    The app shows held points; the table and streams leave them out (``io.table``). Call: ``stage(result,
+    timings)`` (adds ``timings["calibration"]`` when the calibration ran); :meth:`reset` forgets the held point.
+    """
+
+    def __init__(self, calibration: Callable[[FrameResult], ScreenPoint | None] | None, *, hold: bool = True):
+        self.calibration, self.hold = calibration, bool(hold)
+        self._last: tuple[int, ScreenPoint] | None = None  # (track id, last new point) of the primary face
+
+    def __call__(self, result: FrameResult, timings: dict | None = None) -> ScreenPoint | None:
+        face = result.face
+        if face is None or self.calibration is None:
+            self._last = None
+            return None
+        screen = None
+        if result.gaze is not None:
+            t1 = time.perf_counter()
+            screen = self.calibration(result)
+            if timings is not None:
+                timings["calibration"] = (time.perf_counter() - t1) * 1e3
+        if not self.hold:
+            return screen
+        if screen is not None:
+            self._last = (face.track_id, screen)
+            return screen
+        last, self._last = self._last, None
+        if last is not None and last[0] == face.track_id:
+            self._last = last
+            return dataclasses.replace(last[1], held=True)
+        return None
+
+    def reset(self) -> None:
+        self._last = None
 
 
 class Pipeline:
@@ -92,6 +132,7 @@ class Pipeline:
         with native_logs_silenced():  # MediaPipe's start-up lines (absl/TFLite) unless --verbose
             self.frontend = FrontEnd(landmarker, camera=camera, mode=mode, color=color, **frontend_options)
         self.mode, self.color, self.gaze, self.calibration = mode, color, gaze, calibration
+        self.screen = ScreenStage(calibration, hold=mode == "video")
         self.all_faces = bool(all_faces)
         self._index = 0
         self._last_gaze: dict[int, GazeResult] = {}  # track id → last good gaze, for the faces gazed last frame
@@ -117,11 +158,7 @@ class Pipeline:
         camera = self.frontend.camera_for(frame.shape[1], frame.shape[0])
         result = FrameResult(index, float(time_s), tuple(frame.shape[:2]), face, others, gaze, None, {},
                              others_gaze, camera)
-        screen = None
-        if gaze is not None and self.calibration is not None:
-            t1 = time.perf_counter()
-            screen = self.calibration(result)
-            timings["calibration"] = (time.perf_counter() - t1) * 1e3
+        screen = self.screen(result, timings)
         timings["total"] = (time.perf_counter() - t0) * 1e3
         # built once more, complete: nothing fills a result after it is returned
         return dataclasses.replace(result, screen=screen, timings_ms=MappingProxyType(timings))
@@ -140,6 +177,10 @@ class Pipeline:
         if not face.blink:
             self._last_gaze[face.track_id] = gaze
         return gaze
+
+    def reset_screen_hold(self) -> None:
+        """Forget the held screen point (the calibration changed: a held point would be the old mapping's)."""
+        self.screen.reset()
 
     def _bgr(self, frame: np.ndarray) -> np.ndarray:
         """The frame as BGR uint8 ``(H, W, 3)`` for the gaze stage (no copy for BGR input)."""

@@ -61,16 +61,23 @@ class Face:
 
 
 @dataclass(frozen=True, eq=False)
+class EyeSample:
+    """What the saliency sampler read for one eye: an inference output (kept when the pipeline draws,
+    ``display=True``), turned into pictures by :func:`gazezoom.views.eye_views`."""
+
+    patch: np.ndarray  # (h, w, 3) float32 RGB [0, 1]: the (zoomed) patch the network saw
+    grid: np.ndarray  # (h, w, 2) float32: where each patch pixel was read, region units [-1, 1]
+    saliency: np.ndarray | None = None  # (g, g) float, sums to 1 (None for a uniform variant)
+
+
+@dataclass(frozen=True, eq=False)
 class EyeGaze:
-    """Gaze of one eye plus what the sampler did to get it (for display)."""
+    """Gaze of one eye (its own reading, before the two eyes are fused) and, when kept, what the sampler read."""
 
     side: str
     pitchyaw_norm: np.ndarray  # (2,) radians, in normalised eye space (unmirrored)
     vector_cam: np.ndarray  # (3,) unit, camera space
-    patch: np.ndarray | None = None  # (h, w, 3) uint8 BGR: the zoomed patch the network saw
-    uniform_patch: np.ndarray | None = None  # (h, w, 3) uint8 BGR: plain resampling of the same region
-    saliency: np.ndarray | None = None  # (g, g) float, sums to 1
-    grid_px: np.ndarray | None = None  # (gh, gw, 2) the sampling grid in frame pixels (subsampled for drawing)
+    sample: EyeSample | None = None  # the sampler's patch, grid and saliency (None: not kept, or no sampler)
 
 
 @dataclass(frozen=True, eq=False)
@@ -87,13 +94,15 @@ class GazeResult:
 @dataclass(frozen=True, eq=False)
 class ScreenPoint:
     """Estimated point of regard on the screen in screen pixels (``raw`` before smoothing). ``clamped``: the
-    calibration put the point far off the screen and it was pulled back to the edge band (see ``ScreenMapper``)."""
+    calibration put the point far off the screen and it was pulled back to the edge band (see ``ScreenMapper``).
+    ``held``: no new point this frame (a blink, a held gaze); the pipeline repeats the face's last one."""
 
     x_px: float
     y_px: float
     raw_x_px: float
     raw_y_px: float
     clamped: bool = False
+    held: bool = False
 
 
 @dataclass(frozen=True, eq=False)

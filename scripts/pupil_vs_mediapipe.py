@@ -62,7 +62,7 @@ def main(weights: str, out: str) -> Path:
             face, _, _ = fe.process(img)
             if face is None:
                 continue
-            uv = stage.predictor.predict_regions(img, face.eyes, display=False).pitchyaw
+            uv = stage.predictor.predict_regions(img, face.eyes, keep_samples=False).pitchyaw
             for i, eye in enumerate(face.eyes):
                 pupil = apply_homography(np.asarray(eye.region_to_frame, float), uv[i][None])[0]
                 tiles.append(eye_tile(img, face, eye, pupil, f"{Path(name).stem[:14]} {eye.side}"))

@@ -54,7 +54,7 @@ def test_geometric_stage_on_a_real_portrait(portrait_faces):
     (pl, yl), (pr, yr) = (np.degrees(vector_to_pitchyaw(e.vector_cam)) for e in g.eyes)
     assert abs(pl - pr) < 3.0  # the two eyes read alike
     assert abs(np.degrees(g.pitchyaw[1] + gm.pitchyaw[1])) < 4.0  # a mirrored face mirrors the yaw
-    assert [e.side for e in g.eyes] == ["left", "right"] and g.eyes[0].patch is None
+    assert [e.side for e in g.eyes] == ["left", "right"] and g.eyes[0].sample is None
 
 
 def test_stage_registry_names_and_identities():
@@ -77,7 +77,7 @@ def test_pupil_stage_maps_the_predicted_pupil_back_into_the_frame(tmp_path, port
     stage = build_gaze_stage("pupil", weights=_tiny_model(tmp_path, "pupil"), backend="torch")
     g = stage.predict(img, face)
     assert np.all(np.isfinite(g.vector_cam)) and abs(np.linalg.norm(g.vector_cam) - 1) < 1e-9
-    assert g.eyes[0].patch is not None and g.eyes[0].patch.shape[:2] == (8, 12)  # the zoomed patch it read
+    assert g.eyes[0].sample is not None and g.eyes[0].sample.patch.shape[:2] == (8, 12)  # the zoomed patch it read
     with pytest.raises(WeightsMismatchError, match="--output pupil"):
         PupilGaze(GazePredictor.from_weights(_tiny_model(tmp_path, "gaze"), backend="torch"))
 

@@ -21,6 +21,7 @@ import cv2  # noqa: E402 - after the skips
 
 from gazezoom.live.config import AppConfig  # noqa: E402
 from gazezoom.live.sources import parse_source  # noqa: E402
+from gazezoom.views import eye_views  # noqa: E402
 
 os.environ.pop("QT_QPA_PLATFORM_PLUGIN_PATH", None)  # cv2 sets it; Qt must use its own plugins
 
@@ -92,15 +93,16 @@ def test_window_on_video_overlays_panel_screenshot_and_close(make_window, qtbot,
     assert np.abs(view.image.astype(int) - view.frame.astype(int)).sum() > 0
     assert _grid_pixels(view.image) > 50
     # the deformed grid is drawn where it samples: inside the eye regions' bounding box in the frame
-    eg = r.gaze.eyes[0]
-    assert eg.grid_px is not None
+    views = eye_views(view.frame, r.face, r.gaze)
+    assert len(views) == 2
+    g = views[0].grid_px
     x0, y0, x1, y1 = r.face.bbox
-    assert np.all((eg.grid_px[..., 0] > x0) & (eg.grid_px[..., 0] < x1) & (eg.grid_px[..., 1] > y0) & (eg.grid_px[..., 1] < y1))
+    assert np.all((g[..., 0] > x0) & (g[..., 0] < x1) & (g[..., 1] > y0) & (g[..., 1] < y1))
     # side panel: zoomed patches, saliency, uniform patches of both eyes
     # one row per eye (zoomed | saliency | uniform), each tile 96 px high under a 20 px title
     assert w.panel.has_image and view.panel is not None
     assert view.panel.shape[0] >= 2 * (96 + 20) and view.panel.shape[1] >= 3 * 96
-    assert all(e.patch is not None and e.uniform_patch is not None and e.saliency is not None for e in r.gaze.eyes)
+    assert all(v.patch is not None and v.uniform_patch is not None and v.saliency is not None for v in views)
     assert "pitch" in w.info.text() and "open" in w.info.text()
     # counters from the app itself
     c = view.counters

@@ -151,14 +151,18 @@ class _SimulatedPipeline:
 
     def __init__(self, calibration, target=(960.0, 540.0)):
         from gazezoom.calibration.simulate import SimulatedUser
+        from gazezoom.pipeline import ScreenStage
 
-        self.sim, self.calibration, self.target = SimulatedUser(seed=0), calibration, target
+        self.sim, self.screen, self.target = SimulatedUser(seed=0), ScreenStage(calibration), target
 
     def process(self, frame, time_s=None):
         import dataclasses
 
         r = self.sim.frame(time_s, self.target)
-        return dataclasses.replace(r, screen=self.calibration(r) if self.calibration else None)
+        return dataclasses.replace(r, screen=self.screen(r))  # the pipeline's own screen stage (and its hold)
+
+    def reset_screen_hold(self):
+        self.screen.reset()
 
     def close(self):
         pass

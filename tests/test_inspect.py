@@ -38,7 +38,7 @@ def test_draw_result_with_gaze_and_grids(media_dir):
     """Every overlay of draw.py on a real face, with a gaze and sampling grids built from the eye regions."""
     from gazezoom.draw import draw_result, region_outline
     from gazezoom.pipeline import Pipeline
-    from gazezoom.results import EyeGaze, GazeResult
+    from gazezoom.results import EyeGaze, EyeSample, GazeResult
 
     img = cv2.imread(str(media_dir / "single_face.jpg"))
     with Pipeline(mode="image") as pipe:
@@ -47,9 +47,9 @@ def test_draw_result_with_gaze_and_grids(media_dir):
     face = r.face
     u, v = np.meshgrid(np.linspace(-1, 1, 12), np.linspace(-1, 1, 8))
     eyes = []
-    for e in face.eyes:
-        q = np.stack([u, v, np.ones_like(u)], -1) @ e.region_to_frame.T
-        eyes.append(EyeGaze(e.side, np.zeros(2), np.array([0.0, 0.0, -1.0]), grid_px=q[..., :2] / q[..., 2:]))
+    for e in face.eyes:  # the sampler's output as a gaze stage keeps it: a uniform grid in region units
+        sample = EyeSample(patch=np.zeros((8, 12, 3), np.float32), grid=np.stack([u, v], -1).astype(np.float32))
+        eyes.append(EyeGaze(e.side, np.zeros(2), np.array([0.0, 0.0, -1.0]), sample))
     gaze = GazeResult(tuple(eyes), np.array([0.0, 0.0, -1.0]), np.zeros(2), (face.eyes[0].center_mm + face.eyes[1].center_mm) / 2)
     from dataclasses import replace
 

@@ -12,7 +12,7 @@ from conftest import read_frames
 
 from gazezoom.errors import InputValueError
 from gazezoom.geometry import vector_to_pitchyaw
-from gazezoom.pipeline import Pipeline
+from gazezoom.pipeline import Pipeline, ScreenStage
 from gazezoom.results import EyeGaze, GazeResult, ScreenPoint
 
 
@@ -58,6 +58,42 @@ def test_gaze_is_held_during_the_blink(frames):
             assert not r.gaze.held and r.timings_ms["gaze"] >= 0
             last = r.gaze
     assert screens == list(range(36)) and all(c[0] == (360, 640, 3) and c[1] == np.uint8 for c in gaze.calls)
+
+
+def test_screen_stage_holds_the_last_point_during_a_blink(frames):
+    """The pipeline's screen stage is the one owner of the screen hold: a calibration that gives no point during a
+    blink (as ScreenMapper does) yields the last point, marked held; the table leaves held points out; stills never
+    hold; a reset forgets the point."""
+    from gazezoom.io.table import result_to_row
+
+    def calibration(result):
+        if result.face.blink or result.gaze.held:
+            return None
+        return ScreenPoint(float(result.index), 2.0, float(result.index), 2.0)
+
+    with Pipeline(mode="video", gaze=HeadDirectionGaze(), calibration=calibration) as pipe:
+        res = [pipe.process(f, i / 30) for i, f in enumerate(frames[:36])]
+    blinks = [r for r in res if r.face.blink]
+    assert blinks and not res[0].face.blink
+    last = None
+    for r in res:
+        assert r.screen is not None
+        if r.face.blink:
+            assert r.screen.held and r.screen.x_px == last
+            row = result_to_row(r)
+            assert row["screen_x_px"] is None and row["gaze_held"] == 1  # empty in the table
+        else:
+            assert not r.screen.held and r.screen.x_px == r.index
+            last = r.screen.x_px
+    stage = ScreenStage(calibration)
+    stage(res[0])
+    assert stage(blinks[0]).held
+    stage.reset()
+    assert stage(blinks[0]) is None
+    assert ScreenStage(calibration, hold=False)(res[0]) is not None
+    still = ScreenStage(calibration, hold=False)
+    still(res[0])
+    assert still(blinks[0]) is None
 
 
 def test_stills_never_hold_another_stills_gaze(frames):

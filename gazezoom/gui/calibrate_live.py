@@ -40,10 +40,10 @@ def run_calibration(args, *, gaze_factory=None, on_window=None) -> int:
     from ..live.config import load_gaze
 
     gaze = load_gaze(config)
-    if gaze.predictor is None:
+    if gaze.stage is None:
         raise GazezoomError(gaze.note.replace("; showing the face front-end only", "") +
                             "; calibration needs a trained gaze model")
-    config.gaze_factory = lambda: gaze.predictor
+    config.gaze_factory = lambda: gaze.stage
     from .bridge import Bridge
 
     bridge = Bridge()

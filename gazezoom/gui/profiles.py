@@ -50,7 +50,7 @@ class ProfilesMixin:
         """Load a profile by user name or path and use it; problems are shown, not raised."""
         from ..calibration.profile import GazeModelMismatchWarning, load_profile
 
-        if self.gaze is None or self.gaze.predictor is None:
+        if self.gaze is None or self.gaze.stage is None:
             if not quiet:
                 self.notify("a calibration profile needs a gaze model; none is loaded (see --weights)", error=True)
             return False
@@ -95,7 +95,7 @@ class ProfilesMixin:
             mapper.filter = create_filter("one_euro", min_cutoff=self.min_cutoff.value(), beta=self.beta.value())
 
     def _update_action_states(self) -> None:
-        has_gaze = self.gaze is not None and self.gaze.predictor is not None
+        has_gaze = self.gaze is not None and self.gaze.stage is not None
         self.actions["calibrate"].setEnabled(True)  # explains itself when it cannot run
         self.actions["recentre"].setEnabled(has_gaze and self.mapper is not None)
 
@@ -103,7 +103,7 @@ class ProfilesMixin:
     def calibrate(self, user: str | None = None, **procedure_options):
         """Open the full-screen calibration window for ``user`` (default: the current profile's user or the login
         name). Returns the window, or None when calibration cannot run (the reason is shown)."""
-        if self.gaze is None or self.gaze.predictor is None:
+        if self.gaze is None or self.gaze.stage is None:
             self.notify("calibration needs a gaze model; none is loaded (see --weights)", error=True)
             return None
         from ..calibration.procedure import CalibrationProcedure

@@ -200,9 +200,9 @@ class MainWindow(ProfilesMixin, QMainWindow):
     # ---- engine → UI --------------------------------------------------------------------------------------------
     def _on_gaze(self, gaze: GazeSetup) -> None:
         self.gaze = gaze
-        self.gaze_label.setText(gaze.note if gaze.predictor is not None else "no gaze model: face front-end only")
+        self.gaze_label.setText(gaze.note if gaze.stage is not None else "no gaze model: face front-end only")
         self.gaze_label.setToolTip(gaze.note)
-        if gaze.predictor is None:
+        if gaze.stage is None:
             self.notify(gaze.note, error=True, seconds=8)
         self._update_action_states()
         wanted = self.config.profile or self.settings.value("profile", "")

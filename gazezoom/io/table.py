@@ -151,7 +151,7 @@ def result_to_row(result: FrameResult, *, source: str | None = None, decimals: i
         for eg in gaze.eyes:
             _gaze_cols(eg.side + "_", eg.vector_cam, row, decimals)
     screen = result.screen
-    if screen is not None:
+    if screen is not None and not screen.held:  # a held point (blink) repeats the last one: not a new reading
         row["screen_x_px"], row["screen_y_px"] = _num(screen.x_px, decimals), _num(screen.y_px, decimals)
         row["screen_raw_x_px"], row["screen_raw_y_px"] = _num(screen.raw_x_px, decimals), _num(screen.raw_y_px, decimals)
         row["screen_clamped"] = int(bool(screen.clamped))

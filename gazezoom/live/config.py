@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..build import GazeSetup
 from ..errors import GazezoomError
 from ..fileio import WEIGHTS_DIR
 from .sources import SourceSpec
@@ -39,15 +40,6 @@ class AppConfig:
     gaze_factory: Callable[[], object] | None = field(default=None, repr=False)
 
 
-@dataclass(frozen=True)
-class GazeSetup:
-    """The gaze stage the pipeline will use: ``predictor`` (or None), its ``identity`` for profiles, a ``note``."""
-
-    predictor: object | None
-    identity: str | None
-    note: str
-
-
 def load_gaze(config: AppConfig) -> GazeSetup:
     """Load the gaze predictor named by ``config`` (never raises for a missing file: the note says what to do)."""
     if config.gaze_factory is not None:
@@ -55,14 +47,14 @@ def load_gaze(config: AppConfig) -> GazeSetup:
         variant = str(getattr(predictor, "variant", "custom"))
         slug = "".join(c if c.isalnum() or c in "_-." else "_" for c in variant)
         # not a weights file, so no hash: profiles fitted with it say so and never match shipped weights
-        return GazeSetup(predictor, f"gaze_{slug}@in-memory", f"gaze model: {variant} (supplied by the caller)")
+        return GazeSetup(predictor, str(getattr(predictor, "name", variant)), f"gaze_{slug}@in-memory", None,
+                         f"gaze model: {variant} (supplied by the caller)")
     from ..build import load_gaze as load_stage  # the one loader every command uses
 
     try:
-        setup = load_stage(config.gaze, weights=config.weights, variant=config.variant, backend=config.backend)
+        return load_stage(config.gaze, weights=config.weights, variant=config.variant, backend=config.backend)
     except GazezoomError as err:
-        return GazeSetup(None, None, f"no gaze model ({err}); showing the face front-end only")
-    return GazeSetup(setup.stage, setup.identity, setup.note)
+        return GazeSetup(None, "none", None, None, f"no gaze model ({err}); showing the face front-end only")
 
 
 def pipeline_factory(config: AppConfig, on_gaze: Callable[[GazeSetup], None] | None = None) -> Callable[..., object]:
@@ -78,7 +70,7 @@ def pipeline_factory(config: AppConfig, on_gaze: Callable[[GazeSetup], None] | N
         gaze = load_gaze(config)
         if on_gaze is not None:
             on_gaze(gaze)
-        return build_pipeline(gaze=False if gaze.predictor is None else gaze.predictor, calibration=calibration,
+        return build_pipeline(gaze=gaze, calibration=calibration,
                               landmarker=config.landmarker, camera=config.camera_file, mode="video")
 
     return make

@@ -167,7 +167,6 @@ class Engine:
         self._spec: SourceSpec | None = None
         self._spec_changed = False
         self._threads: list[threading.Thread] = []
-        self._last_screen: ScreenView | None = None
         self._last_t: float | None = None
         self._t_offset = 0.0
         self._generation = 0
@@ -218,7 +217,9 @@ class Engine:
     def set_mapper(self, mapper) -> None:
         """Use a :class:`~gazezoom.calibration.mapping.ScreenMapper` (None: no screen point)."""
         self.mapper = mapper
-        self._last_screen = None
+        pipeline = self.pipeline
+        if pipeline is not None:
+            pipeline.reset_screen_hold()
 
     def reset_counters(self) -> None:
         self.counters = Counters(self.counters.window)
@@ -374,7 +375,7 @@ class Engine:
         K = None if result.camera is None else result.camera.K
         t0 = time.perf_counter()
         image = annotate(frame.image, result, K, self.overlays, max_width=self.display_width)
-        panel = side_panel(result)
+        panel = side_panel(result, frame.image)
         draw_ms = (time.perf_counter() - t0) * 1e3
         screen = self._screen_view(result)
         recorder = self.recorder
@@ -393,17 +394,11 @@ class Engine:
         return None if mapper is None else mapper.map_result(result)
 
     def _screen_view(self, result: FrameResult) -> ScreenView | None:
-        """The smoothed screen point; during a blink (or a held gaze) the last point, marked held."""
-        mapper = self.mapper
-        if mapper is None:
+        """The pipeline's screen point for display (held during a blink: the pipeline's screen stage holds it)."""
+        mapper, s = self.mapper, result.screen
+        if mapper is None or s is None:
             return None
-        size = (mapper.screen.width_px, mapper.screen.height_px)
-        if result.screen is not None and not (result.gaze is not None and result.gaze.held):
-            self._last_screen = ScreenView(result.screen.x_px, result.screen.y_px, False, size)
-            return self._last_screen
-        if result.face is not None and self._last_screen is not None:
-            return dataclasses.replace(self._last_screen, held=True)
-        return None
+        return ScreenView(s.x_px, s.y_px, s.held, (mapper.screen.width_px, mapper.screen.height_px))
 
     def _set_state(self, kind: StateKind, message: str, source: str | None = None) -> None:
         self.state = EngineState(kind, message, self.state.source if source is None else source)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from ..results import FrameResult
+from ..views import eye_views
 
 __all__ = ["Overlays", "annotate", "side_panel", "Counters", "CounterSnapshot", "STAGES", "display_scale"]
 
@@ -74,7 +75,7 @@ def annotate(frame_bgr: np.ndarray, result: FrameResult, K: np.ndarray | None, o
     if overlays.landmarks:
         draw.draw_landmarks(img, face, scale=s, step=2)
     if overlays.grid and result.gaze is not None:
-        draw.draw_grids(img, [eg.grid_px for eg in result.gaze.eyes], scale=s)
+        draw.draw_grids(img, [v.grid_px for v in eye_views(None, face, result.gaze)], scale=s)
     if overlays.regions:
         draw.draw_eye_regions(img, face, scale=s)
     if overlays.axes and K is not None:
@@ -90,21 +91,23 @@ def annotate(frame_bgr: np.ndarray, result: FrameResult, K: np.ndarray | None, o
     return img
 
 
-def side_panel(result: FrameResult | None, *, height: int = 96) -> np.ndarray | None:
-    """The sampler's view of both eyes as one BGR picture, or None without a gaze result.
+def side_panel(result: FrameResult | None, frame_bgr: np.ndarray | None = None, *,
+               height: int = 96) -> np.ndarray | None:
+    """The sampler's view of both eyes as one BGR picture, or None without a gaze result (or nothing kept).
 
     One row per eye (the subject's left, then right): the zoomed patch (what the network sees), the saliency map
-    (where the sampler magnifies) and the uniform patch (plain resampling of the same region, for comparison).
+    (where the sampler magnifies) and, given the frame ``frame_bgr``, the uniform patch (plain resampling of the
+    same region, for comparison); :func:`gazezoom.views.eye_views`.
     """
     if result is None or result.gaze is None:
         return None
     from .. import draw
 
     rows = []
-    for eg in result.gaze.eyes:
-        tiles = [(f"{eg.side} {title}", getattr(eg, key)) for title, key in
+    for v in eye_views(frame_bgr, result.face, result.gaze):
+        tiles = [(f"{v.side} {title}", getattr(v, key)) for title, key in
                  (("zoomed", "patch"), ("saliency", "saliency"), ("uniform", "uniform_patch"))
-                 if getattr(eg, key) is not None]
+                 if getattr(v, key) is not None]
         if tiles:
             rows.append(draw.patches_panel(tiles, height=height))
     if not rows:

@@ -31,7 +31,7 @@ import numpy as np
 from ..errors import InputValueError
 from ..face.eyes import EYE_LANDMARKS, frame_to_region
 from ..geometry import REGION_MM, pitchyaw_to_vector, vector_to_pitchyaw
-from ..results import EyeGaze, EyeRegion, Face, GazeResult
+from ..results import EyeGaze, EyeRegion, EyeSample, Face, GazeResult
 from ..synth.params import KAPPA_MEAN
 
 __all__ = ["GeometricGaze", "PupilGaze", "EYEBALL_OFFSET_MM", "IRIS_SPHERE_MM", "region_points_to_camera", "ray_sphere_near",
@@ -134,10 +134,10 @@ def gaze_of_output(pred, batch: dict, output: str = "gaze"):
     return torch.as_tensor(py, dtype=torch.float32, device=pred.device)
 
 
-def _eye_gaze(eye: EyeRegion, v: np.ndarray, **display) -> EyeGaze:
+def _eye_gaze(eye: EyeRegion, v: np.ndarray, sample: EyeSample | None = None) -> EyeGaze:
     """One eye's camera-space reading ``v (3,)`` as an :class:`EyeGaze` (its normalised-space pitch/yaw too)."""
     return EyeGaze(side=eye.side, pitchyaw_norm=vector_to_pitchyaw(np.asarray(eye.R_norm, float) @ v), vector_cam=v,
-                   **display)
+                   sample=sample)
 
 
 class GeometricGaze:
@@ -193,7 +193,7 @@ class PupilGaze:
         from .predictor import fused_result, two_eyes
 
         eyes = two_eyes(face)
-        r = self.predictor.predict_regions(frame_bgr, eyes, display=display)
+        r = self.predictor.predict_regions(frame_bgr, eyes, keep_samples=display)
         gazes = []
         for i, eye in enumerate(eyes):
             H = np.asarray(eye.region_to_frame, float)
@@ -202,5 +202,5 @@ class PupilGaze:
                 mp_uv = frame_to_region(H, face.landmarks_px[None, EYE_LANDMARKS[eye.side]["iris"], :2])[0]
                 uv = self.learned_weight * uv + (1 - self.learned_weight) * mp_uv
             pupil_px = apply_homography(H, uv[None])[0]
-            gazes.append(_eye_gaze(eye, eye_gaze_geometric(face, eye, iris_px=pupil_px), **r.display(i)))
+            gazes.append(_eye_gaze(eye, eye_gaze_geometric(face, eye, iris_px=pupil_px), r.sample(i)))
         return fused_result(eyes, gazes)

@@ -23,35 +23,35 @@ from ..errors import InputValueError, ShapeError, StateError
 from ..face.eyes import normalised_to_camera
 from ..fileio import WEIGHTS_DIR
 from ..geometry import apply_homography, pitchyaw_to_vector, vector_to_pitchyaw
-from ..results import EyeGaze, EyeRegion, Face, GazeResult
-from ..sampler import sample_regions
+from ..results import EyeGaze, EyeRegion, EyeSample, Face, GazeResult
 from .checkpoint import load_weights, weights_path
 from .nets import fold_batchnorm
 from .variants import GazeNet
 
-__all__ = ["GazePredictor", "RegionGaze", "fuse_eyes", "two_eyes", "fused_result"]
+__all__ = ["GazePredictor", "RegionGaze", "frame_crop", "region_maps", "fuse_eyes", "two_eyes", "fused_result"]
 
 
 @dataclass(frozen=True, eq=False)
 class RegionGaze:
-    """Per-region output of :meth:`GazePredictor.predict_regions` (N regions).
+    """Per-region output of :meth:`GazePredictor.predict_regions` (N regions): inference results only.
 
-    ``pitchyaw (N, 2)`` radians as predicted on the patch (a right eye's patch is mirrored, so its yaw is mirrored
-    too); ``patch``/``uniform_patch (N, h, w, 3)`` uint8 BGR; ``saliency (N, g, g)`` or None; ``grid_px
-    (N, gh, gw, 2)`` a subsampled view of the sampling grid in frame pixels.
+    ``pitchyaw (N, 2)`` what the network predicts on the patch (radians, or a pupil's region ``u, v``; a right eye's
+    patch is mirrored, so its yaw is mirrored too). Kept with ``keep_samples=True`` (else None): ``patch (N, h, w,
+    3)`` float32 RGB [0, 1] the patch the network saw, ``grid (N, h, w, 2)`` float32 region units where it was read,
+    ``saliency (N, g, g)`` or None. Pictures of them: :func:`gazezoom.views.eye_views`.
     """
 
     pitchyaw: np.ndarray
     patch: np.ndarray | None = None
-    uniform_patch: np.ndarray | None = None
+    grid: np.ndarray | None = None
     saliency: np.ndarray | None = None
-    grid_px: np.ndarray | None = None
 
-    def display(self, i: int) -> dict:
-        """The display arrays of region ``i`` as :class:`~gazezoom.results.EyeGaze` fields (None where not made)."""
-        return {k: None if a is None else a[i]
-                for k, a in (("patch", self.patch), ("uniform_patch", self.uniform_patch),
-                             ("saliency", self.saliency), ("grid_px", self.grid_px))}
+    def sample(self, i: int) -> EyeSample | None:
+        """What the sampler read for region ``i`` (None where not kept)."""
+        if self.patch is None or self.grid is None:
+            return None
+        return EyeSample(patch=self.patch[i], grid=self.grid[i],
+                         saliency=None if self.saliency is None else self.saliency[i])
 
 
 def _frame_tensor(frame: np.ndarray) -> np.ndarray:
@@ -66,9 +66,33 @@ def _frame_tensor(frame: np.ndarray) -> np.ndarray:
     raise ShapeError("frame", "(H, W), (H, W, 3) BGR or (H, W, 4) BGRA", frame.shape)
 
 
-def _to_bgr_u8(x: torch.Tensor) -> np.ndarray:
-    """``(N, 3, h, w)`` RGB [0, 1] → ``(N, h, w, 3)`` uint8 BGR."""
-    return (x.clamp(0, 1) * 255 + 0.5).to(torch.uint8).permute(0, 2, 3, 1).flip(-1).cpu().numpy()
+def frame_crop(frame_bgr: np.ndarray, H: np.ndarray,
+               device: str | torch.device = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    """The part of a BGR frame that ``N`` regions cover, and the regions' maps into it.
+
+    ``H (N, 3, 3)`` region → frame homographies (float64). Returns ``crop (1, 3, h, w)`` RGB [0, 1] on ``device``
+    and ``Hc (N, 3, 3)`` float32 region → crop pixels. Only the crop is converted, whatever the frame's size.
+    """
+    rgb = _frame_tensor(frame_bgr)
+    # Read only the part of the frame the regions cover: the corners bound every grid point of the region.
+    corners = np.stack([apply_homography(h, [[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]]) for h in H])
+    hf, wf = rgb.shape[:2]
+    x0, y0 = np.clip(np.floor(corners.reshape(-1, 2).min(0)).astype(int) - 2, 0, [wf - 1, hf - 1])
+    x1, y1 = np.clip(np.ceil(corners.reshape(-1, 2).max(0)).astype(int) + 3, [x0 + 1, y0 + 1], [wf, hf])
+    crop = torch.from_numpy(np.ascontiguousarray(rgb[y0:y1, x0:x1])).to(device)
+    crop = crop.permute(2, 0, 1)[None].float().div_(255.0)  # (1, 3, h, w) RGB [0, 1]
+    shift = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0], [0.0, 0.0, 1.0]])
+    return crop, torch.from_numpy(shift @ H).float().to(device)
+
+
+def region_maps(region_to_frame: np.ndarray | Sequence[EyeRegion]) -> np.ndarray:
+    """``(N, 3, 3)`` float64 region → frame homographies from an array or a sequence of :class:`EyeRegion`."""
+    if not isinstance(region_to_frame, np.ndarray):
+        region_to_frame = np.stack([np.asarray(r.region_to_frame, float) for r in region_to_frame])
+    H = np.asarray(region_to_frame, np.float64)
+    if H.ndim != 3 or H.shape[1:] != (3, 3) or len(H) == 0:
+        raise ShapeError("region_to_frame", "(N, 3, 3) with N >= 1", H.shape)
+    return H
 
 
 def fuse_eyes(vectors: np.ndarray, openness: np.ndarray) -> np.ndarray:
@@ -168,30 +192,26 @@ class GazePredictor:
 
     @torch.inference_mode()
     def predict_regions(
-        self, frame_bgr: np.ndarray, region_to_frame: np.ndarray | Sequence[EyeRegion], *, display: bool = True
+        self, frame_bgr: np.ndarray, region_to_frame: np.ndarray | Sequence[EyeRegion], *, keep_samples: bool = True
     ) -> RegionGaze:
         """Gaze of ``N`` eye regions of one frame.
 
         ``region_to_frame``: ``(N, 3, 3)`` region → frame homographies, or a sequence of ``EyeRegion``.
-        ``display=False`` skips the uint8 patches and grid (the fast path for benchmarks).
+        ``keep_samples=False`` returns the predictions alone (the fast path: no patch copied off the device).
         """
-        cfg = self._model().config
         H, crop, Hc = self.network_inputs(frame_bgr, region_to_frame)
         # sampler: zoomed patches read from the full-resolution crop; others: the region, as in training
         out = self._runner(crop, Hc)  # torch module or ONNX Runtime session (onnx_backend.RegionGazeGraph)
         pitchyaw, patch, grid = out[:3]
         saliency = out[3] if len(out) > 3 else None
-        if not display:
-            return RegionGaze(pitchyaw.float().cpu().numpy().astype(np.float64))
-        uniform = sample_regions(crop, Hc, cfg.patch)
-        step = max(1, grid.shape[1] // 8)
-        g = grid[:, ::step, ::step].double().cpu().numpy()  # (N, gh, gw, 2) region units
+        py = pitchyaw.float().cpu().numpy().astype(np.float64)
+        if not keep_samples:
+            return RegionGaze(py)
         return RegionGaze(
-            pitchyaw=pitchyaw.float().cpu().numpy().astype(np.float64),
-            patch=_to_bgr_u8(patch),
-            uniform_patch=_to_bgr_u8(uniform),
+            pitchyaw=py,
+            patch=patch.float().permute(0, 2, 3, 1).cpu().numpy(),
+            grid=grid.float().cpu().numpy(),
             saliency=None if saliency is None else saliency[:, 0].float().cpu().numpy(),
-            grid_px=np.stack([apply_homography(h, gi) for h, gi in zip(H, g)]),
         )
 
     def network_inputs(
@@ -199,34 +219,22 @@ class GazePredictor:
     ) -> tuple[np.ndarray, torch.Tensor, torch.Tensor]:
         """What :meth:`predict_regions` feeds the network for ``N`` regions of one frame: ``(H (N, 3, 3)`` region →
         frame (float64), ``crop (1, 3, h, w)`` the part of the frame the regions cover, RGB [0, 1] on the device,
-        ``Hc (N, 3, 3)`` region → crop pixels)."""
-        if not isinstance(region_to_frame, np.ndarray):
-            region_to_frame = np.stack([np.asarray(r.region_to_frame, float) for r in region_to_frame])
-        H = np.asarray(region_to_frame, np.float64)
-        if H.ndim != 3 or H.shape[1:] != (3, 3) or len(H) == 0:
-            raise ShapeError("region_to_frame", "(N, 3, 3) with N >= 1", H.shape)
-        rgb = _frame_tensor(frame_bgr)
-        # Read only the part of the frame the regions cover: the corners bound every grid point of the region.
-        corners = np.stack([apply_homography(h, [[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]]) for h in H])
-        hf, wf = rgb.shape[:2]
-        x0, y0 = np.clip(np.floor(corners.reshape(-1, 2).min(0)).astype(int) - 2, 0, [wf - 1, hf - 1])
-        x1, y1 = np.clip(np.ceil(corners.reshape(-1, 2).max(0)).astype(int) + 3, [x0 + 1, y0 + 1], [wf, hf])
-        crop = torch.from_numpy(np.ascontiguousarray(rgb[y0:y1, x0:x1])).to(self.device)
-        crop = crop.permute(2, 0, 1)[None].float().div_(255.0)  # (1, 3, h, w) RGB [0, 1]
-        shift = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0], [0.0, 0.0, 1.0]])
-        Hc = torch.from_numpy(shift @ H).float().to(self.device)  # (N, 3, 3) region → crop pixels
-        return H, crop, Hc
+        ``Hc (N, 3, 3)`` region → crop pixels; :func:`frame_crop`)."""
+        self._model()
+        H = region_maps(region_to_frame)
+        return (H, *frame_crop(frame_bgr, H, self.device))
 
     def predict(self, frame_bgr: np.ndarray, face: Face, *, display: bool = True) -> GazeResult:
-        """Both eyes of ``face`` in one batched call, un-mirrored, rotated to camera space and fused."""
+        """Both eyes of ``face`` in one batched call, un-mirrored, rotated to camera space and fused (``display``:
+        keep what the sampler read, :class:`~gazezoom.results.EyeSample`, for drawing)."""
         self._model()
         eyes = two_eyes(face)
-        r = self.predict_regions(frame_bgr, eyes, display=display)
+        r = self.predict_regions(frame_bgr, eyes, keep_samples=display)
         gazes = []
         for i, eye in enumerate(eyes):
             py = r.pitchyaw[i].copy()
             if eye.side == "right":
                 py[1] = -py[1]  # the patch was mirrored; its yaw is mirrored back
             v = normalised_to_camera(pitchyaw_to_vector(py), eye.R_norm, "left")  # already un-mirrored above
-            gazes.append(EyeGaze(side=eye.side, pitchyaw_norm=py, vector_cam=v, **r.display(i)))
+            gazes.append(EyeGaze(side=eye.side, pitchyaw_norm=py, vector_cam=v, sample=r.sample(i)))
         return fused_result(eyes, gazes)

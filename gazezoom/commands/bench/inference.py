@@ -130,8 +130,8 @@ def run(args: argparse.Namespace) -> int:
         ms = _interleaved(fns, args.repeat)
         for k, val in ms.items():
             res[f"{v} network, {k} ms"] = val
-        e2e = _interleaved({"torch": lambda: pred_t.predict_regions(frame, regions, display=False),
-                            "onnxruntime": lambda: pred_o.predict_regions(frame, regions, display=False)}, args.repeat)
+        e2e = _interleaved({"torch": lambda: pred_t.predict_regions(frame, regions, keep_samples=False),
+                            "onnxruntime": lambda: pred_o.predict_regions(frame, regions, keep_samples=False)}, args.repeat)
         for k, val in e2e.items():
             res[f"{v} predict_regions() two eyes, {k} ms"] = val
     ratios = {}

@@ -309,3 +309,32 @@ def test_small_head_profile_scales_the_head_residual_alone():
     assert ds.head == "small" and ds[0]["image"].shape == (8, 3, 24, 40)
     with pytest.raises(InputValueError, match="head"):
         sample_params(2, head="none")
+
+
+def test_catchlights_profile_adds_corneal_reflections_alone():
+    """``lights="catchlights"`` draws the same scenes plus area-light reflections (drawn last: nothing else moves);
+    rendered, they brighten the eye and leave the labels alone. "default" has none, so earlier renders are kept.
+    The mirrored partner eye of ``eval --binocular`` mirrors their yaw. A registered data source."""
+    from gazezoom.commands.eval import partner_eyes
+    from gazezoom.models.data import DATASETS
+    from gazezoom.synth.params import N_CATCHLIGHTS
+
+    a, b = sample_params(32, seed=5), sample_params(32, seed=5, lights="catchlights")
+    differ = [f.name for f in dataclasses.fields(a) if not torch.equal(getattr(a, f.name), getattr(b, f.name))]
+    assert differ == ["catchlights"]
+    assert a.catchlights.shape == b.catchlights.shape == (32, N_CATCHLIGHTS, 5) and not a.catchlights.any()
+    on = b.catchlights[..., 0] > 0
+    assert 0.3 < float(on.float().mean()) < 0.8  # each light present with p = 0.55
+    r = EyeRenderer(out_size=(48, 80))
+    ra, rb = r.render(a), r.render(b)
+    torch.testing.assert_close(ra["gaze"], rb["gaze"])
+    torch.testing.assert_close(ra["pupil_uv"], rb["pupil_uv"])
+    lum_a, lum_b = ra["image"].mean(1), rb["image"].mean(1)
+    lit = on.any(1)
+    gain = (lum_b - lum_a).flatten(1).amax(1)
+    assert float(gain[lit].median()) > 0.1 and float(gain[~lit].abs().max()) < 1e-6  # unlit eyes render as before
+    torch.testing.assert_close(partner_eyes(b).catchlights[..., 2], -b.catchlights[..., 2])
+    ds = DATASETS.get("synthetic_catchlights")(8, 0, "test", 8, (24, 40), "cpu")
+    assert ds.lights == "catchlights" and ds.lids == "squint" and ds[0]["image"].shape == (8, 3, 24, 40)
+    with pytest.raises(InputValueError, match="lights"):
+        sample_params(2, lights="flash")

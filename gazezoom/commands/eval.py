@@ -145,7 +145,8 @@ def partner_eyes(p):
     verg = torch.atan(32.0 / p.camera_distance)  # each eye turns toward the nose by half the vergence
     return dc.replace(p, gaze=torch.stack([p.gaze[:, 0], -(p.gaze[:, 1] - 2 * verg)], -1),
                       head=p.head * torch.tensor([1.0, -1.0]), light_dir=p.light_dir * torch.tensor([-1.0, 1.0, 1.0]),
-                      light_azimuth=-p.light_azimuth, noise_seed=p.noise_seed + 1_000_003)
+                      light_azimuth=-p.light_azimuth, noise_seed=p.noise_seed + 1_000_003,
+                      catchlights=p.catchlights * torch.tensor([1.0, 1.0, -1.0, 1.0, 1.0]))
 
 
 @torch.no_grad()

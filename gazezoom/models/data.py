@@ -33,13 +33,14 @@ DATASETS: Registry = Registry("training dataset")
 
 @DATASETS.register("synthetic")
 def _synthetic(n: int, seed: int, split: str, batch_size: int, region_size, device, lids: str = "default",
-               head: str = "default"):
+               head: str = "default", lights: str = "default"):
     """The gazezoom renderer (100 % synthetic high-resolution eye regions with exact labels)."""
     from ..synth import SyntheticEyeDataset
 
     # The renderer works in chunks to bound memory; a GPU has room for whole batches (far fewer kernel launches).
     kw = {"chunk": max(16, batch_size)} if torch.device(device).type == "cuda" else {}
-    return SyntheticEyeDataset(n, seed, split, batch_size, tuple(region_size), device, lids=lids, head=head, **kw)
+    return SyntheticEyeDataset(n, seed, split, batch_size, tuple(region_size), device, lids=lids, head=head, lights=lights,
+                               **kw)
 
 
 @DATASETS.register("synthetic_wide_lids")
@@ -61,6 +62,14 @@ def _synthetic_real_lids(n: int, seed: int, split: str, batch_size: int, region_
     """The renderer with the "real" lid profile: "squint" plus a dark 1-3 mm band along the upper lid margin (thick
     lashes in the lid's shadow), the real-eye look the pupil locator misread (docs/zoom.md)."""
     return _synthetic(n, seed, split, batch_size, region_size, device, lids="real")
+
+
+@DATASETS.register("synthetic_catchlights")
+def _synthetic_catchlights(n: int, seed: int, split: str, batch_size: int, region_size, device):
+    """The "squint" lids plus the "catchlights" light profile: large area-light reflections anywhere on the cornea,
+    independent of the gaze (real photos' windows and ring lights; the point-light glint alone taught the pupil
+    locator to follow the glint, docs/zoom.md). Trained on by the shipped pupil locator (weights/DATA_CARD.md)."""
+    return _synthetic(n, seed, split, batch_size, region_size, device, lids="squint", lights="catchlights")
 
 
 @DATASETS.register("synthetic_small_head")

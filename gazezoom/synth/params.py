@@ -38,6 +38,8 @@ __all__ = [
     "mix_seed",
     "LID_PROFILES",
     "HEAD_PROFILES",
+    "LIGHT_PROFILES",
+    "N_CATCHLIGHTS",
 ]
 
 SPLITS = ("train", "test")
@@ -140,6 +142,8 @@ class RenderParams:
     skin_tex: torch.Tensor  # (n, 3, 48, 80) over the region: mottling, pores, hair strands
     # --- drawn last, so the draws above stay what they were ---
     lid_band: torch.Tensor  # (n, 2) a dark band along the upper lid margin: width (mm), darkness 0..1 (0: none)
+    catchlights: torch.Tensor  # (n, K, 5) area lights the cornea reflects: radiance (0: none), centre pitch, centre
+    #                            yaw of the reflected direction (rad, head frame), half-width, half-height (rad)
 
     def __len__(self) -> int:
         return int(self.gaze.shape[0])
@@ -228,15 +232,47 @@ LID_PROFILES = {"default": {"cover": (-0.3, 2.5), "gap": (-1.0, 1.2)},
                 "squint": {"cover": (-0.3, 5.0), "gap": (-4.0, 1.2)},
                 "real": {"cover": (-0.3, 5.0), "gap": (-4.0, 1.2), "band": ((1.0, 3.0), (0.5, 0.95))}}
 
+#: Area lights (windows, ring lights, softboxes, monitors) the cornea mirrors as *catchlights*, per profile.
+#: "default" (what every model before ``pupil_sampler_P`` v2 was trained on) has none: the only corneal reflections
+#: are the point light's glint and a dim screen, so the glint sits where the scene's light puts it. Real photos
+#: and webcam frames show large bright catchlights anywhere on the iris (docs/zoom.md: erasing them moved the learned
+#: pupil of real eyes by up to 0.19 region units, ~10 deg, towards MediaPipe's iris centre), so "catchlights"
+#: draws up to :data:`N_CATCHLIGHTS` of them per eye, independent of the gaze: each present with ``p``, a radiance
+#: log-uniform in ``radiance`` (0.5 reads as a faint reflection, 4 saturates), its reflected-ray centre anywhere in
+#: ``pitch`` × ``yaw`` (deg; 0, 0 is the camera) and a half-size log-uniform in ``size`` (deg).
+N_CATCHLIGHTS = 3
+LIGHT_PROFILES = {"default": {},
+                  "catchlights": {"p": 0.55, "radiance": (0.3, 6.0), "pitch": (-25.0, 65.0), "yaw": (-70.0, 70.0),
+                                  "size": (2.0, 22.0)}}
+
+
+def _catchlights(g: torch.Generator, n: int, prof: dict) -> torch.Tensor:
+    """``(n, N_CATCHLIGHTS, 5)`` catchlights of one :data:`LIGHT_PROFILES` entry (all zero for an empty one)."""
+    if not prof:
+        return torch.zeros(n, N_CATCHLIGHTS, 5)
+    k, d = N_CATCHLIGHTS, math.radians
+
+    def logu(lo, hi):
+        return torch.exp(_u(g, n, math.log(lo), math.log(hi), k))
+
+    present = (torch.rand(n, k, generator=g) < prof["p"]).float()
+    radiance = present * logu(*prof["radiance"])
+    (p0, p1), (y0, y1) = prof["pitch"], prof["yaw"]
+    pitch, yaw = _u(g, n, d(p0), d(p1), k), _u(g, n, d(y0), d(y1), k)
+    half = logu(d(prof["size"][0]), d(prof["size"][1]))
+    aspect = torch.exp(_u(g, n, math.log(0.4), math.log(2.5), k))  # windows and panels: tall, wide or round
+    return torch.stack([radiance, pitch, yaw, half * aspect.sqrt(), half / aspect.sqrt()], -1)
+
 
 def sample_params(
-    n: int, seed: int = 0, split: str = "train", *, lids: str = "default", head: str = "default"
+    n: int, seed: int = 0, split: str = "train", *, lids: str = "default", head: str = "default",
+    lights: str = "default",
 ) -> RenderParams:
-    """Draw ``n`` random scenes (CPU tensors). Same ``(n, seed, split, lids, head)`` → the same parameters.
+    """Draw ``n`` random scenes (CPU tensors). Same ``(n, seed, split, lids, head, lights)`` → the same parameters.
 
     ``lids`` picks the lid ranges of :data:`LID_PROFILES`, ``head`` the head-residual ranges of
-    :data:`HEAD_PROFILES`; the profiles use the same random draws, so a scene differs between them in its lids
-    (or the size of its head residual) alone.
+    :data:`HEAD_PROFILES`, ``lights`` the catchlights of :data:`LIGHT_PROFILES`; the profiles use the same random
+    draws, so a scene differs between them in its lids (the size of its head residual, its catchlights) alone.
 
     >>> p = sample_params(4, seed=1)
     >>> len(p), tuple(p.iris_tex.shape)
@@ -250,6 +286,8 @@ def sample_params(
     if head not in HEAD_PROFILES:
         raise InputValueError(f"head must be one of {sorted(HEAD_PROFILES)}, got {head!r}")
     head_pitch, head_yaw = HEAD_PROFILES[head]
+    if lights not in LIGHT_PROFILES:
+        raise InputValueError(f"lights must be one of {sorted(LIGHT_PROFILES)}, got {lights!r}")
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
         raise InputValueError(f"n must be a positive int (number of scenes), got {n!r}")
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
@@ -357,8 +395,9 @@ def sample_params(
         lid_band = torch.stack([U(w0, w1), U(k0, k1)], -1)
     else:
         lid_band = torch.zeros(n, 2)
+    catchlights = _catchlights(g, n, LIGHT_PROFILES[lights])  # last again: earlier draws unchanged
     return RenderParams(
-        lid_band=lid_band,
+        lid_band=lid_band, catchlights=catchlights,
         gaze=gaze, head=head, kappa=kappa, camera_distance=camera_distance, eye_width_mm=eye_width_mm,
         canthal_tilt=canthal_tilt, eyeball_center=eyeball_center, eyeball_radius=eyeball_radius,
         cornea_radius=cornea_radius, iris_radius=iris_radius, pupil_frac=pupil_frac, lid_upper=lid_upper,

@@ -16,7 +16,7 @@ import torch
 
 from ..errors import InputValueError, ShapeError
 from .camera import camera_effects, mip_level
-from .params import HEAD_PROFILES, LID_PROFILES, SPLITS, RenderParams, mix_seed, sample_params
+from .params import HEAD_PROFILES, LID_PROFILES, LIGHT_PROFILES, SPLITS, RenderParams, mix_seed, sample_params
 from .scene import pupil_uv, shade
 
 __all__ = ["EyeRenderer", "SyntheticEyeDataset", "BatchIndexError", "BATCH_KEYS"]
@@ -89,12 +89,15 @@ class EyeRenderer:
                 torch.set_num_threads(saved)
 
     def sample_params(
-        self, n: int, seed: int = 0, split: str = "train", *, lids: str = "default", head: str = "default"
+        self, n: int, seed: int = 0, split: str = "train", *, lids: str = "default", head: str = "default",
+        lights: str = "default",
     ) -> RenderParams:
         """Draw ``n`` scenes for ``split`` ("train" or "test"), reproducibly from ``seed``, on the renderer's device
-        (``lids``, ``head``: profiles of :data:`~gazezoom.synth.params.LID_PROFILES` / ``HEAD_PROFILES``)."""
+        (``lids``, ``head``, ``lights``: profiles of :data:`~gazezoom.synth.params.LID_PROFILES` /
+        ``HEAD_PROFILES`` / ``LIGHT_PROFILES``)."""
         with self._thread_limit():  # the draws run on the CPU whatever the device
-            return sample_params(n, seed=seed, split=split, lids=lids, head=head).to(self.device, self.dtype)
+            return sample_params(n, seed=seed, split=split, lids=lids, head=head,
+                                 lights=lights).to(self.device, self.dtype)
 
     def render(self, params: RenderParams) -> dict[str, torch.Tensor]:
         """Render a batch. Returns a dict of tensors on the renderer's device (first dimension n):
@@ -167,7 +170,7 @@ class SyntheticEyeDataset(torch.utils.data.Dataset):
 
     def __init__(self, n: int = 200_000, seed: int = 0, split: str = "train", batch_size: int = 256,
                  out_size=(96, 160), device="cpu", dtype=torch.float32, *, lids: str = "default",
-                 head: str = "default", **renderer_kwargs):
+                 head: str = "default", lights: str = "default", **renderer_kwargs):
         if not isinstance(n, int) or n < 1:
             raise InputValueError(f"n must be a positive int (number of images), got {n!r}")
         if not isinstance(batch_size, int) or batch_size < 1:
@@ -178,8 +181,10 @@ class SyntheticEyeDataset(torch.utils.data.Dataset):
             raise InputValueError(f"lids must be one of {sorted(LID_PROFILES)}, got {lids!r}")
         if head not in HEAD_PROFILES:
             raise InputValueError(f"head must be one of {sorted(HEAD_PROFILES)}, got {head!r}")
+        if lights not in LIGHT_PROFILES:
+            raise InputValueError(f"lights must be one of {sorted(LIGHT_PROFILES)}, got {lights!r}")
         self.n, self.seed, self.split, self.batch_size, self.lids = n, int(seed), split, batch_size, lids
-        self.head = head
+        self.head, self.lights = head, lights
         self.renderer = EyeRenderer(out_size=out_size, device=device, dtype=dtype, **renderer_kwargs)
 
     def __len__(self) -> int:
@@ -195,7 +200,7 @@ class SyntheticEyeDataset(torch.utils.data.Dataset):
             raise BatchIndexError(f"batch index {i} out of range: the dataset has {len(self)} batches")
         size = min(self.batch_size, self.n - i * self.batch_size)
         return self.renderer.sample_params(size, seed=mix_seed(self.seed, i), split=self.split, lids=self.lids,
-                                             head=self.head)
+                                             head=self.head, lights=self.lights)
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         return self.renderer.render(self.batch_params(i))

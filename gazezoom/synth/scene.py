@@ -145,6 +145,20 @@ def pupil_uv(params: RenderParams) -> torch.Tensor:
     return torch.stack([p[:, 0] * scale / (REGION_MM[1] / 2), p[:, 1] * scale / (REGION_MM[0] / 2)], -1)
 
 
+def _catchlights(cl: torch.Tensor, r_p: torch.Tensor, r_y: torch.Tensor, hit_c: torch.Tensor) -> torch.Tensor:
+    """Radiance ``(n, 1, H, W)`` the eye mirrors from the area lights ``cl (n, K, 5)`` (``RenderParams.catchlights``)
+    along the reflected rays' pitch/yaw ``r_p, r_y (n, H, W)``: soft-edged rectangles in direction space, strong on
+    the cornea (``hit_c``), weak on the wet sclera. Zero where no light is present (every pre-catchlight profile)."""
+    out = torch.zeros_like(r_p)
+    if not bool((cl[:, :, 0] > 0).any()):
+        return out.unsqueeze(1)
+    for k in range(cl.shape[1]):
+        rad, cp, cy, hw, hh = (_s(cl[:, k, i]) for i in range(5))
+        mask = _smoothstep(hw, hw * 0.7, (r_y - cy).abs()) * _smoothstep(hh, hh * 0.7, (r_p - cp).abs())
+        out = out + rad * mask
+    return (out * torch.where(hit_c, 0.25, 0.03)).unsqueeze(1)
+
+
 def _face_height(x, y, params: RenderParams, grad: bool = True):
     """Protrusion ``P`` of the face towards the camera (mm) and its gradient at head-frame ``(x, y)``.
 
@@ -365,6 +379,7 @@ def _eye(params: RenderParams, o, d, xs, ys, sd_u, sd_l, t_lid, lid, axis: torch
     scr = _smoothstep(sh, sh * 0.6, (r_y - sy).abs()) * _smoothstep(sh * 0.7, sh * 0.4, (r_p - sp).abs())
     scr = sb * scr * torch.where(hit_c, 0.06, 0.015)
     eye = eye + light * glint.unsqueeze(1) + scr.unsqueeze(1) * _rgb((0.92, 0.96, 1.0), eye)
+    eye = eye + _catchlights(params.catchlights, r_p, r_y, hit_c) * _rgb((0.95, 0.97, 1.0), eye)
     # socket (rays that miss the eyeball near the corners) and the caruncle at the nasal corner
     socket = _rgb((0.50, 0.36, 0.34), eye) * (amb + 0.3 * light)
     eye = torch.where(hit_s.unsqueeze(1), eye, socket)

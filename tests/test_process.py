@@ -319,3 +319,34 @@ def test_resume_knows_an_input_by_resolved_path_size_and_mtime(media_dir, tmp_pa
     assert gz("copy.jpg", "--out", table2, "--no-gaze", "--quiet", "--resume") == 2
     err = capsys.readouterr().err
     assert "copy.jpg changed since the table was written" in err and "--overwrite" in err
+
+
+@pytest.mark.parametrize("overlap", [False, True])
+def test_frame_loop_instrument_hears_every_written_frame(short_clip, tmp_path, overlap):
+    """The frame loop's instrumentation callback (what `bench pipeline` reads): one call per written frame with
+    the pipeline's timings (the landmarker's own time and the wait for it with --overlap), then the loop's wall and
+    CPU time once."""
+    from gazezoom.commands.process import LoopStats, Settings, process_job
+    from gazezoom.io.readers import Job
+
+    stats = LoopStats()
+    out = process_job(Job("clip", "video", (str(short_clip),)), tmp_path / "t.csv",
+                      Settings(gaze="geometric", model_identity="test", overwrite=True, overlap=overlap), instrument=stats)
+    assert out.status == "complete" and out.new_frames == 12
+    assert len(stats.decode_ms) == len(stats.pipeline_ms) == len(stats.write_ms) == 12
+    assert all(t["total"] > 0 and t["landmarks"] > 0 for t in stats.pipeline_ms)
+    gazed = [t["gaze"] for t in stats.pipeline_ms if "gaze" in t]  # a blink holds the gaze: no call, no time
+    assert len(gazed) >= 8 and min(gazed) > 0
+    assert all(("landmarks_wait" in t) == overlap for t in stats.pipeline_ms)
+    assert stats.loop_s > 0 and stats.loop_cpu_s > 0 and min(stats.write_ms) >= 0
+
+
+def test_bench_pipeline_runs_the_default_stage(short_clip, capsys):
+    """`gazezoom bench pipeline` times the product's path: the default gaze stage with its shipped weights, on
+    exactly the frames the landmarker-alone loop gets."""
+    assert main(["bench", "pipeline", "--video", str(short_clip), "--frames", "6", "--rounds", "1",
+                 "--sizes", "native", "--threads", "1"]) == 0
+    text = capsys.readouterr().out
+    assert "gaze stage fusion, weights pupil_sampler_P.safetensors (shipped)" in text
+    rows = [ln.split() for ln in text.splitlines() if ln.strip().startswith("640x360")]
+    assert [r[1] for r in rows] == ["6", "6"] and {r[5] for r in rows} == {"overlap", "serial"}

@@ -28,10 +28,11 @@ import platform
 import signal
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Protocol
 
 from .. import __version__
 from ..cliargs import add_model_args, add_threads_arg
@@ -40,7 +41,8 @@ from ..fileio import WEIGHTS_DIR, atomic_write_text
 from ..io.readers import Job, collect_jobs, open_reader
 from ..io.table import COLUMNS, FACE_COLUMNS, FORMATS, open_writer, recover_table, result_to_row, result_to_rows
 
-__all__ = ["Settings", "JobOutcome", "add_arguments", "run", "process_job", "ResumableJob", "TableSink",
+__all__ = ["Settings", "JobOutcome", "add_arguments", "run", "process_job", "ResumableJob", "TableSink", "LoopInstrument",
+           "LoopStats",
            "AnnotationSink", "frame_loop", "output_paths", "RESUME_WARMUP", "SIDECAR_SCHEMA"]
 
 SIDECAR_SCHEMA = "gazezoom-process-table"
@@ -439,11 +441,43 @@ class AnnotationSink:
         self.video.write(img)
 
 
+class LoopInstrument(Protocol):
+    """What :func:`frame_loop` tells an observer (benchmarks): per written frame the wait for its decode, the
+    pipeline's ``timings_ms`` and the table write (ms), and once the loop's wall and process CPU seconds."""
+
+    def frame(self, decode_ms: float, timings_ms: Mapping[str, float], write_ms: float) -> None: ...
+
+    def loop(self, wall_s: float, cpu_s: float) -> None: ...
+
+
+@dataclass
+class LoopStats:
+    """A :class:`LoopInstrument` that keeps everything (``gazezoom bench pipeline`` reads it): lists per written
+    frame and the loop's totals (NaN until the loop ends)."""
+
+    decode_ms: list[float] = field(default_factory=list)
+    pipeline_ms: list[dict[str, float]] = field(default_factory=list)
+    write_ms: list[float] = field(default_factory=list)
+    loop_s: float = float("nan")
+    loop_cpu_s: float = float("nan")
+
+    def frame(self, decode_ms: float, timings_ms: Mapping[str, float], write_ms: float) -> None:
+        self.decode_ms.append(decode_ms)
+        self.pipeline_ms.append(dict(timings_ms))
+        self.write_ms.append(write_ms)
+
+    def loop(self, wall_s: float, cpu_s: float) -> None:
+        self.loop_s, self.loop_cpu_s = wall_s, cpu_s
+
+
 def frame_loop(frames, pipeline, state: ResumableJob, sinks: list, *, progress: Callable[[int], None] | None = None,
-               stop: Callable[[], bool] | None = None, stats: dict | None = None, ahead=None) -> tuple[str, str, int]:
+               stop: Callable[[], bool] | None = None, instrument: LoopInstrument | None = None,
+               ahead=None) -> tuple[str, str, int]:
     """Decoded frames → ``pipeline.process`` → every sink (from frame ``state.first`` on; earlier frames only warm
     the pipeline up; ``state.new_frames`` counts the written ones). Returns ``(status, message, exit_code)``:
-    complete, or interrupted when ``stop()`` says so. ``sinks[0]`` is the table (``stats["write"]`` times it); ``ahead``: the landmarker running one frame ahead."""
+    complete, or interrupted when ``stop()`` says so. ``sinks[0]`` is the table (the instrument's ``write_ms``);
+    ``ahead``: the landmarker running one frame ahead (its own time is then the instrument's ``landmarks``, the wait
+    for it ``landmarks_wait``)."""
     import dataclasses as dc
 
     table, others = sinks[0], sinks[1:]
@@ -460,13 +494,11 @@ def frame_loop(frames, pipeline, state: ResumableJob, sinks: list, *, progress: 
                 result = dc.replace(result, index=frame.index)
                 t_w = time.perf_counter()
                 table.write(frame, result)
-                if stats is not None:
-                    stats.setdefault("decode", []).append((t_got - t_read) * 1e3)
+                if instrument is not None:
                     tm = dict(result.timings_ms)
                     if ahead is not None:  # the landmarker's own time; "landmarks" is the wait for it
                         tm["landmarks_wait"], tm["landmarks"] = tm["landmarks"], ahead.last_compute_ms
-                    stats.setdefault("pipeline", []).append(tm)
-                    stats.setdefault("write", []).append((time.perf_counter() - t_w) * 1e3)
+                    instrument.frame((t_got - t_read) * 1e3, tm, (time.perf_counter() - t_w) * 1e3)
                 state.new_frames += 1
                 state.record_camera(pipeline, frame.image)
                 for sink in others:
@@ -478,9 +510,8 @@ def frame_loop(frames, pipeline, state: ResumableJob, sinks: list, *, progress: 
         if stop is not None and stop():
             status, message, exit_code = "interrupted", "stopped by the user; --resume continues it", 130
             break
-    if stats is not None:
-        stats["loop_s"] = time.perf_counter() - t_loop
-        stats["loop_cpu_s"] = time.process_time() - c_loop
+    if instrument is not None:
+        instrument.loop(time.perf_counter() - t_loop, time.process_time() - c_loop)
     if progress is not None and pending:
         progress(pending)
     return status, message, exit_code
@@ -488,14 +519,13 @@ def frame_loop(frames, pipeline, state: ResumableJob, sinks: list, *, progress: 
 
 def process_job(job: Job, table: Path, settings: Settings, progress: Callable[[int], None] | None = None,
                 stop: Callable[[], bool] | None = None, total: Callable[[int], None] | None = None,
-                stats: dict | None = None, on_pipeline: Callable | None = None) -> JobOutcome:
+                instrument: LoopInstrument | None = None, on_pipeline: Callable | None = None) -> JobOutcome:
     """Process one job into ``table``; never raises for a problem of this job (it is in the outcome).
 
     ``progress(n)`` is called with the number of frames decoded since the last call; ``total(n)`` once with the
     frame count the container lists; ``stop()`` True ends the job after the current frame (status interrupted).
-    For benchmarks: ``stats`` (a dict) receives per written frame ``"decode"``, ``"pipeline"`` (its ``timings_ms``)
-    and ``"write"`` lists in ms, and ``"loop_s"`` / ``"loop_cpu_s"``, the wall / process CPU time of the frame loop; ``on_pipeline(pipeline)`` is
-    called once the pipeline is built.
+    For benchmarks: ``instrument`` (a :class:`LoopInstrument`, e.g. :class:`LoopStats`) hears of every written
+    frame and of the loop's wall / CPU time; ``on_pipeline(pipeline)`` is called once the pipeline is built.
 
     The parts: :class:`ResumableJob` (table + sidecar across runs), :func:`frame_loop`, the sinks
     (:class:`TableSink`, :class:`AnnotationSink`).
@@ -532,7 +562,7 @@ def process_job(job: Job, table: Path, settings: Settings, progress: Callable[[i
             ahead = install(pipeline)
             frames = lookahead(frames, ahead)
         status, message, exit_code = frame_loop(frames, pipeline, state, sinks, progress=progress, stop=stop,
-                                               stats=stats, ahead=ahead)
+                                               instrument=instrument, ahead=ahead)
     except KeyboardInterrupt:
         status, message, exit_code = "interrupted", "interrupted; --resume continues it", 130
     except GazezoomError as err:

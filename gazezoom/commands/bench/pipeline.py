@@ -5,7 +5,7 @@ For a real video at its own size and re-encoded at 1280×720 (OpenCV mp4v in a t
 - **landmarker alone**: MediaPipe (our backend's ``detect``, VIDEO mode) on frames decoded and converted to RGB
   beforehand — the most the landmarker achieves; measured before and after the full run, the two averaged;
 - **process**: the very loop of ``gazezoom process`` (:func:`gazezoom.commands.process.process_job`: decode, Pipeline —
-  front-end, sampler + gaze network, fusion — row, CSV write with a flush per row), per-stage medians:
+  front-end, the gaze stage (default fusion: sampler + pupil network + eyeball model) — row, CSV write with a flush per row), per-stage medians:
   ``decode``, ``landmarks`` (the backend's detect), ``frontend`` (the rest of the front-end), ``sampler`` (the
   saliency sampler's ``forward_regions``), ``gaze`` (predictor call without the sampler), ``write``.
 
@@ -54,8 +54,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sizes", type=_size, nargs="+", default=[None, (1280, 720)], metavar="SIZE",
                         help="'native' and/or WxH (default: native 1280x720)")
     parser.add_argument("--frames", type=int, default=0, help="use the first N frames (default: all)")
-    parser.add_argument("--weights", type=Path, default=None, help="gaze weights file (default: weights/gaze_sampler_P."
-                        "safetensors, else an untrained sampler model)")
+    parser.add_argument("--gaze", default=None, metavar="STAGE", help="gaze stage to run (default: what the weights "
+                        "hold; with no --weights the default stage, fusion, as gazezoom process runs it)")
+    parser.add_argument("--weights", type=Path, default=None, help="gaze weights file (default: the stage's shipped "
+                        "file in weights/, e.g. pupil_sampler_P.safetensors for fusion; an untrained sampler model "
+                        "when there is none)")
     parser.add_argument("--backend", default=None, help="gaze inference backend: torch, onnx or auto (default: the "
                         "model package's choice)")
     parser.add_argument("--variant", default="sampler", help="variant for an untrained model (default: sampler)")
@@ -94,21 +97,26 @@ def _landmarker_alone(frames: list[np.ndarray], fps: float) -> tuple[float, floa
     return len(times) / (sum(times) / 1e3), statistics.median(times), cpu
 
 
-def _weights(args, tmp: Path) -> tuple[Path, str]:
-    from ...models.checkpoint import weights_path
+def _weights(args, tmp: Path) -> tuple[str, Path, str]:
+    """``(stage, weights file, what it is)``: the stage ``--gaze`` names (default: what ``--weights`` holds, or the
+    default stage) with its file; a stage without weights gets the weights folder (not read)."""
+    from ...models.stages import resolve_stage, stage_weights_file
 
     if args.weights is not None:
-        return args.weights, "given"
-    shipped = weights_path(WEIGHTS_DIR, args.variant)
+        return resolve_stage(args.gaze, args.weights), args.weights, "given"
+    stage = resolve_stage(args.gaze, WEIGHTS_DIR)
+    shipped = stage_weights_file(stage, WEIGHTS_DIR, args.variant)
+    if shipped is None:
+        return stage, WEIGHTS_DIR, "none needed"
     if shipped.is_file():
-        return shipped, "shipped"
+        return stage, shipped, "shipped"
     import torch
 
     from ...models import build_model, save_weights
 
     torch.manual_seed(0)
     st, _ = save_weights(build_model(args.variant), tmp / "gaze_untrained")
-    return st, "UNTRAINED (speed only; no trained weights in weights/)"
+    return "network", st, "UNTRAINED network (speed only; no trained weights in weights/)"
 
 
 def _timed(fn, sink: list):
@@ -129,22 +137,26 @@ def run(args: argparse.Namespace) -> int:
 
     from ...io.annotate import create_video_writer
     from ...io.readers import Job
-    from ..process import Settings, process_job
+    from ..process import LoopStats, Settings, process_job
 
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory(prefix="gazezoom-bench-") as tmp:
         tmp = Path(tmp)
-        wfile, wkind = _weights(args, tmp)
+        stage, wfile, wkind = _weights(args, tmp)
         settings = Settings(weights=str(wfile), variant=args.variant, backend=args.backend, model_identity="bench",
-                            overwrite=True)
-        print(f"video {args.video}; gaze weights {wfile.name} ({wkind}); torch threads {torch.get_num_threads()}")
+                            overwrite=True, gaze=stage)
+        print(f"video {args.video}; gaze stage {stage}, weights {Path(wfile).name} ({wkind}); torch threads "
+              f"{torch.get_num_threads()}")
         print(f"{'size':>10} {'frames':>6} {'landmarker':>11} {'process':>9} {'ratio':>6}  {'mode':<8} per-stage medians (ms)")
         decoded, fps = _frames(args.video, args.frames)
         for size in args.sizes:
             frames, video = decoded, args.video
-            if size is not None and frames[0].shape[1::-1] != tuple(size):
-                frames = [cv2.resize(f, size, interpolation=cv2.INTER_LINEAR) for f in frames]
+            resize = size is not None and frames[0].shape[1::-1] != tuple(size)
+            if resize or args.frames > 0:  # the process loop reads exactly the frames the landmarker gets
+                if resize:
+                    frames = [cv2.resize(f, size, interpolation=cv2.INTER_LINEAR) for f in frames]
+                size = frames[0].shape[1::-1]
                 video = tmp / f"{size[0]}x{size[1]}.mp4"
                 w = create_video_writer(video, fps, size, "mp4v")  # MediaError if OpenCV cannot write it
                 for f in frames:
@@ -156,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
             for _ in range(args.rounds):
                 lm_runs.append(_landmarker_alone(frames, fps))
                 for overlap in (True, False):
-                    stats: dict = {}
+                    stats = LoopStats()
                     sampler_ms: list = []
 
                     def hook(pipeline, sampler_ms=sampler_ms):
@@ -172,7 +184,8 @@ def run(args: argparse.Namespace) -> int:
                                 sampler.forward_regions = _timed(sampler.forward_regions, sampler_ms)
 
                     job = Job("bench", "video", (str(video),))
-                    out = process_job(job, tmp / "bench.csv", dataclasses.replace(settings, overlap=overlap), stats=stats,
+                    out = process_job(job, tmp / "bench.csv", dataclasses.replace(settings, overlap=overlap),
+                                      instrument=stats,
                                       on_pipeline=hook)
                     if out.status != "complete":
                         print(f"process failed on {video}: {out.message}")
@@ -182,26 +195,26 @@ def run(args: argparse.Namespace) -> int:
             lm_cpu = statistics.median(r[2] for r in lm_runs)
             med = lambda xs: statistics.median(xs) if xs else float("nan")  # noqa: E731
             for overlap in (True, False):
-                fps_runs = [len(st["pipeline"]) / st["loop_s"] for st, _, _ in runs[overlap]]
+                fps_runs = [len(st.pipeline_ms) / st.loop_s for st, _, _ in runs[overlap]]
                 proc_fps = statistics.median(fps_runs)
-                pt = [p for st, _, _ in runs[overlap] for p in st["pipeline"]]
+                pt = [p for st, _, _ in runs[overlap] for p in st.pipeline_ms]
                 sampler = med([x for _, sm, _ in runs[overlap] for x in sm])
                 gaze = med([p["gaze"] for p in pt if "gaze" in p])
                 parts = {
-                    "decode": med([x for st, _, _ in runs[overlap] for x in st["decode"]]),
+                    "decode": med([x for st, _, _ in runs[overlap] for x in st.decode_ms]),
                     "landmarks": med([p["landmarks"] for p in pt]),
                     "frontend": med([p["frontend"] - p.get("landmarks_wait", p["landmarks"]) for p in pt]),
                     "sampler": sampler,
                     "gaze": gaze - sampler if sampler == sampler else gaze,
-                    "write": med([x for st, _, _ in runs[overlap] for x in st["write"]]),
+                    "write": med([x for st, _, _ in runs[overlap] for x in st.write_ms]),
                 }
                 text = " ".join(f"{k} {v:.2f}" if v == v else f"{k} n/a" for k, v in parts.items())
                 if sampler != sampler:  # NaN: no separate sampler timing, say why instead of printing "nan"
                     text += " (sampler: not timed apart, it runs inside the gaze call with ONNX Runtime or had no face)"
                 mode = "overlap" if overlap else "serial"
-                n = len(runs[overlap][0][0]["pipeline"])
+                n = len(runs[overlap][0][0].pipeline_ms)
                 print(f"{wdt:>5}x{h:<4} {n:>6} {lm_fps:>7.1f}/s {proc_fps:>7.1f}/s {100 * proc_fps / lm_fps:>5.0f}%  {mode:<8} {text}")
-                cpu = statistics.median(st["loop_cpu_s"] * 1e3 / len(st["pipeline"]) for st, _, _ in runs[overlap])
+                cpu = statistics.median(st.loop_cpu_s * 1e3 / len(st.pipeline_ms) for st, _, _ in runs[overlap])
                 print(f"{'':>18} rounds: process {', '.join(f'{v:.1f}' for v in fps_runs)} frames/s; landmarker alone "
                       f"{', '.join(f'{r[0]:.1f}' for r in lm_runs)} frames/s; CPU per frame (all threads): process "
                       f"{cpu:.1f} ms, landmarker alone {lm_cpu:.1f} ms ({100 * lm_cpu / cpu:.0f}%)")

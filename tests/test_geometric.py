@@ -119,3 +119,33 @@ def test_profile_of_another_stage_names_the_stage_to_use(tmp_path):
     assert "--gaze network" in _stage_hint("gaze_sampler_P@37fd212b512a")
     assert "--gaze fusion" in _stage_hint("gaze_fusion@v1:pupil_sampler_P@6bd3c9f79f86")
     assert "--gaze geometric" in _stage_hint("gaze_geometric@v1")
+
+
+def test_pair_term_ignores_a_learned_bias_both_eyes_share(tmp_path, portrait_faces):
+    """pair_weight > 0 (experimental, docs/zoom.md): the two eyes' vertical mean stays the fusion's, their difference
+    is partly the learned locator's — so a vertical offset of the learned reading common to both eyes (what the
+    locator reads wrong on real eyes) changes nothing, while one eye's own offset moves the two eyes apart."""
+    import dataclasses
+
+    (img, face), _ = portrait_faces
+    pred = GazePredictor.from_weights(_tiny_model(tmp_path, "pupil"), backend="torch")
+
+    class Shifted:  # the same network, its vertical reading offset by dv (per eye)
+        def __init__(self, dv):
+            self.model, self.variant, self.backend, self.dv = pred.model, pred.variant, pred.backend, np.asarray(dv)
+
+        def predict_regions(self, frame, regions, keep_samples=True):
+            r = pred.predict_regions(frame, regions, keep_samples=keep_samples)
+            return dataclasses.replace(r, pitchyaw=r.pitchyaw + np.stack([np.zeros(2), self.dv], 1))
+
+    def pitches(stage):
+        return np.array([np.degrees(vector_to_pitchyaw(e.vector_cam))[0] for e in stage.predict(img, face).eyes])
+
+    base = pitches(PupilGaze(Shifted([0.0, 0.0]), (0.5, 0.0), pair_weight=0.5))
+    np.testing.assert_allclose(pitches(PupilGaze(Shifted([0.1, 0.1]), (0.5, 0.0), pair_weight=0.5)), base, atol=1e-9)
+    apart = pitches(PupilGaze(Shifted([0.1, 0.0]), (0.5, 0.0), pair_weight=0.5))
+    assert abs(abs(apart[0] - apart[1]) - abs(base[0] - base[1])) > 0.5  # degrees
+    fusion = pitches(PupilGaze(Shifted([0.1, 0.0]), (0.5, 0.0)))  # without the pair term: MediaPipe's vertical
+    np.testing.assert_allclose(fusion, pitches(PupilGaze(Shifted([0.0, 0.0]), (0.5, 0.0))), atol=1e-9)
+    with pytest.raises(Exception, match="pair_weight"):
+        PupilGaze(pred, (0.5, 0.0), pair_weight=2.0)

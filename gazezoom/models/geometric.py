@@ -163,7 +163,7 @@ class PupilGaze:
     own reading; the two are fused by openness as everywhere else.
     """
 
-    def __init__(self, predictor, learned_weight: tuple[float, float] = (1.0, 1.0)):
+    def __init__(self, predictor, learned_weight: tuple[float, float] = (1.0, 1.0), pair_weight: float = 0.0):
         cfg = predictor.model.config
         if cfg.output != "pupil":
             from ..errors import WeightsMismatchError
@@ -174,6 +174,9 @@ class PupilGaze:
         self.learned_weight = np.asarray(learned_weight, float).reshape(2)
         if np.any(self.learned_weight < 0) or np.any(self.learned_weight > 1):
             raise InputValueError(f"learned_weight must be two numbers in [0, 1] (u, v), got {learned_weight}")
+        self.pair_weight = float(pair_weight)
+        if not 0.0 <= self.pair_weight <= 1.0:
+            raise InputValueError(f"pair_weight must be in [0, 1], got {pair_weight}")
 
     @property
     def name(self) -> str:
@@ -194,13 +197,19 @@ class PupilGaze:
 
         eyes = two_eyes(face)
         r = self.predictor.predict_regions(frame_bgr, eyes, keep_samples=display)
+        Hs = [np.asarray(eye.region_to_frame, float) for eye in eyes]
+        learned = np.asarray(r.pitchyaw, float)  # (2, 2) pupil region (u, v) per eye
+        mp = np.stack([frame_to_region(H, face.landmarks_px[None, EYE_LANDMARKS[e.side]["iris"], :2])[0]
+                       for H, e in zip(Hs, eyes)])  # (2, 2) MediaPipe's iris centre, the same coordinates
+        uv = self.learned_weight * learned + (1 - self.learned_weight) * mp  # per eye and region axis
+        if self.pair_weight > 0 and not any(e.blink for e in eyes):
+            # The two eyes' vertical readings: their mean as fused above, their *difference* partly the learned
+            # one's. What the learned locator reads wrong on real eyes (lids, lashes, light: docs/zoom.md) is
+            # shared by the two eyes of one face and cancels in the difference; each eye keeps its own reading.
+            d = learned[:, 1] - uv[:, 1]
+            uv[:, 1] += self.pair_weight * (d - d.mean())
         gazes = []
         for i, eye in enumerate(eyes):
-            H = np.asarray(eye.region_to_frame, float)
-            uv = r.pitchyaw[i]
-            if np.any(self.learned_weight < 1):  # fused with MediaPipe's iris centre, per region axis
-                mp_uv = frame_to_region(H, face.landmarks_px[None, EYE_LANDMARKS[eye.side]["iris"], :2])[0]
-                uv = self.learned_weight * uv + (1 - self.learned_weight) * mp_uv
-            pupil_px = apply_homography(H, uv[None])[0]
+            pupil_px = apply_homography(Hs[i], uv[i][None])[0]
             gazes.append(_eye_gaze(eye, eye_gaze_geometric(face, eye, iris_px=pupil_px), r.sample(i)))
         return fused_result(eyes, gazes)

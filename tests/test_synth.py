@@ -338,3 +338,23 @@ def test_catchlights_profile_adds_corneal_reflections_alone():
     assert ds.lights == "catchlights" and ds.lids == "squint" and ds[0]["image"].shape == (8, 3, 24, 40)
     with pytest.raises(InputValueError, match="lights"):
         sample_params(2, lights="flash")
+
+
+def test_clutter_profile_adds_shading_blobs_to_the_catchlights():
+    """``lights="clutter"``: the catchlights profile's draws plus shading blobs (drawn after them: nothing earlier
+    moves); "default" and "catchlights" have none (gain 1). Rendered, the blobs change the image, not the labels."""
+    from gazezoom.models.data import DATASETS
+    from gazezoom.synth.params import N_SHADES
+
+    a, b = sample_params(32, seed=6, lights="catchlights"), sample_params(32, seed=6, lights="clutter")
+    differ = [f.name for f in dataclasses.fields(a) if not torch.equal(getattr(a, f.name), getattr(b, f.name))]
+    assert differ == ["shades"]
+    assert b.shades.shape == (32, N_SHADES, 5) and torch.all(a.shades[..., 0] == 1)
+    on = b.shades[..., 0] != 1
+    assert 0.5 < float(on.float().mean()) < 0.9 and float(b.shades[..., 0].min()) >= 0.25
+    r = EyeRenderer(out_size=(48, 80))
+    ra, rb = r.render(a), r.render(b)
+    torch.testing.assert_close(ra["pupil_uv"], rb["pupil_uv"])
+    assert float((ra["image"] - rb["image"]).abs().amax()) > 0.05
+    ds = DATASETS.get("synthetic_clutter")(8, 0, "test", 8, (24, 40), "cpu")
+    assert ds.lights == "clutter" and ds[0]["image"].shape == (8, 3, 24, 40)

@@ -72,6 +72,13 @@ def _synthetic_catchlights(n: int, seed: int, split: str, batch_size: int, regio
     return _synthetic(n, seed, split, batch_size, region_size, device, lids="squint", lights="catchlights")
 
 
+@DATASETS.register("synthetic_clutter")
+def _synthetic_clutter(n: int, seed: int, split: str, batch_size: int, region_size, device):
+    """As "synthetic_catchlights", plus shading blobs anywhere around the eye, independent of the gaze (the "clutter"
+    light profile: folds, creases, shadows and highlights that the locator must not read as lid contours)."""
+    return _synthetic(n, seed, split, batch_size, region_size, device, lids="squint", lights="clutter")
+
+
 @DATASETS.register("synthetic_small_head")
 def _synthetic_small_head(n: int, seed: int, split: str, batch_size: int, region_size, device):
     """The renderer with the "small" head-residual profile (±5°, from the front-end's measured head-pose spread,

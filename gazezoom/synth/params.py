@@ -40,6 +40,7 @@ __all__ = [
     "HEAD_PROFILES",
     "LIGHT_PROFILES",
     "N_CATCHLIGHTS",
+    "N_SHADES",
 ]
 
 SPLITS = ("train", "test")
@@ -144,6 +145,8 @@ class RenderParams:
     lid_band: torch.Tensor  # (n, 2) a dark band along the upper lid margin: width (mm), darkness 0..1 (0: none)
     catchlights: torch.Tensor  # (n, K, 5) area lights the cornea reflects: radiance (0: none), centre pitch, centre
     #                            yaw of the reflected direction (rad, head frame), half-width, half-height (rad)
+    shades: torch.Tensor  # (n, K, 5) soft elliptic shading blobs over the finished eye: gain (1: none; < 1 shadow,
+    #                       > 1 highlight), centre x, y (mm, head frame), half-width, half-height (mm)
 
     def __len__(self) -> int:
         return int(self.gaze.shape[0])
@@ -241,9 +244,19 @@ LID_PROFILES = {"default": {"cover": (-0.3, 2.5), "gap": (-1.0, 1.2)},
 #: log-uniform in ``radiance`` (0.5 reads as a faint reflection, 4 saturates), its reflected-ray centre anywhere in
 #: ``pitch`` × ``yaw`` (deg; 0, 0 is the camera) and a half-size log-uniform in ``size`` (deg).
 N_CATCHLIGHTS = 3
+#: "clutter" adds, on top of "catchlights", up to :data:`N_SHADES` soft shading blobs anywhere around the eye,
+#: independent of the gaze: folds, creases, cast shadows and highlights of real faces (a smile's lower-lid bulge
+#: and cheek fold above all), which the learned pupil locator reads as lid contours on real eyes (docs/zoom.md:
+#: covering the lower lid and cheek moves its vertical reading most). Each blob is present with ``shade_p``, scales
+#: the image under it by a gain log-uniform in ``shade_gain``, sits anywhere in ``shade_x`` × ``shade_y`` (mm from
+#: the eye centre) with half-sizes in ``shade_w`` × ``shade_h`` (mm; mostly wide and flat, like folds).
+N_SHADES = 4
 LIGHT_PROFILES = {"default": {},
                   "catchlights": {"p": 0.55, "radiance": (0.3, 6.0), "pitch": (-25.0, 65.0), "yaw": (-70.0, 70.0),
                                   "size": (2.0, 22.0)}}
+LIGHT_PROFILES["clutter"] = {**LIGHT_PROFILES["catchlights"], "shade_p": 0.7, "shade_gain": (0.25, 1.8),
+                             "shade_x": (-14.0, 14.0), "shade_y": (-9.0, 9.0), "shade_w": (2.0, 12.0),
+                             "shade_h": (0.6, 4.0)}
 
 
 def _catchlights(g: torch.Generator, n: int, prof: dict) -> torch.Tensor:
@@ -262,6 +275,22 @@ def _catchlights(g: torch.Generator, n: int, prof: dict) -> torch.Tensor:
     half = logu(d(prof["size"][0]), d(prof["size"][1]))
     aspect = torch.exp(_u(g, n, math.log(0.4), math.log(2.5), k))  # windows and panels: tall, wide or round
     return torch.stack([radiance, pitch, yaw, half * aspect.sqrt(), half / aspect.sqrt()], -1)
+
+
+def _shades(g: torch.Generator, n: int, prof: dict) -> torch.Tensor:
+    """``(n, N_SHADES, 5)`` shading blobs of one :data:`LIGHT_PROFILES` entry (gain 1, i.e. none, without)."""
+    out = torch.zeros(n, N_SHADES, 5)
+    out[..., 0] = 1.0
+    if "shade_p" not in prof:
+        return out
+    k = N_SHADES
+    present = torch.rand(n, k, generator=g) < prof["shade_p"]
+    lo, hi = prof["shade_gain"]
+    gain = torch.exp(_u(g, n, math.log(lo), math.log(hi), k))
+    out[..., 0] = torch.where(present, gain, torch.ones_like(gain))
+    for i, key in enumerate(("shade_x", "shade_y", "shade_w", "shade_h"), 1):
+        out[..., i] = _u(g, n, *prof[key], k)
+    return out
 
 
 def sample_params(
@@ -396,8 +425,9 @@ def sample_params(
     else:
         lid_band = torch.zeros(n, 2)
     catchlights = _catchlights(g, n, LIGHT_PROFILES[lights])  # last again: earlier draws unchanged
+    shades = _shades(g, n, LIGHT_PROFILES[lights])
     return RenderParams(
-        lid_band=lid_band, catchlights=catchlights,
+        lid_band=lid_band, catchlights=catchlights, shades=shades,
         gaze=gaze, head=head, kappa=kappa, camera_distance=camera_distance, eye_width_mm=eye_width_mm,
         canthal_tilt=canthal_tilt, eyeball_center=eyeball_center, eyeball_radius=eyeball_radius,
         cornea_radius=cornea_radius, iris_radius=iris_radius, pupil_frac=pupil_frac, lid_upper=lid_upper,

@@ -159,6 +159,19 @@ def _catchlights(cl: torch.Tensor, r_p: torch.Tensor, r_y: torch.Tensor, hit_c: 
     return (out * torch.where(hit_c, 0.25, 0.03)).unsqueeze(1)
 
 
+def _shading(sh: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Multiplicative gain ``(n, 1, H, W)`` of the shading blobs ``sh (n, K, 5)`` (``RenderParams.shades``) at head-frame
+    ``x, y`` mm from the eye centre ``(n, H, W)``: soft ellipses, 1 outside them and where no blob is present."""
+    out = torch.ones_like(x)
+    if not bool((sh[:, :, 0] != 1).any()):
+        return out.unsqueeze(1)
+    for k in range(sh.shape[1]):
+        gain, cx, cy, hw, hh = (_s(sh[:, k, i]) for i in range(5))
+        r2 = ((x - cx) / hw) ** 2 + ((y - cy) / hh) ** 2
+        out = out * (1 + (gain - 1) * _smoothstep(1.0, 0.3, r2.sqrt()))
+    return out.unsqueeze(1)
+
+
 def _face_height(x, y, params: RenderParams, grad: bool = True):
     """Protrusion ``P`` of the face towards the camera (mm) and its gradient at head-frame ``(x, y)``.
 
@@ -492,6 +505,7 @@ def shade(params: RenderParams, out_size: tuple[int, int]) -> dict[str, torch.Te
     cov_u = torch.maximum(cov_u, bk * band)
     cov = ((cov_u + cov_l) * in_lid).clamp(0, 0.95).unsqueeze(1)
     img = torch.lerp(img, _col(params.hair_color) * 0.6 * (amb + light * 0.5), cov)
+    img = img * _shading(params.shades, xs - _s(params.eyeball_center[:, 0]), ys - _s(params.eyeball_center[:, 1]))
 
     # ---- glasses: rim (ellipse in a plane 12 mm in front of the eye) and a soft reflection on the lens
     gl = params.glasses

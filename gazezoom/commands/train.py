@@ -223,8 +223,7 @@ def _load_init(init: str, variant: str, overrides: dict | None):
     model = load_weights(path, variant=variant)  # ModelFileError / WeightsMismatchError say what is wrong
     have = model.config.to_dict()  # sizes as JSON lists, like the asked-for ones below
     # the output may change (a gaze model fine-tuned to locate the pupil): same network, another target
-    asked = {k: list(v) if isinstance(v, tuple) else v for k, v in (overrides or {}).items()
-             if k not in ("output", "patch_norm")}
+    asked = {k: list(v) if isinstance(v, tuple) else v for k, v in (overrides or {}).items() if k != "output"}
     diffs = [f"{k}: file has {have[k]!r}, asked for {v!r}" for k, v in asked.items() if have.get(k) != v]
     if diffs:
         raise WeightsMismatchError(f"--init {path} was trained with other sizes ({'; '.join(diffs)}); drop those "
@@ -256,9 +255,8 @@ def train_variant(
     variant = resolve_variant(variant)
     init_model, init_info = _load_init(cfg.init, variant, model_overrides) if cfg.init else (None, None)
     mcfg = init_model.config if init_model is not None else ModelConfig(variant=variant, **(model_overrides or {}))
-    for key in ("output", "patch_norm"):  # the same network with another target or input scaling (fine-tuning)
-        if init_model is not None and key in (model_overrides or {}):
-            mcfg = dataclasses.replace(mcfg, **{key: model_overrides[key]})
+    if init_model is not None and "output" in (model_overrides or {}):  # e.g. a gaze model fine-tuned into a pupil one
+        mcfg = dataclasses.replace(mcfg, output=model_overrides["output"])
     out_dir = Path(out_dir)
     slug = f"{'gaze' if mcfg.output == 'gaze' else mcfg.output}_{variant_slug(variant)}"
     state_path = out_dir / "train_state" / f"{slug}.pt"
@@ -440,8 +438,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "(pitch/yaw, default) or pupil (the pupil centre's region u, v, an eye-region landmark that the "
                    "eyeball model turns into gaze; writes pupil_<variant>.safetensors; rendered eyes only). With "
                    "--init a gaze model is fine-tuned into a pupil one")
-    p.add_argument("--patch-norm", action="store_true", default=None, help="the task network sees each patch "
-                   "scaled to its own mean brightness and contrast (ModelConfig.patch_norm; experimental)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--amp", action="store_true", help="bfloat16 autocast (CUDA only)")
     add_threads_arg(p, default=None)
@@ -513,7 +509,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputValueError(f"--eval-every must be >= 1 (validate + checkpoint every N steps), got {cfg.eval_every}")
     overrides = {k: tuple(v) for k, v in (("patch", args.patch), ("region_size", args.region),
                                            ("low_size", args.low_size)) if v is not None}
-    for key in ("supersample", "fwhm", "grid_size", "crop_frac", "output", "patch_norm"):
+    for key in ("supersample", "fwhm", "grid_size", "crop_frac", "output"):
         if getattr(args, key) is not None:
             overrides[key] = getattr(args, key)
     # Cheap variants first, so a cut-short run still leaves the main comparison.

@@ -80,7 +80,6 @@ class ModelConfig:
     supersample: int = 1  # sampler: read a (k*P) patch through the grid and area-pool it to P (anti-aliasing)
     infer_supersample: int = 0  # sampler in eval mode / on the app path: k used at inference (0: = supersample)
     output: str = "gaze"  # what the task net predicts: "gaze" (pitch, yaw radians) or "pupil" (its region u, v)
-    patch_norm: bool = False  # task net input: each patch scaled to its own mean and contrast first (tone-free)
 
     def __post_init__(self):
         for name in ("patch", "region_size", "low_size"):
@@ -308,10 +307,6 @@ class GazeNet(nn.Module):
             raise ShapeError("patch", "(B, 3, h, w)", patch.shape)
         if grid.shape != (patch.shape[0], *patch.shape[2:], 2):
             raise ShapeError("grid", f"({patch.shape[0]}, {patch.shape[2]}, {patch.shape[3]}, 2)", grid.shape)
-        if self.config.patch_norm:  # the patch's own brightness and contrast removed: 0.5 ± 0.25 per patch
-            m = patch.mean(dim=(1, 2, 3), keepdim=True)
-            sd = ((patch - m).square().mean(dim=(1, 2, 3), keepdim=True) + 1e-6).sqrt()  # finite gradient at 0
-            patch = 0.5 + 0.25 * (patch - m) / (sd + 0.02)
         x = torch.cat([(patch - self.mean) / self.std, grid.permute(0, 3, 1, 2).to(patch.dtype)], 1)  # (B, 5, h, w)
         return self.task(x)
 

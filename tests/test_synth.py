@@ -358,3 +358,23 @@ def test_clutter_profile_adds_shading_blobs_to_the_catchlights():
     assert float((ra["image"] - rb["image"]).abs().amax()) > 0.05
     ds = DATASETS.get("synthetic_clutter")(8, 0, "test", 8, (24, 40), "cpu")
     assert ds.lights == "clutter" and ds[0]["image"].shape == (8, 3, 24, 40)
+
+
+def test_wet_profile_adds_the_lower_lid_margin_to_the_clutter():
+    """``lights="wet"``: the clutter profile's draws plus the lower lid's visible margin and tear film (drawn after
+    them); no other profile has one (width 0). Rendered, it changes the image along the lower lid, not the labels."""
+    from gazezoom.models.data import DATASETS
+
+    a, b = sample_params(32, seed=7, lights="clutter"), sample_params(32, seed=7, lights="wet")
+    differ = [f.name for f in dataclasses.fields(a) if not torch.equal(getattr(a, f.name), getattr(b, f.name))]
+    assert differ == ["lower_margin"]
+    assert not a.lower_margin.any() and b.lower_margin.shape == (32, 4)
+    on = b.lower_margin[:, 0] > 0
+    assert 0.6 < float(on.float().mean()) <= 1.0 and float(b.lower_margin[on, 0].min()) >= 0.4
+    r = EyeRenderer(out_size=(48, 80))
+    ra, rb = r.render(a), r.render(b)
+    torch.testing.assert_close(ra["pupil_uv"], rb["pupil_uv"])
+    diff = (ra["image"] - rb["image"]).abs().amax(dim=(1, 2, 3))
+    assert float(diff[on].median()) > 0.01 and float(diff[~on].max()) < 1e-6 if (~on).any() else True
+    ds = DATASETS.get("synthetic_wet")(8, 0, "test", 8, (24, 40), "cpu")
+    assert ds.lights == "wet" and ds[0]["image"].shape == (8, 3, 24, 40)

@@ -79,6 +79,12 @@ def _synthetic_clutter(n: int, seed: int, split: str, batch_size: int, region_si
     return _synthetic(n, seed, split, batch_size, region_size, device, lids="squint", lights="clutter")
 
 
+@DATASETS.register("synthetic_wet")
+def _synthetic_wet(n: int, seed: int, split: str, batch_size: int, region_size, device):
+    """As "synthetic_clutter", plus the lower lid's visible margin and tear-film line (the "wet" light profile)."""
+    return _synthetic(n, seed, split, batch_size, region_size, device, lids="squint", lights="wet")
+
+
 @DATASETS.register("synthetic_small_head")
 def _synthetic_small_head(n: int, seed: int, split: str, batch_size: int, region_size, device):
     """The renderer with the "small" head-residual profile (±5°, from the front-end's measured head-pose spread,

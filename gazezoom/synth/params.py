@@ -147,6 +147,8 @@ class RenderParams:
     #                            yaw of the reflected direction (rad, head frame), half-width, half-height (rad)
     shades: torch.Tensor  # (n, K, 5) soft elliptic shading blobs over the finished eye: gain (1: none; < 1 shadow,
     #                       > 1 highlight), centre x, y (mm, head frame), half-width, half-height (mm)
+    lower_margin: torch.Tensor  # (n, 4) the lower lid's visible margin: width (mm, 0: none), tint gain, tear-film
+    #                             line width (mm), its brightness gain
 
     def __len__(self) -> int:
         return int(self.gaze.shape[0])
@@ -257,6 +259,12 @@ LIGHT_PROFILES = {"default": {},
 LIGHT_PROFILES["clutter"] = {**LIGHT_PROFILES["catchlights"], "shade_p": 0.7, "shade_gain": (0.25, 1.8),
                              "shade_x": (-14.0, 14.0), "shade_y": (-9.0, 9.0), "shade_w": (2.0, 12.0),
                              "shade_h": (0.6, 4.0)}
+#: "wet" adds to "clutter" the lower lid's visible margin as real eyes show it (docs/zoom.md, real vs rendered
+#: eyes): a 0.4–1.6 mm band of lid-margin tissue below the lower margin, lighter and pinker than the skin, topped by
+#: the bright line of the tear film — a "bright below dark" edge that on renders otherwise only the lower limbus
+#: (iris above, sclera below) makes.
+LIGHT_PROFILES["wet"] = {**LIGHT_PROFILES["clutter"], "margin_p": 0.85, "margin_w": (0.4, 1.6),
+                         "margin_gain": (1.0, 1.6), "film_w": (0.12, 0.4), "film_gain": (1.2, 2.6)}
 
 
 def _catchlights(g: torch.Generator, n: int, prof: dict) -> torch.Tensor:
@@ -291,6 +299,15 @@ def _shades(g: torch.Generator, n: int, prof: dict) -> torch.Tensor:
     for i, key in enumerate(("shade_x", "shade_y", "shade_w", "shade_h"), 1):
         out[..., i] = _u(g, n, *prof[key], k)
     return out
+
+
+def _lower_margin(g: torch.Generator, n: int, prof: dict) -> torch.Tensor:
+    """``(n, 4)`` lower-lid margins of one :data:`LIGHT_PROFILES` entry (width 0, i.e. none, without)."""
+    if "margin_p" not in prof:
+        return torch.zeros(n, 4)
+    present = (torch.rand(n, generator=g) < prof["margin_p"]).float()
+    return torch.stack([present * _u(g, n, *prof["margin_w"]), _u(g, n, *prof["margin_gain"]),
+                        _u(g, n, *prof["film_w"]), _u(g, n, *prof["film_gain"])], -1)
 
 
 def sample_params(
@@ -426,8 +443,9 @@ def sample_params(
         lid_band = torch.zeros(n, 2)
     catchlights = _catchlights(g, n, LIGHT_PROFILES[lights])  # last again: earlier draws unchanged
     shades = _shades(g, n, LIGHT_PROFILES[lights])
+    lower_margin = _lower_margin(g, n, LIGHT_PROFILES[lights])
     return RenderParams(
-        lid_band=lid_band, catchlights=catchlights, shades=shades,
+        lid_band=lid_band, catchlights=catchlights, shades=shades, lower_margin=lower_margin,
         gaze=gaze, head=head, kappa=kappa, camera_distance=camera_distance, eye_width_mm=eye_width_mm,
         canthal_tilt=canthal_tilt, eyeball_center=eyeball_center, eyeball_radius=eyeball_radius,
         cornea_radius=cornea_radius, iris_radius=iris_radius, pupil_frac=pupil_frac, lid_upper=lid_upper,

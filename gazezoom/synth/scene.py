@@ -506,6 +506,13 @@ def shade(params: RenderParams, out_size: tuple[int, int]) -> dict[str, torch.Te
     cov = ((cov_u + cov_l) * in_lid).clamp(0, 0.95).unsqueeze(1)
     img = torch.lerp(img, _col(params.hair_color) * 0.6 * (amb + light * 0.5), cov)
     img = img * _shading(params.shades, xs - _s(params.eyeball_center[:, 0]), ys - _s(params.eyeball_center[:, 1]))
+    mw = _s(params.lower_margin[:, 0])
+    if bool((mw > 0).any()):  # the lower lid's margin and tear film ("wet" profile only)
+        mg, fw, fg = (_s(params.lower_margin[:, i]) for i in (1, 2, 3))
+        band = _smoothstep(-0.1, 0.05, d_lo) * _smoothstep(mw, 0.6 * mw, d_lo) * (mw > 0) * in_lid
+        film = _smoothstep(-0.1, 0.0, d_lo) * _smoothstep(fw, 0.4 * fw, d_lo) * (mw > 0) * in_lid
+        tint = torch.tensor([1.08, 0.9, 0.92], dtype=img.dtype, device=img.device).view(1, 3, 1, 1)
+        img = img * (1 + (mg.unsqueeze(1) * tint - 1) * band.unsqueeze(1)) * (1 + (fg - 1) * film).unsqueeze(1)
 
     # ---- glasses: rim (ellipse in a plane 12 mm in front of the eye) and a soft reflection on the lens
     gl = params.glasses

@@ -13,7 +13,7 @@ import numpy as np
 
 from .geometry import apply_homography
 from .results import Face, FrameResult, GazeResult
-from .views import eye_views
+from .views import sampling_grids
 
 __all__ = [
     "COLORS",
@@ -218,7 +218,7 @@ def draw_result(image: np.ndarray, result: FrameResult, K: np.ndarray | None = N
         return image
     draw_face(image, result.face, K, scale=scale)
     if result.gaze is not None:
-        draw_grids(image, [v.grid_px for v in eye_views(None, result.face, result.gaze)], scale=scale)
+        draw_grids(image, sampling_grids(result.face, result.gaze), scale=scale)
         if K is not None:
             draw_gaze(image, result.face, result.gaze, K, scale=scale)
     return image

@@ -78,10 +78,9 @@ class ScreenStage:
         if screen is not None:
             self._last = (face.track_id, screen)
             return screen
-        last, self._last = self._last, None
-        if last is not None and last[0] == face.track_id:
-            self._last = last
-            return dataclasses.replace(last[1], held=True)
+        if self._last is not None and self._last[0] == face.track_id:
+            return dataclasses.replace(self._last[1], held=True)
+        self._last = None
         return None
 
     def reset(self) -> None:
@@ -131,8 +130,8 @@ class Pipeline:
         quiet_opencv()
         with native_logs_silenced():  # MediaPipe's start-up lines (absl/TFLite) unless --verbose
             self.frontend = FrontEnd(landmarker, camera=camera, mode=mode, color=color, **frontend_options)
-        self.mode, self.color, self.gaze, self.calibration = mode, color, gaze, calibration
-        self.screen = ScreenStage(calibration, hold=mode == "video")
+        self.mode, self.color, self.gaze = mode, color, gaze
+        self.screen = ScreenStage(calibration, hold=mode == "video")  # owns the calibration and its blink hold
         self.all_faces = bool(all_faces)
         self._index = 0
         self._last_gaze: dict[int, GazeResult] = {}  # track id → last good gaze, for the faces gazed last frame

@@ -138,15 +138,16 @@ def evaluate(
 
 def partner_eyes(p):
     """Render parameters of the right eyes (as their mirrored patches) of the people whose left eyes are ``p``: the
-    same person and moment, the yaw converging on a target at the camera's distance (IPD 64 mm), head residual yaw
-    and light mirrored, other sensor noise."""
+    same person and moment, the yaw converging on a target at the camera's distance (IPD 64 mm), head residual yaw,
+    light, catchlights and shading blobs mirrored, other sensor noise."""
     import dataclasses as dc
 
     verg = torch.atan(32.0 / p.camera_distance)  # each eye turns toward the nose by half the vergence
     return dc.replace(p, gaze=torch.stack([p.gaze[:, 0], -(p.gaze[:, 1] - 2 * verg)], -1),
                       head=p.head * torch.tensor([1.0, -1.0]), light_dir=p.light_dir * torch.tensor([-1.0, 1.0, 1.0]),
                       light_azimuth=-p.light_azimuth, noise_seed=p.noise_seed + 1_000_003,
-                      catchlights=p.catchlights * torch.tensor([1.0, 1.0, -1.0, 1.0, 1.0]))
+                      catchlights=p.catchlights * torch.tensor([1.0, 1.0, -1.0, 1.0, 1.0]),
+                      shades=p.shades * torch.tensor([1.0, -1.0, 1.0, 1.0, 1.0]))
 
 
 @torch.no_grad()

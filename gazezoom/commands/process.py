@@ -41,9 +41,8 @@ from ..fileio import WEIGHTS_DIR, atomic_write_text
 from ..io.readers import Job, collect_jobs, open_reader
 from ..io.table import COLUMNS, FACE_COLUMNS, FORMATS, open_writer, recover_table, result_to_row, result_to_rows
 
-__all__ = ["Settings", "JobOutcome", "add_arguments", "run", "process_job", "ResumableJob", "TableSink", "LoopInstrument",
-           "LoopStats",
-           "AnnotationSink", "frame_loop", "output_paths", "RESUME_WARMUP", "SIDECAR_SCHEMA"]
+__all__ = ["Settings", "JobOutcome", "add_arguments", "run", "process_job", "ResumableJob", "TableSink",
+           "LoopInstrument", "LoopStats", "AnnotationSink", "frame_loop", "output_paths", "RESUME_WARMUP", "SIDECAR_SCHEMA"]
 
 SIDECAR_SCHEMA = "gazezoom-process-table"
 #: Frames run through the pipeline (not written) before the resume point, to restore tracking and blink state.

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from ..results import FrameResult
-from ..views import eye_views
+from ..views import eye_views, sampling_grids
 
 __all__ = ["Overlays", "annotate", "side_panel", "Counters", "CounterSnapshot", "STAGES", "display_scale"]
 
@@ -75,7 +75,7 @@ def annotate(frame_bgr: np.ndarray, result: FrameResult, K: np.ndarray | None, o
     if overlays.landmarks:
         draw.draw_landmarks(img, face, scale=s, step=2)
     if overlays.grid and result.gaze is not None:
-        draw.draw_grids(img, [v.grid_px for v in eye_views(None, face, result.gaze)], scale=s)
+        draw.draw_grids(img, sampling_grids(face, result.gaze), scale=s)
     if overlays.regions:
         draw.draw_eye_regions(img, face, scale=s)
     if overlays.axes and K is not None:

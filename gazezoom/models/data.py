@@ -67,8 +67,8 @@ def _synthetic_real_lids(n: int, seed: int, split: str, batch_size: int, region_
 @DATASETS.register("synthetic_catchlights")
 def _synthetic_catchlights(n: int, seed: int, split: str, batch_size: int, region_size, device):
     """The "squint" lids plus the "catchlights" light profile: large area-light reflections anywhere on the cornea,
-    independent of the gaze (real photos' windows and ring lights; the point-light glint alone taught the pupil
-    locator to follow the glint, docs/zoom.md). Trained on by the shipped pupil locator (weights/DATA_CARD.md)."""
+    independent of the gaze (real photos' windows and ring lights). Not what the shipped weights were trained on; a
+    locator fine-tuned on it read real eyes no better (docs/zoom.md)."""
     return _synthetic(n, seed, split, batch_size, region_size, device, lids="squint", lights="catchlights")
 
 

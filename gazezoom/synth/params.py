@@ -238,11 +238,9 @@ LID_PROFILES = {"default": {"cover": (-0.3, 2.5), "gap": (-1.0, 1.2)},
                 "real": {"cover": (-0.3, 5.0), "gap": (-4.0, 1.2), "band": ((1.0, 3.0), (0.5, 0.95))}}
 
 #: Area lights (windows, ring lights, softboxes, monitors) the cornea mirrors as *catchlights*, per profile.
-#: "default" (what every model before ``pupil_sampler_P`` v2 was trained on) has none: the only corneal reflections
-#: are the point light's glint and a dim screen, so the glint sits where the scene's light puts it. Real photos
-#: and webcam frames show large bright catchlights anywhere on the iris (docs/zoom.md: erasing them moved the learned
-#: pupil of real eyes by up to 0.19 region units, ~10 deg, towards MediaPipe's iris centre), so "catchlights"
-#: draws up to :data:`N_CATCHLIGHTS` of them per eye, independent of the gaze: each present with ``p``, a radiance
+#: "default" (what every shipped model was trained on) has none: the only corneal reflections are the point light's
+#: glint and a dim screen, so the glint sits where the scene's light puts it. Real photos and webcam frames show
+#: large bright catchlights anywhere on the iris, so "catchlights" draws up to :data:`N_CATCHLIGHTS` of them per eye, independent of the gaze: each present with ``p``, a radiance
 #: log-uniform in ``radiance`` (0.5 reads as a faint reflection, 4 saturates), its reflected-ray centre anywhere in
 #: ``pitch`` × ``yaw`` (deg; 0, 0 is the camera) and a half-size log-uniform in ``size`` (deg).
 N_CATCHLIGHTS = 3
@@ -267,21 +265,23 @@ LIGHT_PROFILES["wet"] = {**LIGHT_PROFILES["clutter"], "margin_p": 0.85, "margin_
                          "margin_gain": (1.0, 1.6), "film_w": (0.12, 0.4), "film_gain": (1.2, 2.6)}
 
 
+def _logu(g: torch.Generator, n: int, lo: float, hi: float, *shape: int) -> torch.Tensor:
+    """Log-uniform in ``[lo, hi]`` (both > 0), shape ``(n, *shape)``."""
+    return torch.exp(_u(g, n, math.log(lo), math.log(hi), *shape))
+
+
 def _catchlights(g: torch.Generator, n: int, prof: dict) -> torch.Tensor:
     """``(n, N_CATCHLIGHTS, 5)`` catchlights of one :data:`LIGHT_PROFILES` entry (all zero for an empty one)."""
     if not prof:
         return torch.zeros(n, N_CATCHLIGHTS, 5)
     k, d = N_CATCHLIGHTS, math.radians
 
-    def logu(lo, hi):
-        return torch.exp(_u(g, n, math.log(lo), math.log(hi), k))
-
     present = (torch.rand(n, k, generator=g) < prof["p"]).float()
-    radiance = present * logu(*prof["radiance"])
+    radiance = present * _logu(g, n, *prof["radiance"], k)
     (p0, p1), (y0, y1) = prof["pitch"], prof["yaw"]
     pitch, yaw = _u(g, n, d(p0), d(p1), k), _u(g, n, d(y0), d(y1), k)
-    half = logu(d(prof["size"][0]), d(prof["size"][1]))
-    aspect = torch.exp(_u(g, n, math.log(0.4), math.log(2.5), k))  # windows and panels: tall, wide or round
+    half = _logu(g, n, d(prof["size"][0]), d(prof["size"][1]), k)
+    aspect = _logu(g, n, 0.4, 2.5, k)  # windows and panels: tall, wide or round
     return torch.stack([radiance, pitch, yaw, half * aspect.sqrt(), half / aspect.sqrt()], -1)
 
 
@@ -293,8 +293,7 @@ def _shades(g: torch.Generator, n: int, prof: dict) -> torch.Tensor:
         return out
     k = N_SHADES
     present = torch.rand(n, k, generator=g) < prof["shade_p"]
-    lo, hi = prof["shade_gain"]
-    gain = torch.exp(_u(g, n, math.log(lo), math.log(hi), k))
+    gain = _logu(g, n, *prof["shade_gain"], k)
     out[..., 0] = torch.where(present, gain, torch.ones_like(gain))
     for i, key in enumerate(("shade_x", "shade_y", "shade_w", "shade_h"), 1):
         out[..., i] = _u(g, n, *prof[key], k)
@@ -317,8 +316,9 @@ def sample_params(
     """Draw ``n`` random scenes (CPU tensors). Same ``(n, seed, split, lids, head, lights)`` → the same parameters.
 
     ``lids`` picks the lid ranges of :data:`LID_PROFILES`, ``head`` the head-residual ranges of
-    :data:`HEAD_PROFILES`, ``lights`` the catchlights of :data:`LIGHT_PROFILES`; the profiles use the same random
-    draws, so a scene differs between them in its lids (the size of its head residual, its catchlights) alone.
+    :data:`HEAD_PROFILES`, ``lights`` the catchlights, shading blobs and lower-lid margins of :data:`LIGHT_PROFILES`;
+    the profiles use the same random draws, so a scene differs between them in its lids (the size of its head
+    residual, its lights) alone.
 
     >>> p = sample_params(4, seed=1)
     >>> len(p), tuple(p.iris_tex.shape)

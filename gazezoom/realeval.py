@@ -20,7 +20,8 @@ Per stage and file, and pooled per stage (angles in degrees):
   ``|yaw_L − yaw_R|``;
 * stills, without the reference (so on every still where our front-end finds an open-eyed face): mirror
   consistency (the front-end and the stage on the horizontally flipped image: ``|yaw + yaw_m|``,
-  ``|pitch − pitch_m|``) and, for the portraits in :data:`PORTRAITS`, the angle between the fused gaze and the
+  ``|pitch − pitch_m|``), the two eyes' ``|pitch_L − pitch_R|`` (pooled: the median over the stills, other faces
+  than the videos' one, which can hide a bias that cancels on one face only) and, for the portraits in :data:`PORTRAITS`, the angle between the fused gaze and the
   direction from ``origin_mm`` to the camera;
 * ``aims``: the real-eye aims (docs/zoom.md) (:data:`AIMS`), each ``{"value", "threshold", "pass"}``; ``pass`` is
   ``null`` ("n/a") where nothing could be measured, e.g. pitch r when no clip's reference moves.
@@ -528,6 +529,7 @@ def _score_file(run: _FileRun, trace: _Trace, ref_info: dict) -> dict:
         return out
     # stills: the reference-free checks run whether or not the reference's eyes read as open
     out["pitch_yaw_deg"] = [_r(x) for x in fused[0]]
+    out["eye_pitch_diff_deg"] = _r(abs(float(left[0, 0] - right[0, 0])))  # one face's two eyes, no reference
     if trace.mirrored is not None:
         ys, pd = mirror_consistency_deg(fused[0], trace.mirrored)
         out["mirror"] = {"abs_yaw_sum_deg": _r(ys), "abs_pitch_diff_deg": _r(pd)}
@@ -574,6 +576,8 @@ def _pool(run_list: list[_FileRun], label: str, files: dict) -> tuple[dict, dict
         "stills_angle_to_ref_deg": _r(_median(np.array([f["angle_to_ref_deg"] for f in stills.values()
                                                         if f["frames"] and f["angle_to_ref_deg"] is not None]))),
         "eyes": eye_agreement(cat(left, (2,)), cat(right, (2,))),
+        # the same agreement on the stills (other faces, other light): a video's one face can hide a bias
+        "stills_eye_pitch_median_deg": _r(_median(np.array([f["eye_pitch_diff_deg"] for f in stills.values()]))),
         "jitter_pitch_deg": _r(_median(jit_all[:, 0])), "jitter_yaw_deg": _r(_median(jit_all[:, 1])),
         "mirror_abs_yaw_sum_deg": _r(_median(mirror[:, 0])), "mirror_abs_pitch_diff_deg": _r(_median(mirror[:, 1])),
         "to_camera_median_deg": _r(_median(np.array(to_cam))),
@@ -638,15 +642,16 @@ def _fmt(x, nd: int = 1) -> str:
 def format_scoreboard(report: dict) -> str:
     """Markdown tables of :func:`evaluate_real`'s report: pooled metrics per stage, the aims, then per-file notes."""
     head = ("| stage | video frames | pitch r | yaw r | to ref (°) | offset removed (°) | eyes Δpitch med / p90 (°) | "
-            "eyes Δyaw med (°) | jitter pitch / yaw (°) | mirror yaw sum / Δpitch (°) | "
+            "stills eyes Δpitch med (°) | eyes Δyaw med (°) | jitter pitch / yaw (°) | mirror yaw sum / Δpitch (°) | "
             f"portraits ≤{TO_CAMERA_DEG:g}° | stills to ref (°) |")
-    lines = [head, "|" + "---|" * 12]
+    lines = [head, "|" + "---|" * 13]
     for label, s in report["stages"].items():
         p, e = s["pooled"], s["pooled"]["eyes"]
         r = [("n/a" if p[f"clips_moving_{ax}"] == 0 else _fmt(p[f"{ax}_r_min"], 2)) for ax in ("pitch", "yaw")]
         lines.append(
             f"| {label} | {p['video_frames']} | {r[0]} | {r[1]} | {_fmt(p['angle_to_ref_deg'])} | "
             f"{_fmt(p['angle_to_ref_offset_removed_deg'])} | {_fmt(e['pitch_median_deg'])} / {_fmt(e['pitch_p90_deg'])} | "
+            f"{_fmt(p.get('stills_eye_pitch_median_deg'))} | "
             f"{_fmt(e['yaw_median_deg'])} | {_fmt(p['jitter_pitch_deg'], 2)} / {_fmt(p['jitter_yaw_deg'], 2)} | "
             f"{_fmt(p['mirror_abs_yaw_sum_deg'])} / {_fmt(p['mirror_abs_pitch_diff_deg'])} | "
             f"{p['portraits_within']}/{p['portraits']} | {_fmt(p['stills_angle_to_ref_deg'])} |")
@@ -665,7 +670,8 @@ def format_scoreboard(report: dict) -> str:
     lines.append("")
     lines.append("pitch r / yaw r: lowest over the clips whose reference moves (std >= "
                  f"{report['moving_std_deg']:g}°), n/a where none does; to ref: median angle to the reference over "
-                 "the kept video frames; eye and jitter columns pooled over the kept video frames; mirror and "
+                 "the kept video frames; eye and jitter columns pooled over the kept video frames; stills eyes Δpitch: "
+                 "median over the stills where our front-end finds a face (no reference needed); mirror and "
                  "portraits over the stills.")
     for name, f in report["files"].items():
         r = f["reference"]

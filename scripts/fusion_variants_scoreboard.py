@@ -40,7 +40,7 @@ def run(media: str, reference: str, extra: list[str]) -> int:
     out = StringIO()
     with redirect_stdout(out):
         code = main(["eval", "--real", media, "--reference", reference, "--variants", "sampler@P", "--baselines",
-                     "geometric", "fusion", *VARIANTS, "--json", *extra])
+                     "geometric", "pupil", "fusion", *VARIANTS, "--json", *extra])
     if code == 0:
         print(format_scoreboard(json.loads(out.getvalue())))
     return code

@@ -151,8 +151,8 @@ def test_format_table_with_every_eye_left_out():
 
 def test_binocular_pairs_share_pitch_and_mirror_yaw():
     """The rendered partner eye of a person has the same pupil height (same pitch) and a mirrored, converging yaw."""
-    from gazezoom.commands.eval import partner_eyes
     from gazezoom.synth import EyeRenderer
+    from gazezoom.synth.params import partner_params as partner_eyes
     from gazezoom.synth.scene import pupil_uv
 
     p = EyeRenderer((32, 48)).sample_params(64, seed=4, split="test")

@@ -237,6 +237,9 @@ def test_scoreboard_end_to_end_on_a_still_and_a_clip(tmp_path, media_dir, refere
         assert all(isinstance(v, float) for v in f["eyes"].values())
         still = s["files"]["obama.jpg"]
         assert still["frames"] == 1 and 0.0 <= still["to_camera_deg"] < 90.0 and "mirror" in still
+        # the two eyes' pitch on the still, and its pooled median (one still: the same number)
+        assert 0.0 <= still["eye_pitch_diff_deg"] < 45.0
+        assert s["pooled"]["stills_eye_pitch_median_deg"] == still["eye_pitch_diff_deg"]
         assert set(s["aims"]) == set(AIMS)
         assert s["aims"]["pitch_r"]["pass"] is None  # n/a: no clip moves
         assert s["aims"]["portraits_to_camera"]["count"] in ("0/1", "1/1")
@@ -246,6 +249,7 @@ def test_scoreboard_end_to_end_on_a_still_and_a_clip(tmp_path, media_dir, refere
     assert Path(rep["figures"][0]).stat().st_size > 20_000
     table = format_scoreboard(rep)
     assert all(f"| {s} |" in table for s in rep["stages"]) and "~11 deg low" in table
+    assert "stills eyes Δpitch" in table
 
 
 def test_mirror_check_on_a_still_looking_away(tmp_path, media_dir, reference_dir):

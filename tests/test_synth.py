@@ -315,9 +315,9 @@ def test_catchlights_profile_adds_corneal_reflections_alone():
     """``lights="catchlights"`` draws the same scenes plus area-light reflections (drawn last: nothing else moves);
     rendered, they brighten the eye and leave the labels alone. "default" has none, so earlier renders are kept.
     The mirrored partner eye of ``eval --binocular`` mirrors their yaw. A registered data source."""
-    from gazezoom.commands.eval import partner_eyes
     from gazezoom.models.data import DATASETS
     from gazezoom.synth.params import N_CATCHLIGHTS
+    from gazezoom.synth.params import partner_params as partner_eyes
 
     a, b = sample_params(32, seed=5), sample_params(32, seed=5, lights="catchlights")
     differ = [f.name for f in dataclasses.fields(a) if not torch.equal(getattr(a, f.name), getattr(b, f.name))]

@@ -28,12 +28,12 @@ from ..errors import InputValueError, ModelFileError, WeightsMismatchError
 from ..fileio import WEIGHTS_DIR
 from ..geometry import angular_error_deg
 from ..models.geometric import gaze_of_output
-from ..models.variants import ALL_VARIANTS
+from ..models.variants import ALL_VARIANTS, GazeOutput, forward_pairs
 from ..sampler import grid_magnification, magnification_at
 
 __all__ = [
     "ALL_VARIANTS", "EYE_WIDTH_BINS", "load_variants", "evaluate", "format_table", "render_figures",
-    "real_face_checks", "real_vs_synthetic_figure", "binocular_agreement", "partner_eyes", "add_arguments", "run",
+    "real_face_checks", "real_vs_synthetic_figure", "binocular_agreement", "add_arguments", "run",
 ]
 
 #: Eye width in the camera frame (pixels, corner to corner): ``[lo, hi)``.
@@ -101,15 +101,26 @@ def evaluate(
     widths = []
     for m in models.values():
         m.eval()
-    for b in tqdm(iter_batches(ds, batch_size, device=device, loop=False), total=len(ds), disable=not progress,
-                  desc="eval", file=sys.stderr):
+    binocular = any(m.config.binocular for m in models.values())
+    if binocular and not hasattr(ds, "batch_params"):
+        raise InputValueError(f"a binocular model reads both eyes of a face; the {dataset!r} eval set has no "
+                              "partner eyes (evaluate it on a rendered set: --dataset synthetic…)")
+    for i, b in tqdm(enumerate(iter_batches(ds, batch_size, device=device, loop=False)), total=len(ds),
+                     disable=not progress, desc="eval", file=sys.stderr):
+        partner = None
+        if binocular:  # the right eyes of the same faces (mirrored patches): binocular models read both
+            from ..synth.params import partner_params
+
+            partner = ds.renderer.render(partner_params(ds.batch_params(i)))["image"].to(b["image"].device)
         keep = torch.ones(b["gaze"].shape[0], dtype=torch.bool, device=b["gaze"].device)
         if "openness" in b:
             keep = b["openness"] >= min_openness
         gaze = b["gaze"].float()[keep]
         widths.append(b["eye_width_px"].float()[keep].cpu() if "eye_width_px" in b else torch.full((int(keep.sum()),), math.nan))
         for v, m in models.items():
-            out = m(b["image"][keep])
+            out = (m(b["image"]) if partner is None or not m.config.binocular
+                   else forward_pairs(m, b["image"], partner)[0])
+            out = GazeOutput(*(None if t is None else t[keep] for t in out))
             pred = gaze_of_output(out.pitchyaw.float(), {k: x[keep] for k, x in b.items() if k == "head"},
                                   m.config.output)  # a pupil model is scored on its eyeball-model gaze
             errs[v].append(angular_error_deg(pred, gaze).cpu())
@@ -136,20 +147,6 @@ def evaluate(
     return report
 
 
-def partner_eyes(p):
-    """Render parameters of the right eyes (as their mirrored patches) of the people whose left eyes are ``p``: the
-    same person and moment, the yaw converging on a target at the camera's distance (IPD 64 mm), head residual yaw,
-    light, catchlights and shading blobs mirrored, other sensor noise."""
-    import dataclasses as dc
-
-    verg = torch.atan(32.0 / p.camera_distance)  # each eye turns toward the nose by half the vergence
-    return dc.replace(p, gaze=torch.stack([p.gaze[:, 0], -(p.gaze[:, 1] - 2 * verg)], -1),
-                      head=p.head * torch.tensor([1.0, -1.0]), light_dir=p.light_dir * torch.tensor([-1.0, 1.0, 1.0]),
-                      light_azimuth=-p.light_azimuth, noise_seed=p.noise_seed + 1_000_003,
-                      catchlights=p.catchlights * torch.tensor([1.0, 1.0, -1.0, 1.0, 1.0]),
-                      shades=p.shades * torch.tensor([1.0, -1.0, 1.0, 1.0, 1.0]))
-
-
 @torch.no_grad()
 def binocular_agreement(models: dict, n: int, seed: int, *, batch_size: int = 100, min_openness: float = 0.15) -> dict:
     """Two-eye agreement on rendered pairs of eyes that move together (synthetic; no real-eye number).
@@ -161,19 +158,21 @@ def binocular_agreement(models: dict, n: int, seed: int, *, batch_size: int = 10
     ``|pitch_L − pitch_R|`` (degrees) — what real two-eye agreement measures, on eyes whose gaze moves.
     """
     from ..synth import EyeRenderer
+    from ..synth.params import partner_params
 
     first = next(iter(models.values()))
     r = EyeRenderer(first.config.region_size)
     p = r.sample_params(n, seed=seed, split="test")
-    pr = partner_eyes(p)
+    pr = partner_params(p)
     d = {v: [] for v in models}
     for lo in range(0, n, batch_size):
         idx = slice(lo, min(n, lo + batch_size))
         bl, br = r.render(p[idx]), r.render(pr[idx])
         keep = torch.minimum(bl["openness"], br["openness"]) >= min_openness
         for v, m in models.items():
-            pl = gaze_of_output(m(bl["image"]).pitchyaw.float(), bl, m.config.output)
-            pR = gaze_of_output(m(br["image"]).pitchyaw.float(), br, m.config.output)
+            ol, orr = forward_pairs(m, bl["image"], br["image"])  # a binocular model reads the two together
+            pl = gaze_of_output(ol.pitchyaw.float(), bl, m.config.output)
+            pR = gaze_of_output(orr.pitchyaw.float(), br, m.config.output)
             d[v].append(torch.rad2deg((pl[:, 0] - pR[:, 0]).abs())[keep])
     out = {}
     for v, x in d.items():

@@ -87,14 +87,18 @@ def export_onnx(model: torch.nn.Module, path: str | Path, *, opset: int = 17, we
 
 
 def verify_onnx(model: torch.nn.Module, path: str | Path, *, threads: int = 1) -> dict:
-    """Largest |ONNX Runtime − torch| per output on inputs unlike the traced ones (3 eyes, another crop size);
+    """Largest |ONNX Runtime − torch| per output on inputs unlike the traced ones (3 eyes — 4 for a binocular model —,
+    another crop size);
     raises :class:`WeightsMismatchError` above :data:`TOLERANCE`."""
     from ..models.onnx_backend import OnnxRegionGaze
 
     graph = _graph(model)
     sess = OnnxRegionGaze(path, threads=threads)
     diffs = {}
-    for n, hw, seed in ((2, (140, 420), 1), (3, (97, 333), 2), (1, (60, 90), 3)):
+    cases = ((2, (140, 420), 1), (3, (97, 333), 2), (1, (60, 90), 3))
+    if getattr(model.config, "binocular", False):  # reads the eyes of a face in pairs: even numbers of eyes
+        cases = ((2, (140, 420), 1), (4, (97, 333), 2), (2, (60, 90), 3))
+    for n, hw, seed in cases:
         crop, H = example_inputs(n, hw, seed)
         with torch.no_grad():
             ref = graph(crop, H)

@@ -178,7 +178,7 @@ def _datasets(cfg: TrainConfig, region_size, device, progress: bool, world: int 
     for the next variant of the same run, in ``cache_dir`` for later runs)."""
     # --- public datasets: --dataset NAME:PATH[,key=value…] opens a published release (gazezoom.data)
     from ..data import is_spec, open_dataset, subset
-    from ..models.data import DATASETS, CachedEyes
+    from ..models.data import DATASETS, GROUP, CachedEyes
 
     if is_spec(cfg.dataset):
         return (open_dataset(cfg.dataset, "train", region_size),
@@ -197,7 +197,8 @@ def _datasets(cfg: TrainConfig, region_size, device, progress: bool, world: int 
             if memo is not None:
                 memo[name] = cache
         bs = cfg.batch_size if shuffle else min(cfg.batch_size, 256)
-        return CachedEyes(cache, bs, n_batches or -(-n // bs), seed, device, shuffle=shuffle)
+        return CachedEyes(cache, bs, n_batches or -(-n // bs), seed, device, shuffle=shuffle,
+                          group=GROUP.get(cfg.dataset, 1))
 
     steps = cfg.steps * world  # distributed: every process reads its own batches of one global sequence
     if cfg.train_n > 0:
@@ -223,7 +224,8 @@ def _load_init(init: str, variant: str, overrides: dict | None):
     model = load_weights(path, variant=variant)  # ModelFileError / WeightsMismatchError say what is wrong
     have = model.config.to_dict()  # sizes as JSON lists, like the asked-for ones below
     # the output may change (a gaze model fine-tuned to locate the pupil): same network, another target
-    asked = {k: list(v) if isinstance(v, tuple) else v for k, v in (overrides or {}).items() if k != "output"}
+    asked = {k: list(v) if isinstance(v, tuple) else v for k, v in (overrides or {}).items()
+             if k not in ("output", "binocular")}
     diffs = [f"{k}: file has {have[k]!r}, asked for {v!r}" for k, v in asked.items() if have.get(k) != v]
     if diffs:
         raise WeightsMismatchError(f"--init {path} was trained with other sizes ({'; '.join(diffs)}); drop those "
@@ -255,8 +257,15 @@ def train_variant(
     variant = resolve_variant(variant)
     init_model, init_info = _load_init(cfg.init, variant, model_overrides) if cfg.init else (None, None)
     mcfg = init_model.config if init_model is not None else ModelConfig(variant=variant, **(model_overrides or {}))
-    if init_model is not None and "output" in (model_overrides or {}):  # e.g. a gaze model fine-tuned into a pupil one
-        mcfg = dataclasses.replace(mcfg, output=model_overrides["output"])
+    for key in ("output", "binocular"):  # a gaze model fine-tuned into a pupil one, a monocular into a binocular one
+        if init_model is not None and key in (model_overrides or {}):
+            mcfg = dataclasses.replace(mcfg, **{key: model_overrides[key]})
+    if mcfg.binocular:
+        from ..models.data import GROUP
+
+        if GROUP.get(cfg.dataset, 1) != 2:
+            raise InputValueError(f"a binocular model reads the two eyes of a face together; train it on pairs "
+                                  f"(--dataset synthetic_pairs), not {cfg.dataset!r}")
     out_dir = Path(out_dir)
     slug = f"{'gaze' if mcfg.output == 'gaze' else mcfg.output}_{variant_slug(variant)}"
     state_path = out_dir / "train_state" / f"{slug}.pt"
@@ -274,7 +283,10 @@ def train_variant(
     torch.manual_seed(cfg.seed)  # the same initial weights for a given seed and variant
     model = GazeNet(mcfg).to(device).train()
     if init_model is not None:  # fine-tuning: the given weights replace the random init (a resume still wins)
-        model.load_state_dict(init_model.state_dict())
+        missing, unexpected = model.load_state_dict(init_model.state_dict(), strict=False)
+        bad = [k for k in missing if not k.startswith("pair.")] + list(unexpected)
+        if bad:  # only a binocular model's pair head may be new (it starts at zero: the monocular model)
+            raise WeightsMismatchError(f"--init weights do not fit this model: {bad[:5]}")
     sal = model.saliency_parameters()
     sal_ids = {id(p) for p in sal}
     groups = [{"params": [p for p in model.parameters() if id(p) not in sal_ids], "lr_mult": 1.0}]
@@ -438,6 +450,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "(pitch/yaw, default) or pupil (the pupil centre's region u, v, an eye-region landmark that the "
                    "eyeball model turns into gaze; writes pupil_<variant>.safetensors; rendered eyes only). With "
                    "--init a gaze model is fine-tuned into a pupil one")
+    p.add_argument("--binocular", action="store_true", default=None, help="read the two eyes of a face together "
+                   "(a pair head lets each eye's reading use the other's features; each eye still reports its "
+                   "own); needs pairs of eyes: --dataset synthetic_pairs. With --init a monocular model is "
+                   "fine-tuned into a binocular one")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--amp", action="store_true", help="bfloat16 autocast (CUDA only)")
     add_threads_arg(p, default=None)
@@ -509,7 +525,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputValueError(f"--eval-every must be >= 1 (validate + checkpoint every N steps), got {cfg.eval_every}")
     overrides = {k: tuple(v) for k, v in (("patch", args.patch), ("region_size", args.region),
                                            ("low_size", args.low_size)) if v is not None}
-    for key in ("supersample", "fwhm", "grid_size", "crop_frac", "output"):
+    for key in ("supersample", "fwhm", "grid_size", "crop_frac", "output", "binocular"):
         if getattr(args, key) is not None:
             overrides[key] = getattr(args, key)
     # Cheap variants first, so a cut-short run still leaves the main comparison.

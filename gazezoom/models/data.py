@@ -25,7 +25,7 @@ from torch.utils.data import default_collate
 from ..errors import InputValueError
 from ..registry import Registry
 
-__all__ = ["DATASETS", "ToyEyes", "iter_batches", "is_batched", "render_cache", "CachedEyes"]
+__all__ = ["DATASETS", "GROUP", "ToyEyes", "iter_batches", "is_batched", "render_cache", "CachedEyes"]
 
 #: name → builder ``(n, seed, split, batch_size, region_size, device) -> dataset``
 DATASETS: Registry = Registry("training dataset")
@@ -33,14 +33,14 @@ DATASETS: Registry = Registry("training dataset")
 
 @DATASETS.register("synthetic")
 def _synthetic(n: int, seed: int, split: str, batch_size: int, region_size, device, lids: str = "default",
-               head: str = "default", lights: str = "default"):
+               head: str = "default", lights: str = "default", pairs: float = 0.0):
     """The gazezoom renderer (100 % synthetic high-resolution eye regions with exact labels)."""
     from ..synth import SyntheticEyeDataset
 
     # The renderer works in chunks to bound memory; a GPU has room for whole batches (far fewer kernel launches).
     kw = {"chunk": max(16, batch_size)} if torch.device(device).type == "cuda" else {}
     return SyntheticEyeDataset(n, seed, split, batch_size, tuple(region_size), device, lids=lids, head=head, lights=lights,
-                               **kw)
+                               pairs=pairs, **kw)
 
 
 @DATASETS.register("synthetic_wide_lids")
@@ -83,6 +83,18 @@ def _synthetic_clutter(n: int, seed: int, split: str, batch_size: int, region_si
 def _synthetic_wet(n: int, seed: int, split: str, batch_size: int, region_size, device):
     """As "synthetic_clutter", plus the lower lid's visible margin and tear-film line (the "wet" light profile)."""
     return _synthetic(n, seed, split, batch_size, region_size, device, lids="squint", lights="wet")
+
+
+@DATASETS.register("synthetic_pairs")
+def _synthetic_pairs(n: int, seed: int, split: str, batch_size: int, region_size, device):
+    """The "squint" renders as *pairs*: the two eyes of one person at one moment, interleaved left, right (the
+    right as its mirrored patch; lids, width and tilt differing a little between the two, ``pairs=1``), for a
+    binocular reader (``train --binocular``). Batches and cached sets keep the pairs together (:data:`GROUP`)."""
+    return _synthetic(n, seed, split, batch_size, region_size, device, lids="squint", pairs=1.0)
+
+
+#: data source → how many consecutive items belong together (a shuffle moves them as one; default 1).
+GROUP = {"synthetic_pairs": 2}
 
 
 @DATASETS.register("synthetic_small_head")
@@ -279,10 +291,14 @@ class CachedEyes(torch.utils.data.Dataset):
     so item ``i`` is the same on every call: resuming at batch ``i`` continues the same sequence.
     """
 
-    def __init__(self, cache: dict, batch_size: int, n_batches: int, seed: int = 0, device="cpu", shuffle=True):
+    def __init__(self, cache: dict, batch_size: int, n_batches: int, seed: int = 0, device="cpu", shuffle=True,
+                 group: int = 1):
         self.cache, self.batch_size, self.n_batches = cache, int(batch_size), int(n_batches)
-        self.seed, self.device, self.shuffle = int(seed), torch.device(device), shuffle
+        self.seed, self.device, self.shuffle, self.group = int(seed), torch.device(device), shuffle, int(group)
         self.N = int(cache["image"].shape[0])
+        if self.N % self.group or self.batch_size % self.group:
+            raise InputValueError(f"a set of groups of {group} eyes (pairs of one face) needs the number of eyes "
+                                  f"({self.N}) and the batch size ({batch_size}) divisible by {group}")
         self.per_epoch = self.N // self.batch_size if shuffle else -(-self.N // self.batch_size)
         if self.per_epoch < 1:
             raise InputValueError(f"the cache holds {self.N} eyes, fewer than one batch of {batch_size}")
@@ -300,7 +316,9 @@ class CachedEyes(torch.utils.data.Dataset):
         else:
             if self._perm is None or self._perm[0] != epoch:
                 g = torch.Generator().manual_seed(self.seed * 1009 + epoch)
-                self._perm = (epoch, torch.randperm(self.N, generator=g))
+                k = self.group  # groups move as one: [left_i, right_i] stay next to each other
+                perm = torch.randperm(self.N // k, generator=g)
+                self._perm = (epoch, perm if k == 1 else (perm[:, None] * k + torch.arange(k)).flatten())
             idx = self._perm[1][j * self.batch_size : (j + 1) * self.batch_size]
         out = {k: v[idx].to(self.device) for k, v in self.cache.items()}
         out["image"] = out["image"].float().div_(255.0)

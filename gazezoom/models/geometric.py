@@ -196,6 +196,9 @@ class PupilGaze:
         from .predictor import fused_result, two_eyes
 
         eyes = two_eyes(face)
+        if self.predictor.model.config.binocular and tuple(e.side for e in eyes) != ("left", "right"):
+            raise InputValueError(f"a binocular locator reads a face's eyes as (left, right), got "
+                                  f"{tuple(e.side for e in eyes)}")
         r = self.predictor.predict_regions(frame_bgr, eyes, keep_samples=display)
         Hs = [np.asarray(eye.region_to_frame, float) for eye in eyes]
         learned = np.asarray(r.pitchyaw, float)  # (2, 2) pupil region (u, v) per eye

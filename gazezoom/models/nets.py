@@ -55,10 +55,19 @@ class TaskNet(nn.Module):
             nn.Flatten(), nn.Linear(4 * w * pooled[0] * pooled[1], hidden), nn.ReLU(inplace=True), nn.Linear(hidden, 2)
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    @property
+    def hidden(self) -> int:
+        """Width of :meth:`embed`'s output."""
+        return self.head[-1].in_features
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, in_ch, H, W)`` → the hidden features ``(B, hidden)`` the last linear layer reads."""
         if x.ndim != 4 or x.shape[1] != self.in_ch or x.shape[2] < 4 or x.shape[3] < 4:
             raise ShapeError("TaskNet input", f"(B, {self.in_ch}, H>=4, W>=4)", x.shape)
-        return self.head(self.features(x))
+        return self.head[:-1](self.features(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head[-1](self.embed(x))
 
 
 class SaliencyNet(nn.Module):

@@ -72,11 +72,11 @@ def _predictor(path, backend, device):
     return GazePredictor.from_weights(path, device=device, backend=backend)
 
 
-def _pupil_stage(learned_weight):
+def _pupil_stage(learned_weight, pair_weight=0.0):
     def build(path, backend=None, device="cpu"):
         from .geometric import PupilGaze
 
-        return PupilGaze(_predictor(path, backend, device), learned_weight)
+        return PupilGaze(_predictor(path, backend, device), learned_weight, pair_weight=pair_weight)
 
     return build
 

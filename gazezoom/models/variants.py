@@ -42,12 +42,14 @@ __all__ = [
     "ModelConfig",
     "GazeOutput",
     "GazeNet",
+    "PairHead",
     "VARIANTS",
     "VARIANT_ALIASES",
     "ALL_VARIANTS",
     "resolve_variant",
     "variant_slug",
     "build_model",
+    "forward_pairs",
 ]
 
 
@@ -80,6 +82,7 @@ class ModelConfig:
     supersample: int = 1  # sampler: read a (k*P) patch through the grid and area-pool it to P (anti-aliasing)
     infer_supersample: int = 0  # sampler in eval mode / on the app path: k used at inference (0: = supersample)
     output: str = "gaze"  # what the task net predicts: "gaze" (pitch, yaw radians) or "pupil" (its region u, v)
+    binocular: bool = False  # the two eyes of a face read together: batches are [left_0, right_0, left_1, …]
 
     def __post_init__(self):
         for name in ("patch", "region_size", "low_size"):
@@ -102,6 +105,7 @@ class ModelConfig:
                                   f"cells), got fwhm={self.fwhm}, grid_size={self.grid_size}")
         if self.output not in OUTPUTS:
             raise InputValueError(f"ModelConfig.output must be one of {OUTPUTS}, got {self.output!r}")
+        object.__setattr__(self, "binocular", bool(self.binocular))
         if not 0.0 < self.crop_frac <= 1.0:
             raise InputValueError(f"ModelConfig.crop_frac must be in (0, 1], got {self.crop_frac}")
 
@@ -285,12 +289,39 @@ def variant_slug(name: str) -> str:
     return name.replace("@", "_")
 
 
+class PairHead(nn.Module):
+    """The binocular term: each eye's reading is corrected by what the *other* eye of the face shows.
+
+    ``forward(h (B, hidden))`` with ``B`` even and rows ``[left_0, right_0, left_1, right_1, …]`` (the right eyes
+    as mirrored patches) → ``(B, 2)``, added to each eye's own output. Row ``i`` reads ``[h_i, h_partner(i)]``, so
+    each eye still reports its own value — the two are never copied or averaged by construction (their agreement
+    on real faces is the label-free check of docs/zoom.md). The last layer starts at zero: a binocular model
+    fine-tuned from a monocular one starts as that model.
+    """
+
+    def __init__(self, hidden: int):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(2 * hidden, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, 2))
+        nn.init.zeros_(self.net[-1].weight)
+        nn.init.zeros_(self.net[-1].bias)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        B, C = h.shape
+        if not torch.jit.is_tracing() and B % 2:
+            raise ShapeError("binocular batch (the two eyes of each face, left then right)", "(2k, hidden)",
+                             h.shape)
+        partner = h.reshape(-1, 2, C).flip(1).reshape(-1, C)
+        return self.net(torch.cat([h, partner], 1))
+
+
 class GazeNet(nn.Module):
     """Region → patch (variant-specific front) → :class:`TaskNet` → gaze. See the module docstring.
 
     ``forward(region (B, 3, H, W) RGB [0, 1], degrade=False, generator=None) -> GazeOutput``. With
     ``degrade=True`` the patch the task net sees is average-pooled to a random lower resolution and resized back
     (:func:`gazezoom.sampler.random_degrade`, the paper's early-training trick), for every variant alike.
+    With ``config.binocular`` the batch holds the two eyes of each face, ``[left_0, right_0, left_1, …]``, and a
+    :class:`PairHead` lets each eye's reading use the other's features.
     """
 
     def __init__(self, cfg: ModelConfig):
@@ -298,6 +329,7 @@ class GazeNet(nn.Module):
         self.config = cfg
         self.front = VARIANTS.get(cfg.variant).front(cfg)
         self.task = TaskNet(in_ch=5, width=cfg.task_width)
+        self.pair = PairHead(self.task.hidden) if cfg.binocular else None
         self.register_buffer("mean", torch.tensor(cfg.mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(cfg.std).view(1, 3, 1, 1), persistent=False)
 
@@ -308,7 +340,10 @@ class GazeNet(nn.Module):
         if grid.shape != (patch.shape[0], *patch.shape[2:], 2):
             raise ShapeError("grid", f"({patch.shape[0]}, {patch.shape[2]}, {patch.shape[3]}, 2)", grid.shape)
         x = torch.cat([(patch - self.mean) / self.std, grid.permute(0, 3, 1, 2).to(patch.dtype)], 1)  # (B, 5, h, w)
-        return self.task(x)
+        if self.pair is None:
+            return self.task(x)
+        h = self.task.embed(x)
+        return self.task.head[-1](h) + self.pair(h)
 
     def forward(
         self, region: torch.Tensor, degrade: bool = False, generator: torch.Generator | None = None
@@ -323,6 +358,18 @@ class GazeNet(nn.Module):
     def saliency_parameters(self) -> list[nn.Parameter]:
         """Parameters of the saliency network (trained at a lower learning rate, as in the paper)."""
         return [p for n, p in self.named_parameters() if n.startswith("front.")]
+
+
+def forward_pairs(model: GazeNet, left: torch.Tensor, right: torch.Tensor) -> tuple[GazeOutput, GazeOutput]:
+    """``model`` on the left eyes ``(B, 3, H, W)`` and the right eyes ``(B, 3, H, W)`` (mirrored patches) of the
+    same ``B`` faces: a binocular model reads them interleaved ``[left_0, right_0, …]``, others each set alone."""
+    if left.shape != right.shape:
+        raise ShapeError("right eyes", f"the left eyes' shape {tuple(left.shape)}", right.shape)
+    if not model.config.binocular:
+        return model(left), model(right)
+    out = model(torch.stack([left, right], 1).flatten(0, 1))
+    return (GazeOutput(*(None if t is None else t[0::2] for t in out)),
+            GazeOutput(*(None if t is None else t[1::2] for t in out)))
 
 
 def build_model(cfg: ModelConfig | str) -> GazeNet:

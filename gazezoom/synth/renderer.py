@@ -16,7 +16,16 @@ import torch
 
 from ..errors import InputValueError, ShapeError
 from .camera import camera_effects, mip_level
-from .params import HEAD_PROFILES, LID_PROFILES, LIGHT_PROFILES, SPLITS, RenderParams, mix_seed, sample_params
+from .params import (
+    HEAD_PROFILES,
+    LID_PROFILES,
+    LIGHT_PROFILES,
+    SPLITS,
+    RenderParams,
+    mix_seed,
+    partner_params,
+    sample_params,
+)
 from .scene import pupil_uv, shade
 
 __all__ = ["EyeRenderer", "SyntheticEyeDataset", "BatchIndexError", "BATCH_KEYS"]
@@ -166,11 +175,15 @@ class SyntheticEyeDataset(torch.utils.data.Dataset):
     ``ds[i]`` renders batch ``i`` (the last one may be smaller) from the seed ``mix_seed(seed, i)`` of ``split``,
     so it is the same on every call and every worker; use ``DataLoader(ds, batch_size=None, shuffle=True)``.
     Batches hold the keys of :data:`BATCH_KEYS` (``image`` (b, 3, H, W), ``gaze`` (b, 2), …).
+
+    ``pairs > 0``: each batch holds ``b / 2`` *people*, interleaved ``[left_0, right_0, left_1, right_1, …]``
+    (the right eyes as mirrored patches, :func:`~.params.partner_params` with ``asymmetry = pairs``): what a
+    binocular reader trains on. ``n`` and ``batch_size`` must then be even.
     """
 
     def __init__(self, n: int = 200_000, seed: int = 0, split: str = "train", batch_size: int = 256,
                  out_size=(96, 160), device="cpu", dtype=torch.float32, *, lids: str = "default",
-                 head: str = "default", lights: str = "default", **renderer_kwargs):
+                 head: str = "default", lights: str = "default", pairs: float = 0.0, **renderer_kwargs):
         if not isinstance(n, int) or n < 1:
             raise InputValueError(f"n must be a positive int (number of images), got {n!r}")
         if not isinstance(batch_size, int) or batch_size < 1:
@@ -184,7 +197,9 @@ class SyntheticEyeDataset(torch.utils.data.Dataset):
         if lights not in LIGHT_PROFILES:
             raise InputValueError(f"lights must be one of {sorted(LIGHT_PROFILES)}, got {lights!r}")
         self.n, self.seed, self.split, self.batch_size, self.lids = n, int(seed), split, batch_size, lids
-        self.head, self.lights = head, lights
+        if pairs and (n % 2 or batch_size % 2):
+            raise InputValueError(f"pairs of eyes need an even n and batch_size, got n={n}, batch_size={batch_size}")
+        self.head, self.lights, self.pairs = head, lights, float(pairs)
         self.renderer = EyeRenderer(out_size=out_size, device=device, dtype=dtype, **renderer_kwargs)
 
     def __len__(self) -> int:
@@ -199,8 +214,15 @@ class SyntheticEyeDataset(torch.utils.data.Dataset):
         if not 0 <= i < len(self):
             raise BatchIndexError(f"batch index {i} out of range: the dataset has {len(self)} batches")
         size = min(self.batch_size, self.n - i * self.batch_size)
+        if self.pairs:
+            size //= 2  # the left eyes; __getitem__ adds their partners
         return self.renderer.sample_params(size, seed=mix_seed(self.seed, i), split=self.split, lids=self.lids,
                                              head=self.head, lights=self.lights)
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        return self.renderer.render(self.batch_params(i))
+        p = self.batch_params(i)
+        if not self.pairs:
+            return self.renderer.render(p)
+        left = self.renderer.render(p)
+        right = self.renderer.render(partner_params(p, asymmetry=self.pairs, seed=mix_seed(self.seed + 7, int(i))))
+        return {k: torch.stack([left[k], right[k]], 1).flatten(0, 1) for k in left}

@@ -349,7 +349,7 @@ def build_stages(weights: str | Path, variants=None, baselines=("geometric",), c
         label, path, variant = parse_candidate(spec)
         opts = {} if variant is None else {"variant": variant}
         # a pupil model (train --output pupil) runs as the pupil stage
-        kind = "pupil" if weights_output(candidate_file(path, variant)) == "pupil" else "network"
+        kind = "pupil" if weights_output(candidate_file(path, variant)) in ("pupil", "landmarks") else "network"
         st = build_gaze_stage(kind, weights=path, device=device, **opts)
         cfg = getattr(getattr(getattr(st, "predictor", st), "model", None), "config", None)
         rows.append(Stage(label, "candidate", kind, getattr(cfg, "variant", variant), str(path), st))

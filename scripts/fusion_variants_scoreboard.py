@@ -5,7 +5,9 @@
 Registers, for this run only, ``fusion_pair50`` / ``fusion_pair100`` (the shipped fusion plus the pair term:
 ``PupilGaze(..., pair_weight=0.5 / 1.0)``, the two eyes' vertical *difference* partly the learned locator's) and
 ``fusion_v50`` (learned ½ + MediaPipe ½ on both axes), then runs ``gazezoom eval --real`` with the geometric floor,
-the shipped fusion and the direct sampler@P network beside them and prints the table. The reference is for
+the shipped fusion and the direct sampler@P network beside them and prints the table. With ``-- --weights DIR``
+the stages read that folder's ``pupil_sampler_P`` (link a candidate there); when it is a landmark locator
+(``train --output landmarks``) ``pupil_limbus`` / ``fusion_limbus`` read the centre of its limbus points too. The reference is for
 evaluation only (../shared/reference/README.md).
 """
 
@@ -22,25 +24,79 @@ from gazezoom.models.stages import GAZE_STAGES, StageSpec, _predictor
 from gazezoom.realeval import format_scoreboard
 
 VARIANTS = {"fusion_pair50": ((0.5, 0.0), 0.5), "fusion_pair100": ((0.5, 0.0), 1.0), "fusion_v50": ((0.5, 0.5), 0.0)}
+#: With a landmark locator (``train --output landmarks``): the same stages reading the centre of its 8 limbus points
+#: (the iris rim, amodal) instead of its pupil landmark.
+LIMBUS_VARIANTS = {"pupil_limbus": ((1.0, 1.0), 0.0), "fusion_limbus": ((0.5, 0.0), 0.0)}
 
 
-def _stage(learned_weight, pair_weight):
+class _LimbusCentre:
+    """A landmark locator whose pupil reading is replaced by the mean of its limbus points."""
+
+    def __init__(self, predictor):
+        self.predictor, self.model, self.variant = predictor, predictor.model, predictor.variant
+        self.backend = predictor.backend
+
+    def predict_regions(self, frame, regions, keep_samples=True):
+        import dataclasses
+
+        r = self.predictor.predict_regions(frame, regions, keep_samples=keep_samples)
+        rim = r.pitchyaw[:, 2:18].reshape(-1, 8, 2).mean(1)
+        return dataclasses.replace(r, pitchyaw=rim)
+
+
+def _stage(learned_weight, pair_weight, limbus=False, aperture=False):
     def build(path, backend=None, device="cpu"):
         from gazezoom.models.geometric import PupilGaze
 
-        return PupilGaze(_predictor(path, backend, device), learned_weight, pair_weight=pair_weight)
+        pred = _predictor(path, backend, device)
+        stage = PupilGaze(_LimbusCentre(pred) if limbus else pred, learned_weight, pair_weight=pair_weight)
+        return _Aperture(stage) if aperture else stage
 
     return build
 
 
+class _Aperture:
+    """A stage that reads frames painted grey outside MediaPipe's eye apertures (a ``synthetic_aperture`` locator)."""
+
+    def __init__(self, stage):
+        self.stage, self.name, self.variant = stage, stage.name, stage.variant
+
+    def predict(self, frame, face, *, display=True):
+        from gazezoom.face.eyes import mask_apertures
+
+        return self.stage.predict(mask_apertures(frame, face.landmarks_px), face, display=display)
+
+
+#: With a locator trained on ``synthetic_aperture``: the pupil and fusion stages on frames masked the same way.
+APERTURE_VARIANTS = {"pupil_aperture": ((1.0, 1.0), 0.0), "fusion_aperture": ((0.5, 0.0), 0.0),
+                     "fusion_aperture_v50": ((0.5, 0.5), 0.0)}
+
+
 def run(media: str, reference: str, extra: list[str]) -> int:
+    names = list(VARIANTS)
     for name, (lw, pw) in VARIANTS.items():
         if name not in GAZE_STAGES:
             GAZE_STAGES.register(name, StageSpec(_stage(lw, pw), "pupil", "experiment"))
+    weights = extra[extra.index("--weights") + 1] if "--weights" in extra else str(REPO_ROOT / "weights")
+    from gazezoom.models.stages import stage_weights_file, weights_output
+
+    if weights_output(stage_weights_file("pupil", weights)) == "landmarks":
+        for name, (lw, pw) in LIMBUS_VARIANTS.items():
+            if name not in GAZE_STAGES:
+                GAZE_STAGES.register(name, StageSpec(_stage(lw, pw, limbus=True), "pupil", "experiment"))
+        names += list(LIMBUS_VARIANTS)
+    from gazezoom.models.checkpoint import read_sidecar
+
+    side = read_sidecar(stage_weights_file("pupil", weights).with_suffix(".json"))
+    if side.get("training", {}).get("dataset") == "synthetic_aperture":
+        for name, (lw, pw) in APERTURE_VARIANTS.items():
+            if name not in GAZE_STAGES:
+                GAZE_STAGES.register(name, StageSpec(_stage(lw, pw, aperture=True), "pupil", "experiment"))
+        names += list(APERTURE_VARIANTS)
     out = StringIO()
     with redirect_stdout(out):
         code = main(["eval", "--real", media, "--reference", reference, "--variants", "sampler@P", "--baselines",
-                     "geometric", "pupil", "fusion", *VARIANTS, "--json", *extra])
+                     "geometric", "pupil", "fusion", *names, "--json", *extra])
     if code == 0:
         print(format_scoreboard(json.loads(out.getvalue())))
     return code

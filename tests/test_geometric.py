@@ -3,6 +3,8 @@ with exact labels, real faces through MediaPipe, and pupil-model training."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -149,3 +151,21 @@ def test_pair_term_ignores_a_learned_bias_both_eyes_share(tmp_path, portrait_fac
     np.testing.assert_allclose(fusion, pitches(PupilGaze(Shifted([0.0, 0.0]), (0.5, 0.0))), atol=1e-9)
     with pytest.raises(Exception, match="pair_weight"):
         PupilGaze(pred, (0.5, 0.0), pair_weight=2.0)
+
+
+def test_landmark_model_feeds_the_pupil_stages_with_its_pupil(tmp_path, portrait_faces):
+    """A landmark locator (train --output landmarks, 15 points) runs in the pupil and fusion stages: they read its
+    first landmark, the pupil centre — the same gaze as a pupil model whose two outputs are those values."""
+    (img, face), _ = portrait_faces
+    from gazezoom.models import load_weights
+
+    path = _tiny_model(tmp_path, "landmarks")
+    lm = GazePredictor.from_weights(path, backend="torch")
+    assert lm.predict_regions(img, face.eyes, keep_samples=False).pitchyaw.shape == (2, 30)
+    src = load_weights(path)
+    pupil = build_model(dataclasses.replace(src.config, output="pupil"))
+    pupil.load_state_dict({k: (v[:2] if k.startswith("task.head.3.") else v) for k, v in src.state_dict().items()})
+    pp = GazePredictor(pupil, backend="torch")
+    for weights in ((1.0, 1.0), (0.5, 0.0)):
+        a, b = PupilGaze(lm, weights).predict(img, face), PupilGaze(pp, weights).predict(img, face)
+        np.testing.assert_allclose(a.vector_cam, b.vector_cam, atol=1e-6)

@@ -75,21 +75,26 @@ class TrainConfig:
 
 
 #: The batch key each ``ModelConfig.output`` is trained against.
-TARGET_KEYS = {"gaze": "gaze", "pupil": "pupil_uv"}
+TARGET_KEYS = {"gaze": "gaze", "pupil": "pupil_uv", "landmarks": "landmarks_uv"}
 
 
 def _loss(pred: torch.Tensor, batch: dict, min_openness: float, output: str = "gaze") -> tuple[torch.Tensor, torch.Tensor]:
-    """L1 on pitch/yaw (or on the pupil's region u, v for ``output="pupil"``), nearly closed eyes weighted 0.
+    """L1 on pitch/yaw (or on the pupil's region u, v for ``output="pupil"``; for ``"landmarks"`` the pupil's plus
+    the mean over the other landmarks'), nearly closed eyes weighted 0.
     Returns ``(loss, weights (B,))``."""
     key = TARGET_KEYS[output]
     if key not in batch:
         raise InputValueError(f"the training data has no {key!r} labels, which output={output!r} needs; "
                               "train it on rendered eyes (--dataset synthetic)")
-    target = batch[key].to(pred.dtype)
+    target = batch[key].to(pred.dtype).flatten(1)  # landmarks (B, 15, 2) -> (B, 30), as predicted
     w = torch.ones_like(target[:, 0])
     if "openness" in batch:
         w = (batch["openness"].to(pred.dtype) >= min_openness).to(pred.dtype)
-    per = (pred - target).abs().sum(-1)  # (B,)
+    if output == "landmarks":  # the pupil as for a pupil model, plus the mean over the other 14 landmarks
+        err = (pred - target).abs()
+        per = err[:, :2].sum(-1) + err[:, 2:].reshape(len(err), -1, 2).sum(-1).mean(-1)
+    else:
+        per = (pred - target).abs().sum(-1)  # (B,)
     return (per * w).sum() / w.sum().clamp_min(1.0), w
 
 
@@ -110,7 +115,8 @@ def validate(model, batches: list[dict], min_openness: float = 0.0) -> dict:
         e = angular_error_deg(gaze_of_output(raw, b, output), b["gaze"].float())
         keep = b["openness"] >= min_openness if "openness" in b else torch.ones_like(e, dtype=torch.bool)
         errs.append(e[keep].cpu())
-        if output == "pupil":
+        if output in ("pupil", "landmarks"):
+            raw = raw[:, :2]
             scale = torch.tensor([REGION_MM[1] / 2, REGION_MM[0] / 2], device=raw.device)
             mm.append(((raw - b["pupil_uv"].float()) * scale).norm(dim=-1)[keep].cpu())
     model.train(was)
@@ -283,7 +289,14 @@ def train_variant(
     torch.manual_seed(cfg.seed)  # the same initial weights for a given seed and variant
     model = GazeNet(mcfg).to(device).train()
     if init_model is not None:  # fine-tuning: the given weights replace the random init (a resume still wins)
-        missing, unexpected = model.load_state_dict(init_model.state_dict(), strict=False)
+        sd = init_model.state_dict()
+        own = model.state_dict()
+        for k, v in list(sd.items()):  # a pupil model grown into a landmark one: its outputs are the first rows
+            if k in own and own[k].shape != v.shape and k.startswith("task.head.") and own[k].shape[1:] == v.shape[1:]:
+                grown = own[k].clone()
+                grown[: v.shape[0]] = v
+                sd[k] = grown
+        missing, unexpected = model.load_state_dict(sd, strict=False)
         bad = [k for k in missing if not k.startswith("pair.")] + list(unexpected)
         if bad:  # only a binocular model's pair head may be new (it starts at zero: the monocular model)
             raise WeightsMismatchError(f"--init weights do not fit this model: {bad[:5]}")
@@ -446,10 +459,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "(default 31)")
     p.add_argument("--crop-frac", type=float, default=None, help="center_crop@P / sampler_crop@P: the central "
                    "fraction of the region they read (default 0.5 = a 2x zoom)")
-    p.add_argument("--output", choices=["gaze", "pupil"], default=None, help="what the task network learns: gaze "
+    p.add_argument("--output", choices=["gaze", "pupil", "landmarks"], default=None, help="what the task network learns: gaze "
                    "(pitch/yaw, default) or pupil (the pupil centre's region u, v, an eye-region landmark that the "
                    "eyeball model turns into gaze; writes pupil_<variant>.safetensors; rendered eyes only). With "
-                   "--init a gaze model is fine-tuned into a pupil one")
+                   "--init a gaze model is fine-tuned into a pupil one. landmarks: the pupil plus 8 limbus and 6 "
+                   "lid points (writes landmarks_<variant>; the pupil stages read its pupil)")
     p.add_argument("--binocular", action="store_true", default=None, help="read the two eyes of a face together "
                    "(a pair head lets each eye's reading use the other's features; each eye still reports its "
                    "own); needs pairs of eyes: --dataset synthetic_pairs. With --init a monocular model is "

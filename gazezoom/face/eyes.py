@@ -26,6 +26,9 @@ from ..geometry import REGION_MM, apply_homography
 
 __all__ = [
     "EYE_LANDMARKS",
+    "EYE_CONTOURS",
+    "aperture_polygon",
+    "mask_apertures",
     "eye_aspect_ratio",
     "openness_from_ear",
     "aperture_over_iris",
@@ -42,6 +45,39 @@ EYE_LANDMARKS: dict[str, dict] = {
     "left": {"outer": 263, "inner": 362, "iris": 473, "lids": ((386, 374), (385, 380), (387, 373))},
     "right": {"outer": 33, "inner": 133, "iris": 468, "lids": ((159, 145), (158, 153), (160, 144))},
 }
+
+#: MediaPipe face-mesh eye contours per subject side: the upper and the lower lid margin, outer corner to inner
+#: corner (9 points each, the corners shared) — the aperture the ``aperture`` locators read (:func:`aperture_polygon`).
+EYE_CONTOURS: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
+    "left": ((263, 466, 388, 387, 386, 385, 384, 398, 362), (263, 249, 390, 373, 374, 380, 381, 382, 362)),
+    "right": ((33, 246, 161, 160, 159, 158, 157, 173, 133), (33, 7, 163, 144, 145, 153, 154, 155, 133)),
+}
+
+
+def aperture_polygon(landmarks_px: np.ndarray, side: str) -> np.ndarray:
+    """The eye's aperture as a closed polygon ``(16, 2)`` frame pixels: the upper lid margin from MediaPipe's eye
+    contour, then the lower one back (``(478, 2|3)`` in)."""
+    up, lo = EYE_CONTOURS[side]
+    P = np.asarray(landmarks_px, float)[:, :2]
+    return np.concatenate([P[list(up)], P[list(lo[1:-1])][::-1]])
+
+
+def mask_apertures(frame_bgr: np.ndarray, landmarks_px: np.ndarray, sides=("left", "right"),
+                   fill: int = 128) -> np.ndarray:
+    """A copy of ``frame_bgr (H, W, 3) uint8`` painted ``fill`` grey outside the eyes' apertures
+    (:func:`aperture_polygon` of each of ``sides``; anti-aliased edges) — what the ``aperture`` locators were
+    trained on (``gazezoom.synth.renderer.mask_outside_aperture``)."""
+    import cv2
+
+    if frame_bgr.ndim != 3 or frame_bgr.shape[2] != 3 or frame_bgr.dtype != np.uint8:
+        raise InputValueError(f"mask_apertures needs a BGR uint8 frame (H, W, 3), got {frame_bgr.dtype} "
+                              f"{frame_bgr.shape}")
+    mask = np.zeros(frame_bgr.shape[:2], np.uint8)
+    polys = [np.round(aperture_polygon(landmarks_px, s) * 16).astype(np.int32) for s in sides]
+    cv2.fillPoly(mask, polys, 255, lineType=cv2.LINE_AA, shift=4)
+    m = mask[..., None].astype(np.float32) / 255.0
+    return (frame_bgr * m + fill * (1.0 - m) + 0.5).astype(np.uint8)
+
 
 #: Eye aspect ratio of a wide-open and of a closed eye (MediaPipe mesh, measured on ../shared/media: open 0.29–0.39,
 #: closed 0.05–0.08 in single_face.mp4's blink).

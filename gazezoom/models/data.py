@@ -33,14 +33,14 @@ DATASETS: Registry = Registry("training dataset")
 
 @DATASETS.register("synthetic")
 def _synthetic(n: int, seed: int, split: str, batch_size: int, region_size, device, lids: str = "default",
-               head: str = "default", lights: str = "default", pairs: float = 0.0):
+               head: str = "default", lights: str = "default", pairs: float = 0.0, aperture: bool = False):
     """The gazezoom renderer (100 % synthetic high-resolution eye regions with exact labels)."""
     from ..synth import SyntheticEyeDataset
 
     # The renderer works in chunks to bound memory; a GPU has room for whole batches (far fewer kernel launches).
     kw = {"chunk": max(16, batch_size)} if torch.device(device).type == "cuda" else {}
     return SyntheticEyeDataset(n, seed, split, batch_size, tuple(region_size), device, lids=lids, head=head, lights=lights,
-                               pairs=pairs, **kw)
+                               pairs=pairs, aperture=aperture, **kw)
 
 
 @DATASETS.register("synthetic_wide_lids")
@@ -91,6 +91,15 @@ def _synthetic_pairs(n: int, seed: int, split: str, batch_size: int, region_size
     right as its mirrored patch; lids, width and tilt differing a little between the two, ``pairs=1``), for a
     binocular reader (``train --binocular``). Batches and cached sets keep the pairs together (:data:`GROUP`)."""
     return _synthetic(n, seed, split, batch_size, region_size, device, lids="squint", pairs=1.0)
+
+
+@DATASETS.register("synthetic_aperture")
+def _synthetic_aperture(n: int, seed: int, split: str, batch_size: int, region_size, device):
+    """The "squint" renders with everything outside the lid margins painted grey (the aperture, jittered as a
+    detected contour is): a locator that reads only the iris and sclera between the lids, so the lids', lashes' and
+    skin's appearance — where renders and real faces differ most — cannot mislead it (the stages paint real frames
+    the same way from MediaPipe's eye contour)."""
+    return _synthetic(n, seed, split, batch_size, region_size, device, lids="squint", aperture=True)
 
 
 #: data source → how many consecutive items belong together (a shuffle moves them as one; default 1).

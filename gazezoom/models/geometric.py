@@ -125,12 +125,14 @@ def render_pupil_gaze(pupil_uv: np.ndarray, head_pitchyaw: np.ndarray, distance_
 
 def gaze_of_output(pred, batch: dict, output: str = "gaze"):
     """The gaze ``(B, 2)`` a model's raw output means: itself, or for ``output="pupil"`` the eyeball model's reading
-    of the predicted pupil with the batch's head residuals (:func:`render_pupil_gaze`)."""
+    of the predicted pupil with the batch's head residuals (:func:`render_pupil_gaze`); ``"landmarks"`` likewise
+    from its pupil landmark."""
     if output == "gaze":
         return pred
     import torch
 
-    py = render_pupil_gaze(pred.detach().float().cpu().numpy(), batch["head"].float().cpu().numpy())
+    # a landmark model's pupil centre is its first (u, v)
+    py = render_pupil_gaze(pred[:, :2].detach().float().cpu().numpy(), batch["head"].float().cpu().numpy())
     return torch.as_tensor(py, dtype=torch.float32, device=pred.device)
 
 
@@ -165,7 +167,7 @@ class PupilGaze:
 
     def __init__(self, predictor, learned_weight: tuple[float, float] = (1.0, 1.0), pair_weight: float = 0.0):
         cfg = predictor.model.config
-        if cfg.output != "pupil":
+        if cfg.output not in ("pupil", "landmarks"):
             from ..errors import WeightsMismatchError
 
             raise WeightsMismatchError(f"the pupil stage needs weights trained with --output pupil; these predict "
@@ -201,7 +203,7 @@ class PupilGaze:
                                   f"{tuple(e.side for e in eyes)}")
         r = self.predictor.predict_regions(frame_bgr, eyes, keep_samples=display)
         Hs = [np.asarray(eye.region_to_frame, float) for eye in eyes]
-        learned = np.asarray(r.pitchyaw, float)  # (2, 2) pupil region (u, v) per eye
+        learned = np.asarray(r.pitchyaw, float)[:, :2]  # (2, 2) pupil region (u, v) per eye (a landmark model's first)
         mp = np.stack([frame_to_region(H, face.landmarks_px[None, EYE_LANDMARKS[e.side]["iris"], :2])[0]
                        for H, e in zip(Hs, eyes)])  # (2, 2) MediaPipe's iris centre, the same coordinates
         uv = self.learned_weight * learned + (1 - self.learned_weight) * mp  # per eye and region axis

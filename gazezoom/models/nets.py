@@ -38,10 +38,11 @@ def _block(cin: int, cout: int, dilation: int = 1) -> nn.Sequential:
 class TaskNet(nn.Module):
     """Eye patch (+ coordinate channels) → gaze ``(pitch, yaw)`` in radians, normalised eye space.
 
-    Input ``x: (B, in_ch, H, W)`` with ``H, W >= 4``; output ``(B, 2)``. About 0.2 M parameters (195,858) at ``width=16``.
+    Input ``x: (B, in_ch, H, W)`` with ``H, W >= 4``; output ``(B, out)`` (2: pitch/yaw or a pupil's u, v). About 0.2 M parameters (195,858) at ``width=16``.
     """
 
-    def __init__(self, in_ch: int = 5, width: int = 16, hidden: int = 128, pooled: tuple[int, int] = (3, 5)):
+    def __init__(self, in_ch: int = 5, width: int = 16, hidden: int = 128, pooled: tuple[int, int] = (3, 5),
+                 out: int = 2):
         super().__init__()
         w = width
         self.in_ch = in_ch
@@ -52,7 +53,7 @@ class TaskNet(nn.Module):
             nn.AdaptiveAvgPool2d(pooled),  # fixed-size map: the same weights serve P, 2P and 4P inputs
         )
         self.head = nn.Sequential(
-            nn.Flatten(), nn.Linear(4 * w * pooled[0] * pooled[1], hidden), nn.ReLU(inplace=True), nn.Linear(hidden, 2)
+            nn.Flatten(), nn.Linear(4 * w * pooled[0] * pooled[1], hidden), nn.ReLU(inplace=True), nn.Linear(hidden, out)
         )
 
     @property

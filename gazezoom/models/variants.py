@@ -50,13 +50,19 @@ __all__ = [
     "variant_slug",
     "build_model",
     "forward_pairs",
+    "OUTPUT_SIZE",
 ]
 
 
 #: What the task network can be trained to predict (``ModelConfig.output``): ``"gaze"`` — pitch/yaw (radians) of the
 #: visual axis in normalised eye space; ``"pupil"`` — the region coordinates ``(u, v)`` of the pupil centre (an
 #: eye-region landmark, turned into gaze by the eyeball model of :mod:`gazezoom.models.geometric`).
-OUTPUTS = ("gaze", "pupil")
+OUTPUTS = ("gaze", "pupil", "landmarks")
+
+#: Values the task network predicts per eye for each output: ``"landmarks"`` — the 15 eye-region landmarks of
+#: :func:`gazezoom.synth.scene.eye_landmarks_uv` (pupil centre first, then 8 limbus points, 3 upper- and 3 lower-lid
+#: points), flattened (u, v) pairs; the pupil centre (the first two) is what the eyeball model reads.
+OUTPUT_SIZE = {"gaze": 2, "pupil": 2, "landmarks": 30}
 
 
 @dataclass(frozen=True)
@@ -293,15 +299,15 @@ class PairHead(nn.Module):
     """The binocular term: each eye's reading is corrected by what the *other* eye of the face shows.
 
     ``forward(h (B, hidden))`` with ``B`` even and rows ``[left_0, right_0, left_1, right_1, …]`` (the right eyes
-    as mirrored patches) → ``(B, 2)``, added to each eye's own output. Row ``i`` reads ``[h_i, h_partner(i)]``, so
+    as mirrored patches) → ``(B, out)``, added to each eye's own output. Row ``i`` reads ``[h_i, h_partner(i)]``, so
     each eye still reports its own value — the two are never copied or averaged by construction (their agreement
     on real faces is the label-free check of docs/zoom.md). The last layer starts at zero: a binocular model
     fine-tuned from a monocular one starts as that model.
     """
 
-    def __init__(self, hidden: int):
+    def __init__(self, hidden: int, out: int = 2):
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(2 * hidden, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, 2))
+        self.net = nn.Sequential(nn.Linear(2 * hidden, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, out))
         nn.init.zeros_(self.net[-1].weight)
         nn.init.zeros_(self.net[-1].bias)
 
@@ -328,8 +334,8 @@ class GazeNet(nn.Module):
         super().__init__()
         self.config = cfg
         self.front = VARIANTS.get(cfg.variant).front(cfg)
-        self.task = TaskNet(in_ch=5, width=cfg.task_width)
-        self.pair = PairHead(self.task.hidden) if cfg.binocular else None
+        self.task = TaskNet(in_ch=5, width=cfg.task_width, out=OUTPUT_SIZE[cfg.output])
+        self.pair = PairHead(self.task.hidden, OUTPUT_SIZE[cfg.output]) if cfg.binocular else None
         self.register_buffer("mean", torch.tensor(cfg.mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(cfg.std).view(1, 3, 1, 1), persistent=False)
 

@@ -5,6 +5,14 @@
 """
 
 from .params import KAPPA_MEAN, RenderParams
-from .renderer import BATCH_KEYS, BatchIndexError, EyeRenderer, SyntheticEyeDataset
+from .renderer import (
+           APERTURE_FILL,
+           BATCH_KEYS,
+           BatchIndexError,
+           EyeRenderer,
+           SyntheticEyeDataset,
+           mask_outside_aperture,
+)
 
-__all__ = ["EyeRenderer", "SyntheticEyeDataset", "RenderParams", "KAPPA_MEAN", "BATCH_KEYS", "BatchIndexError"]
+__all__ = ["EyeRenderer", "SyntheticEyeDataset", "RenderParams", "KAPPA_MEAN", "BATCH_KEYS", "BatchIndexError",
+           "APERTURE_FILL", "mask_outside_aperture"]

@@ -26,12 +26,14 @@ from .params import (
     partner_params,
     sample_params,
 )
-from .scene import pupil_uv, shade
+from .scene import aperture_mask, eye_landmarks_uv, lid_polylines_uv, pupil_uv, shade
 
-__all__ = ["EyeRenderer", "SyntheticEyeDataset", "BatchIndexError", "BATCH_KEYS"]
+__all__ = ["EyeRenderer", "SyntheticEyeDataset", "BatchIndexError", "BATCH_KEYS", "APERTURE_FILL",
+           "mask_outside_aperture"]
 
 #: keys of every rendered batch (tensors with first dimension n)
-BATCH_KEYS = ("image", "gaze", "eye_width_px", "head", "openness", "kappa", "optical_gaze", "visual_gaze", "pupil_uv")
+BATCH_KEYS = ("image", "gaze", "eye_width_px", "head", "openness", "kappa", "optical_gaze", "visual_gaze", "pupil_uv",
+              "landmarks_uv")
 
 
 class BatchIndexError(InputValueError, IndexError):
@@ -118,7 +120,9 @@ class EyeRenderer:
         - ``head`` (n, 2) head residual pitch/yaw; ``eye_width_px`` (n,) eye width in the original frame;
         - ``openness`` (n,) lid aperture at its widest over the iris diameter, clipped to [0, 1] (≈ 0.6–1 open,
           < 0.3 in blinks; the trainer drops eyes below 0.15);
-        - ``pupil_uv`` (n, 2) region coordinates of the pupil centre (unrefracted).
+        - ``pupil_uv`` (n, 2) region coordinates of the pupil centre (unrefracted);
+        - ``landmarks_uv`` (n, 15, 2) the pupil centre, 8 limbus points and 3 points on each lid margin, region
+          coordinates (:func:`~.scene.eye_landmarks_uv`).
         """
         if not isinstance(params, RenderParams):
             raise InputValueError(f"render() takes RenderParams (from sample_params), got {type(params).__name__}")
@@ -164,6 +168,7 @@ class EyeRenderer:
                 "optical_gaze": sc["optical_gaze"],
                 "visual_gaze": sc["visual_gaze"],
                 "pupil_uv": pupil_uv(p),
+                "landmarks_uv": eye_landmarks_uv(p),
             })
         inverse = torch.argsort(order)
         return {k: torch.cat([o[k] for o in outs])[inverse] for k in BATCH_KEYS}
@@ -179,11 +184,15 @@ class SyntheticEyeDataset(torch.utils.data.Dataset):
     ``pairs > 0``: each batch holds ``b / 2`` *people*, interleaved ``[left_0, right_0, left_1, right_1, …]``
     (the right eyes as mirrored patches, :func:`~.params.partner_params` with ``asymmetry = pairs``): what a
     binocular reader trains on. ``n`` and ``batch_size`` must then be even.
+
+    ``aperture=True``: everything outside the lid margins is painted grey (:func:`mask_outside_aperture`), as
+    :func:`gazezoom.face.eyes.mask_apertures` paints real frames from MediaPipe's eye contour.
     """
 
     def __init__(self, n: int = 200_000, seed: int = 0, split: str = "train", batch_size: int = 256,
                  out_size=(96, 160), device="cpu", dtype=torch.float32, *, lids: str = "default",
-                 head: str = "default", lights: str = "default", pairs: float = 0.0, **renderer_kwargs):
+                 head: str = "default", lights: str = "default", pairs: float = 0.0, aperture: bool = False,
+                 **renderer_kwargs):
         if not isinstance(n, int) or n < 1:
             raise InputValueError(f"n must be a positive int (number of images), got {n!r}")
         if not isinstance(batch_size, int) or batch_size < 1:
@@ -199,7 +208,7 @@ class SyntheticEyeDataset(torch.utils.data.Dataset):
         self.n, self.seed, self.split, self.batch_size, self.lids = n, int(seed), split, batch_size, lids
         if pairs and (n % 2 or batch_size % 2):
             raise InputValueError(f"pairs of eyes need an even n and batch_size, got n={n}, batch_size={batch_size}")
-        self.head, self.lights, self.pairs = head, lights, float(pairs)
+        self.head, self.lights, self.pairs, self.aperture = head, lights, float(pairs), bool(aperture)
         self.renderer = EyeRenderer(out_size=out_size, device=device, dtype=dtype, **renderer_kwargs)
 
     def __len__(self) -> int:
@@ -219,10 +228,46 @@ class SyntheticEyeDataset(torch.utils.data.Dataset):
         return self.renderer.sample_params(size, seed=mix_seed(self.seed, i), split=self.split, lids=self.lids,
                                              head=self.head, lights=self.lights)
 
+    def _render(self, p: RenderParams, seed: int) -> dict[str, torch.Tensor]:
+        b = self.renderer.render(p)
+        if self.aperture:
+            b["image"] = mask_outside_aperture(b["image"], p, seed=seed)
+        return b
+
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         p = self.batch_params(i)
         if not self.pairs:
-            return self.renderer.render(p)
-        left = self.renderer.render(p)
-        right = self.renderer.render(partner_params(p, asymmetry=self.pairs, seed=mix_seed(self.seed + 7, int(i))))
+            return self._render(p, mix_seed(self.seed + 11, int(i)))
+        left = self._render(p, mix_seed(self.seed + 11, int(i)))
+        right = self._render(partner_params(p, asymmetry=self.pairs, seed=mix_seed(self.seed + 7, int(i))),
+                             mix_seed(self.seed + 13, int(i)))
         return {k: torch.stack([left[k], right[k]], 1).flatten(0, 1) for k in left}
+
+
+#: Mid-grey (RGB in [0, 1]) that :func:`mask_outside_aperture` paints outside the lids; real frames get the same
+#: (128 of 255) from :func:`gazezoom.face.eyes.mask_apertures`.
+APERTURE_FILL = 128 / 255
+
+
+def mask_outside_aperture(image: torch.Tensor, p: RenderParams, *, seed: int = 0,
+                          jitter_mm: tuple[float, float] = (0.35, 0.15)) -> torch.Tensor:
+    """``image (n, 3, H, W)`` with everything outside the eye's aperture painted :data:`APERTURE_FILL`: the lids,
+    lashes, skin and their shading are gone, the iris and sclera between the lid margins stay. The aperture is the
+    polygon of the lid margins sampled as MediaPipe's eye contour samples them (9 points a lid,
+    :func:`~.scene.lid_polylines_uv`), each lid shifted by ``N(0, jitter_mm[0])`` and each point by
+    ``N(0, jitter_mm[1])`` mm vertically (``seed``): a detected contour is not the exact margin."""
+    from ..geometry import REGION_MM
+
+    up, lo = lid_polylines_uv(p.to(image.device, image.dtype))
+    g = torch.Generator().manual_seed(int(seed) & 0x7FFFFFFFFFFFFFFF)
+    n, k = up.shape[:2]
+    scale = 2.0 / REGION_MM[0]  # mm -> region v units
+
+    def jitter():
+        return ((torch.randn(n, 1, generator=g) * jitter_mm[0] + torch.randn(n, k, generator=g) * jitter_mm[1])
+                * scale).to(image)
+
+    up = torch.stack([up[..., 0], up[..., 1] + jitter()], -1)
+    lo = torch.stack([lo[..., 0], lo[..., 1] + jitter()], -1)
+    m = aperture_mask(up, lo, tuple(image.shape[-2:])).unsqueeze(1)
+    return image * m + APERTURE_FILL * (1 - m)

@@ -25,7 +25,8 @@ import torch.nn.functional as F
 from ..geometry import REGION_MM, pitchyaw_to_vector, vector_to_pitchyaw
 from .params import KAPPA_MEAN, RenderParams
 
-__all__ = ["head_rotation", "eye_axes", "shade", "pupil_uv"]
+__all__ = ["head_rotation", "eye_axes", "shade", "pupil_uv", "eye_landmarks_uv", "N_LIMBUS", "LID_T",
+           "lid_polylines_uv", "aperture_mask"]
 
 CORNEA_INDEX = 1.376
 NEAR_PLANE_MM = 40.0  # rays start this far in front of the eye centre (keeps float32 ray-sphere tests exact)
@@ -143,6 +144,99 @@ def pupil_uv(params: RenderParams) -> torch.Tensor:
     dist = params.camera_distance
     scale = dist / (p[:, 2] + dist)
     return torch.stack([p[:, 0] * scale / (REGION_MM[1] / 2), p[:, 1] * scale / (REGION_MM[0] / 2)], -1)
+
+
+#: Points on the limbus (the iris's rim) among :func:`eye_landmarks_uv`, evenly spaced from the temporal side.
+N_LIMBUS = 8
+#: Positions along each lid margin (0 nasal corner … 1 temporal corner) among :func:`eye_landmarks_uv`.
+LID_T = (0.25, 0.5, 0.75)
+
+
+def _project_uv(p_head: torch.Tensor, R: torch.Tensor, dist: torch.Tensor) -> torch.Tensor:
+    """Head-frame points ``(n, K, 3)`` mm → region coordinates ``(n, K, 2)`` (the normalised camera ``dist`` mm
+    in front of the eye centre)."""
+    p = p_head @ R.transpose(1, 2)
+    scale = dist[:, None] / (p[..., 2] + dist[:, None])
+    return torch.stack([p[..., 0] * scale / (REGION_MM[1] / 2), p[..., 1] * scale / (REGION_MM[0] / 2)], -1)
+
+
+def eye_landmarks_uv(params: RenderParams) -> torch.Tensor:
+    """Eye-region landmarks ``(n, 1 + N_LIMBUS + 2 len(LID_T), 2)`` in region coordinates (u, v), exact for the
+    rendered scene: the pupil centre (as :func:`pupil_uv`), :data:`N_LIMBUS` points on the limbus circle (the rim of
+    the iris, *amodal*: also where a lid hides it), then the upper and the lower lid margin at :data:`LID_T` of the
+    way from the nasal to the temporal corner (on the face's surface, as drawn; open lids: blinks closing them are
+    left out of training anyway). Intermediate targets that name the iris rim and the lids apart (Park et al., ETRA
+    2018), so a reader cannot stand one in for the other."""
+    R = head_rotation(params.head)
+    axis, _, _ = eye_axes(params, R)
+    ld, _ = _limbus(params)
+    c = params.eyeball_center
+    pupil = c + (ld - 0.4).unsqueeze(-1) * axis
+    # two unit vectors spanning the limbus plane (perpendicular to the optical axis): e1 ~ head x, e2 = axis x e1
+    ex = torch.zeros_like(axis)
+    ex[:, 0] = 1.0
+    e1 = ex - (axis * ex).sum(-1, keepdim=True) * axis
+    e1 = e1 / e1.norm(dim=-1, keepdim=True)
+    e2 = torch.cross(axis, e1, dim=-1)
+    th = torch.arange(N_LIMBUS, dtype=axis.dtype, device=axis.device) * (2 * math.pi / N_LIMBUS)
+    centre = c + ld.unsqueeze(-1) * axis
+    rim = (centre[:, None] + params.iris_radius[:, None, None]
+           * (torch.cos(th)[None, :, None] * e1[:, None] + torch.sin(th)[None, :, None] * e2[:, None]))
+    lids = _lid_points(params, axis, torch.tensor(LID_T, dtype=axis.dtype, device=axis.device), open_lids=True)
+    pts = torch.cat([pupil[:, None], rim, lids], 1)
+    return _project_uv(pts, R, params.camera_distance)
+
+
+def _lid_points(params: RenderParams, axis: torch.Tensor, t: torch.Tensor, open_lids: bool = False) -> torch.Tensor:
+    """Head-frame points ``(n, 2K, 3)`` mm on the upper then the lower lid margin at ``t (K,)`` of the way from the
+    nasal to the temporal corner, on the face's surface as drawn (``open_lids``: the margin without a blink)."""
+    lid, _ = _lid_geometry(params, axis)
+    if open_lids:
+        lid = dict(lid, h_u=lid["h_u_open"])
+    x = lid["xm"] + t.view(1, 1, -1) * (lid["xl"] - lid["xm"])  # (n, 1, K)
+    y_up, y_lo, *_ = _lid_curves(x, lid)
+    xs = torch.cat([x, x], -1)[:, 0]  # (n, 2K)
+    ys = torch.cat([y_up, y_lo], -1)[:, 0]
+    zs = -_face_height(xs[:, None], ys[:, None], params, grad=False)[0][:, 0]  # the lids lie on the face's surface
+    return torch.stack([xs, ys, zs], -1)
+
+
+def lid_polylines_uv(params: RenderParams, k: int = 9) -> tuple[torch.Tensor, torch.Tensor]:
+    """The rendered lid margins as polylines ``(upper (n, k, 2), lower (n, k, 2))`` in region coordinates, corner
+    to corner (nasal first) — what MediaPipe's eye contour gives on a real eye (8 segments per lid)."""
+    R = head_rotation(params.head)
+    axis, _, _ = eye_axes(params, R)
+    t = torch.linspace(0.0, 1.0, k, dtype=axis.dtype, device=axis.device)
+    t[0], t[-1] = 1e-3, 1 - 1e-3  # the margins meet at the corners
+    uv = _project_uv(_lid_points(params, axis, t), R, params.camera_distance)
+    return uv[:, :k], uv[:, k:]
+
+
+def aperture_mask(upper: torch.Tensor, lower: torch.Tensor, size: tuple[int, int], soft_px: float = 1.0) -> torch.Tensor:
+    """Soft mask ``(n, H, W)`` in [0, 1] of the eye's aperture — between the ``upper`` and ``lower`` lid polylines
+    ``(n, k, 2)`` (region coordinates, u increasing along each) — on a region image of ``size`` (pixel centres at
+    ``u, v = linspace(-1, 1)``, as everywhere in gazezoom); edges ``soft_px`` pixels wide."""
+    H, W = size
+    n = upper.shape[0]
+    dt, dev = upper.dtype, upper.device
+    u = torch.linspace(-1.0, 1.0, W, dtype=dt, device=dev).expand(n, W).contiguous()
+    v = torch.linspace(-1.0, 1.0, H, dtype=dt, device=dev).view(1, H, 1)
+
+    def along(poly):  # v of a polyline at every column u (n, W), and whether the column lies within it
+        pu = poly[..., 0].contiguous()
+        pu, order = pu.sort(-1)
+        pv = poly[..., 1].gather(-1, order)
+        i = torch.searchsorted(pu, u).clamp(1, pu.shape[1] - 1)
+        u0, u1 = pu.gather(-1, i - 1), pu.gather(-1, i)
+        v0, v1 = pv.gather(-1, i - 1), pv.gather(-1, i)
+        w = ((u - u0) / (u1 - u0).clamp_min(1e-9)).clamp(0, 1)
+        return v0 + w * (v1 - v0), (u >= pu[:, :1]) & (u <= pu[:, -1:])
+
+    v_up, in_up = along(upper)
+    v_lo, in_lo = along(lower)
+    px = 2.0 / (H - 1)  # one pixel in v
+    inside = torch.minimum(v - v_up.unsqueeze(1), v_lo.unsqueeze(1) - v) / (px * soft_px) + 0.5
+    return inside.clamp(0, 1) * (in_up & in_lo).unsqueeze(1).to(dt)
 
 
 def _catchlights(cl: torch.Tensor, r_p: torch.Tensor, r_y: torch.Tensor, hit_c: torch.Tensor) -> torch.Tensor:

@@ -293,6 +293,26 @@ def test_wide_lid_profile_changes_the_lids_alone_and_closes_them():
         sample_params(2, lids="closed")
 
 
+def test_free_lid_profile_unties_the_lids_from_the_iris():
+    """``lids="free"``: "squint"'s scenes with each lid's follow gain drawn from 0 to 1 (not ~1 and ~1/3) — only
+    those two gains differ; with a gain of 0 a lid stays put when the eye looks up or down."""
+    from gazezoom.models.data import DATASETS
+    from gazezoom.synth.scene import LID_T, N_LIMBUS, eye_landmarks_uv
+
+    a, b = sample_params(256, seed=4, lids="squint"), sample_params(256, seed=4, lids="free")
+    torch.testing.assert_close(a.lid_upper[:, [0, 2, 3, 4]], b.lid_upper[:, [0, 2, 3, 4]])
+    torch.testing.assert_close(a.lid_lower[:, [0, 2, 3]], b.lid_lower[:, [0, 2, 3]])
+    ku, kl = b.lid_upper[:, 1], b.lid_lower[:, 1]
+    assert float(ku.min()) < 0.1 and float(ku.max()) > 0.9 and float(kl.max()) > 0.9
+    still = dataclasses.replace(b[:1], lid_upper=b.lid_upper[:1] * torch.tensor([1.0, 0.0, 1, 1, 1]),
+                                head=torch.zeros(1, 2))
+    mid = 1 + N_LIMBUS + len(LID_T) // 2  # the upper lid's middle point
+    ups = [float(eye_landmarks_uv(dataclasses.replace(still, gaze=torch.tensor([[p, 0.0]])))[0, mid, 1])
+           for p in (-0.3, 0.3)]
+    assert abs(ups[0] - ups[1]) < 0.02  # a gain-0 upper lid does not follow a 34-degree change of pitch
+    assert DATASETS.get("synthetic_free_lids")(8, 0, "test", 8, (24, 40), "cpu").lids == "free"
+
+
 def test_small_head_profile_scales_the_head_residual_alone():
     """``head="small"`` draws the same scenes with the head residual scaled into ±5° (the front-end's measured
     head-pose spread, docs/zoom.md): only ``head`` differs, by the ratio of the ranges. A registered data source."""

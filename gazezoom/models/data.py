@@ -93,6 +93,13 @@ def _synthetic_pairs(n: int, seed: int, split: str, batch_size: int, region_size
     return _synthetic(n, seed, split, batch_size, region_size, device, lids="squint", pairs=1.0)
 
 
+@DATASETS.register("synthetic_free_lids")
+def _synthetic_free_lids(n: int, seed: int, split: str, batch_size: int, region_size, device):
+    """The "free" lid profile: "squint"'s ranges with each lid following the iris by a gain drawn from 0 to 1, so
+    where the lids sit tells little about where the iris is (a pupil locator must read the iris itself)."""
+    return _synthetic(n, seed, split, batch_size, region_size, device, lids="free")
+
+
 @DATASETS.register("synthetic_aperture")
 def _synthetic_aperture(n: int, seed: int, split: str, batch_size: int, region_size, device):
     """The "squint" renders with everything outside the lid margins painted grey (the aperture, jittered as a

@@ -236,7 +236,13 @@ def _u(g: torch.Generator, n: int, lo: float, hi: float, *shape: int) -> torch.T
 LID_PROFILES = {"default": {"cover": (-0.3, 2.5), "gap": (-1.0, 1.2)},
                 "wide": {"cover": (-0.3, 5.0), "gap": (-2.0, 1.2)},
                 "squint": {"cover": (-0.3, 5.0), "gap": (-4.0, 1.2)},
-                "real": {"cover": (-0.3, 5.0), "gap": (-4.0, 1.2), "band": ((1.0, 3.0), (0.5, 0.95))}}
+                "real": {"cover": (-0.3, 5.0), "gap": (-4.0, 1.2), "band": ((1.0, 3.0), (0.5, 0.95))},
+                "free": {"cover": (-0.3, 5.0), "gap": (-4.0, 1.2), "follow": ((0.0, 1.0), (0.0, 1.0))}}
+#: How far each lid margin follows the iris vertically (upper, lower), unless a profile says otherwise: real lids
+#: follow the gaze (upper ~1:1, lower ~1/3; Ferman et al.). "free" draws both from 0 (a lid fixed to the eyeball)
+#: to 1 (a lid that moves with the iris): the aperture's place says little about the iris's, so a pupil locator
+#: must find the iris itself rather than infer it from where the lids are (on real faces smiles move them too).
+LID_FOLLOW = ((0.75, 1.0), (0.2, 0.45))
 
 #: Area lights (windows, ring lights, softboxes, monitors) the cornea mirrors as *catchlights*, per profile.
 #: "default" (what every shipped model was trained on) has none: the only corneal reflections are the point light's
@@ -362,8 +368,9 @@ def sample_params(
     cornea_radius = U(7.5, 8.1)
     iris_radius = U(5.5, 6.2)
     pupil_frac = U(0.2, 0.55)
-    lid_upper = torch.stack([U(*lid_range["cover"]), U(0.75, 1.0), U(0.8, 1.15), U(0.7, 1.3), U(0.0, 1.0)], -1)
-    lid_lower = torch.stack([U(*lid_range["gap"]), U(0.2, 0.45), U(0.95, 1.35), U(0.9, 1.6)], -1)
+    follow_u, follow_l = lid_range.get("follow", LID_FOLLOW)
+    lid_upper = torch.stack([U(*lid_range["cover"]), U(*follow_u), U(0.8, 1.15), U(0.7, 1.3), U(0.0, 1.0)], -1)
+    lid_lower = torch.stack([U(*lid_range["gap"]), U(*follow_l), U(0.95, 1.35), U(0.9, 1.6)], -1)
     blink = torch.rand(n, generator=g) < 0.03
     closure = torch.where(blink, U(0.75, 1.0), U(0.0, 0.55) ** 2)
     crease = torch.stack([U(1.5, 7.0), U(0.0, 1.0)], -1)

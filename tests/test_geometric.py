@@ -82,6 +82,9 @@ def test_pupil_stage_maps_the_predicted_pupil_back_into_the_frame(tmp_path, port
     assert g.eyes[0].sample is not None and g.eyes[0].sample.patch.shape[:2] == (8, 12)  # the zoomed patch it read
     with pytest.raises(WeightsMismatchError, match="--output pupil"):
         PupilGaze(GazePredictor.from_weights(_tiny_model(tmp_path, "gaze"), backend="torch"))
+    # the other way round: a pupil locator's (u, v) is no (pitch, yaw) for the direct-network stage
+    with pytest.raises(WeightsMismatchError, match="--gaze fusion"):
+        build_gaze_stage("network", weights=_tiny_model(tmp_path, "pupil"), backend="torch").predict(img, face)
 
 
 @pytest.mark.slow

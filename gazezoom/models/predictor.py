@@ -227,7 +227,12 @@ class GazePredictor:
     def predict(self, frame_bgr: np.ndarray, face: Face, *, display: bool = True) -> GazeResult:
         """Both eyes of ``face`` in one batched call, un-mirrored, rotated to camera space and fused (``display``:
         keep what the sampler read, :class:`~gazezoom.results.EyeSample`, for drawing)."""
-        self._model()
+        output = self._model().config.output
+        if output != "gaze":
+            from ..errors import WeightsMismatchError
+
+            raise WeightsMismatchError(f"these weights predict {output!r} (eye-region landmarks), not gaze: run them "
+                                       "through the eyeball model with --gaze fusion or --gaze pupil")
         eyes = two_eyes(face)
         r = self.predict_regions(frame_bgr, eyes, keep_samples=display)
         gazes = []

@@ -88,7 +88,7 @@ def run(media: str, reference: str, extra: list[str]) -> int:
     from gazezoom.models.checkpoint import read_sidecar
 
     side = read_sidecar(stage_weights_file("pupil", weights).with_suffix(".json"))
-    if side.get("training", {}).get("dataset") == "synthetic_aperture":
+    if side.get("training", {}).get("dataset", "").startswith("synthetic_aperture"):
         for name, (lw, pw) in APERTURE_VARIANTS.items():
             if name not in GAZE_STAGES:
                 GAZE_STAGES.register(name, StageSpec(_stage(lw, pw, aperture=True), "pupil", "experiment"))

@@ -109,6 +109,13 @@ def _synthetic_aperture(n: int, seed: int, split: str, batch_size: int, region_s
     return _synthetic(n, seed, split, batch_size, region_size, device, lids="squint", aperture=True)
 
 
+@DATASETS.register("synthetic_aperture_free")
+def _synthetic_aperture_free(n: int, seed: int, split: str, batch_size: int, region_size, device):
+    """"synthetic_aperture" with the "free" lids: nothing outside the lid margins to see, and where the margins sit
+    says little about where the iris is — what is left to read is the iris and sclera themselves."""
+    return _synthetic(n, seed, split, batch_size, region_size, device, lids="free", aperture=True)
+
+
 #: data source → how many consecutive items belong together (a shuffle moves them as one; default 1).
 GROUP = {"synthetic_pairs": 2}
 

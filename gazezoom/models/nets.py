@@ -65,7 +65,10 @@ class TaskNet(nn.Module):
         """``(B, in_ch, H, W)`` → the hidden features ``(B, hidden)`` the last linear layer reads."""
         if x.ndim != 4 or x.shape[1] != self.in_ch or x.shape[2] < 4 or x.shape[3] < 4:
             raise ShapeError("TaskNet input", f"(B, {self.in_ch}, H>=4, W>=4)", x.shape)
-        return self.head[:-1](self.features(x))
+        h = self.features(x)
+        for i in range(len(self.head) - 1):  # indexing, not slicing: no new Sequential per call
+            h = self.head[i](h)
+        return h
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head[-1](self.embed(x))

@@ -313,6 +313,19 @@ def test_free_lid_profile_unties_the_lids_from_the_iris():
     assert DATASETS.get("synthetic_free_lids")(8, 0, "test", 8, (24, 40), "cpu").lids == "free"
 
 
+def test_dark_light_profile_darkens_irises_after_the_catchlights():
+    """``lights="dark"``: "catchlights"' scenes with most irises darkened (a gain drawn last), nothing else changed."""
+    from gazezoom.models.data import DATASETS
+
+    a, b = sample_params(64, seed=6, lights="catchlights"), sample_params(64, seed=6, lights="dark")
+    differ = [f.name for f in dataclasses.fields(a) if not torch.equal(getattr(a, f.name), getattr(b, f.name))]
+    assert differ == ["iris_colors"]
+    ratio = (b.iris_colors / a.iris_colors)[:, 0, 0]
+    assert 0.5 < float((ratio < 0.999).float().mean()) < 0.9 and float(ratio.min()) >= 0.06 - 1e-6
+    torch.testing.assert_close(b.iris_colors, a.iris_colors * ratio.view(-1, 1, 1))  # one gain per iris
+    assert DATASETS.get("synthetic_dark_iris")(8, 0, "test", 8, (24, 40), "cpu").lights == "dark"
+
+
 def test_small_head_profile_scales_the_head_residual_alone():
     """``head="small"`` draws the same scenes with the head residual scaled into ±5° (the front-end's measured
     head-pose spread, docs/zoom.md): only ``head`` differs, by the ratio of the ranges. A registered data source."""

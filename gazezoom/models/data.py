@@ -100,6 +100,13 @@ def _synthetic_free_lids(n: int, seed: int, split: str, batch_size: int, region_
     return _synthetic(n, seed, split, batch_size, region_size, device, lids="free")
 
 
+@DATASETS.register("synthetic_dark_iris")
+def _synthetic_dark_iris(n: int, seed: int, split: str, batch_size: int, region_size, device):
+    """The "squint" lids with the "dark" light profile: catchlights, and 70 % of irises darkened to an almost black
+    disc whose pupil cannot be seen, as dark irises look in real webcam frames."""
+    return _synthetic(n, seed, split, batch_size, region_size, device, lids="squint", lights="dark")
+
+
 @DATASETS.register("synthetic_aperture")
 def _synthetic_aperture(n: int, seed: int, split: str, batch_size: int, region_size, device):
     """The "squint" renders with everything outside the lid margins painted grey (the aperture, jittered as a

@@ -270,6 +270,11 @@ LIGHT_PROFILES["clutter"] = {**LIGHT_PROFILES["catchlights"], "shade_p": 0.7, "s
 #: (iris above, sclera below) makes.
 LIGHT_PROFILES["wet"] = {**LIGHT_PROFILES["clutter"], "margin_p": 0.85, "margin_w": (0.4, 1.6),
                          "margin_gain": (1.0, 1.6), "film_w": (0.12, 0.4), "film_gain": (1.2, 2.6)}
+#: "dark" adds to "catchlights" the irises of real webcam frames: dark brown irises at a webcam's exposure read as an
+#: almost black disc in which the pupil cannot be told apart (docs/zoom.md: the locator may look for the pupil's
+#: dark disc, which on real eyes is the iris with the lid's shadow above it). With ``iris_dark_p`` the iris colours
+#: are scaled by a gain log-uniform in ``iris_gain``.
+LIGHT_PROFILES["dark"] = {**LIGHT_PROFILES["catchlights"], "iris_dark_p": 0.7, "iris_gain": (0.06, 0.4)}
 
 
 def _logu(g: torch.Generator, n: int, lo: float, hi: float, *shape: int) -> torch.Tensor:
@@ -452,6 +457,11 @@ def sample_params(
     catchlights = _catchlights(g, n, LIGHT_PROFILES[lights])  # last again: earlier draws unchanged
     shades = _shades(g, n, LIGHT_PROFILES[lights])
     lower_margin = _lower_margin(g, n, LIGHT_PROFILES[lights])
+    prof = LIGHT_PROFILES[lights]
+    if "iris_dark_p" in prof:  # last again: earlier draws unchanged
+        dark = torch.rand(n, generator=g) < prof["iris_dark_p"]
+        gain = torch.where(dark, _logu(g, n, *prof["iris_gain"]), torch.ones(n))
+        iris_colors = iris_colors * gain.view(n, 1, 1)
     return RenderParams(
         lid_band=lid_band, catchlights=catchlights, shades=shades, lower_margin=lower_margin,
         gaze=gaze, head=head, kappa=kappa, camera_distance=camera_distance, eye_width_mm=eye_width_mm,

@@ -197,6 +197,14 @@ def resolve_backend(name: str | None, weights: str | Path | None) -> str:
     return "onnx"
 
 
-def make_runner(model: nn.Module, weights: str | Path | None = None, backend: str | None = None, threads: int = 0):
-    """A runner ``(crop, region_to_frame) -> (pitchyaw, patch, grid[, saliency])`` for ``backend``."""
+#: ONNX Runtime intra-op threads of the app's runner: the two-eye graph takes ~1 ms, and a second thread made it
+#: slower, not faster (2-core CPU, interleaved with the landmarker: 1.12 ms with 1 thread, 1.25 ms with ORT's
+#: default), while taking the core the landmarker needs when the two overlap (``process --overlap``).
+ONNX_THREADS = 1
+
+
+def make_runner(model: nn.Module, weights: str | Path | None = None, backend: str | None = None,
+                threads: int = ONNX_THREADS):
+    """A runner ``(crop, region_to_frame) -> (pitchyaw, patch, grid[, saliency])`` for ``backend`` (``threads``:
+    ONNX Runtime's intra-op threads, 0 = its own choice; torch's are set globally)."""
     return BACKENDS.get(resolve_backend(backend, weights))(model, weights, threads)

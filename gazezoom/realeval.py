@@ -325,7 +325,7 @@ def build_stages(weights: str | Path, variants=None, baselines=("geometric",), c
     ``baselines`` (gaze stage names other than ``network``), ``candidates`` (``LABEL=WEIGHTS[:VARIANT]``)."""
     from .models.checkpoint import weights_path
     from .models.stages import GAZE_STAGES, build_gaze_stage, weights_output
-    from .models.variants import ALL_VARIANTS, resolve_variant
+    from .models.variants import ALL_VARIANTS, LOCATOR_OUTPUTS, resolve_variant
 
     folder = Path(weights)
     if variants is None:
@@ -349,7 +349,7 @@ def build_stages(weights: str | Path, variants=None, baselines=("geometric",), c
         label, path, variant = parse_candidate(spec)
         opts = {} if variant is None else {"variant": variant}
         # a pupil model (train --output pupil) runs as the pupil stage
-        kind = "pupil" if weights_output(candidate_file(path, variant)) in ("pupil", "landmarks") else "network"
+        kind = "pupil" if weights_output(candidate_file(path, variant)) in LOCATOR_OUTPUTS else "network"
         st = build_gaze_stage(kind, weights=path, device=device, **opts)
         cfg = getattr(getattr(getattr(st, "predictor", st), "model", None), "config", None)
         rows.append(Stage(label, "candidate", kind, getattr(cfg, "variant", variant), str(path), st))

@@ -105,12 +105,12 @@ def evaluate(
     if binocular and not hasattr(ds, "batch_params"):
         raise InputValueError(f"a binocular model reads both eyes of a face; the {dataset!r} eval set has no "
                               "partner eyes (evaluate it on a rendered set: --dataset synthetic…)")
+    from ..synth.params import partner_params
+
     for i, b in tqdm(enumerate(iter_batches(ds, batch_size, device=device, loop=False)), total=len(ds),
                      disable=not progress, desc="eval", file=sys.stderr):
         partner = None
         if binocular:  # the right eyes of the same faces (mirrored patches): binocular models read both
-            from ..synth.params import partner_params
-
             partner = ds.renderer.render(partner_params(ds.batch_params(i)))["image"].to(b["image"].device)
         keep = torch.ones(b["gaze"].shape[0], dtype=torch.bool, device=b["gaze"].device)
         if "openness" in b:
@@ -118,9 +118,11 @@ def evaluate(
         gaze = b["gaze"].float()[keep]
         widths.append(b["eye_width_px"].float()[keep].cpu() if "eye_width_px" in b else torch.full((int(keep.sum()),), math.nan))
         for v, m in models.items():
-            out = (m(b["image"]) if partner is None or not m.config.binocular
-                   else forward_pairs(m, b["image"], partner)[0])
-            out = GazeOutput(*(None if t is None else t[keep] for t in out))
+            if m.config.binocular:  # both eyes of every face go in; the kept left eyes are scored
+                out = forward_pairs(m, b["image"], partner)[0]
+                out = GazeOutput(*(None if t is None else t[keep] for t in out))
+            else:
+                out = m(b["image"][keep])
             pred = gaze_of_output(out.pitchyaw.float(), {k: x[keep] for k, x in b.items() if k == "head"},
                                   m.config.output)  # a pupil model is scored on its eyeball-model gaze
             errs[v].append(angular_error_deg(pred, gaze).cpu())

@@ -31,6 +31,7 @@ from ..cliargs import add_threads_arg
 from ..errors import InputValueError, WeightsMismatchError
 from ..geometry import angular_error_deg
 from ..models.geometric import gaze_of_output
+from ..models.variants import LOCATOR_OUTPUTS
 
 __all__ = ["TrainConfig", "train_variant", "validate", "plot_curves", "add_arguments", "run"]
 
@@ -115,7 +116,7 @@ def validate(model, batches: list[dict], min_openness: float = 0.0) -> dict:
         e = angular_error_deg(gaze_of_output(raw, b, output), b["gaze"].float())
         keep = b["openness"] >= min_openness if "openness" in b else torch.ones_like(e, dtype=torch.bool)
         errs.append(e[keep].cpu())
-        if output in ("pupil", "landmarks"):
+        if output in LOCATOR_OUTPUTS:
             raw = raw[:, :2]
             scale = torch.tensor([REGION_MM[1] / 2, REGION_MM[0] / 2], device=raw.device)
             mm.append(((raw - b["pupil_uv"].float()) * scale).norm(dim=-1)[keep].cpu())

@@ -33,6 +33,7 @@ from ..face.eyes import EYE_LANDMARKS, frame_to_region
 from ..geometry import REGION_MM, pitchyaw_to_vector, vector_to_pitchyaw
 from ..results import EyeGaze, EyeRegion, EyeSample, Face, GazeResult
 from ..synth.params import KAPPA_MEAN
+from .variants import LOCATOR_OUTPUTS
 
 __all__ = ["GeometricGaze", "PupilGaze", "EYEBALL_OFFSET_MM", "IRIS_SPHERE_MM", "region_points_to_camera", "ray_sphere_near",
            "eyeball_gaze", "eye_gaze_geometric", "render_pupil_gaze", "gaze_of_output"]
@@ -167,7 +168,7 @@ class PupilGaze:
 
     def __init__(self, predictor, learned_weight: tuple[float, float] = (1.0, 1.0), pair_weight: float = 0.0):
         cfg = predictor.model.config
-        if cfg.output not in ("pupil", "landmarks"):
+        if cfg.output not in LOCATOR_OUTPUTS:
             from ..errors import WeightsMismatchError
 
             raise WeightsMismatchError(f"the pupil stage needs weights trained with --output pupil; these predict "

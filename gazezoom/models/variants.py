@@ -51,6 +51,7 @@ __all__ = [
     "build_model",
     "forward_pairs",
     "OUTPUT_SIZE",
+    "LOCATOR_OUTPUTS",
 ]
 
 
@@ -63,6 +64,8 @@ OUTPUTS = ("gaze", "pupil", "landmarks")
 #: :func:`gazezoom.synth.scene.eye_landmarks_uv` (pupil centre first, then 8 limbus points, 3 upper- and 3 lower-lid
 #: points), flattened (u, v) pairs; the pupil centre (the first two) is what the eyeball model reads.
 OUTPUT_SIZE = {"gaze": 2, "pupil": 2, "landmarks": 30}
+#: The outputs that locate the pupil (its (u, v) first), which the eyeball model turns into gaze.
+LOCATOR_OUTPUTS = ("pupil", "landmarks")
 
 
 @dataclass(frozen=True)

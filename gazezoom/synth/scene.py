@@ -140,10 +140,7 @@ def pupil_uv(params: RenderParams) -> torch.Tensor:
     axis, _, _ = eye_axes(params, R)
     ld, _ = _limbus(params)
     p_head = params.eyeball_center + (ld - 0.4).unsqueeze(-1) * axis
-    p = (R @ p_head.unsqueeze(-1)).squeeze(-1)
-    dist = params.camera_distance
-    scale = dist / (p[:, 2] + dist)
-    return torch.stack([p[:, 0] * scale / (REGION_MM[1] / 2), p[:, 1] * scale / (REGION_MM[0] / 2)], -1)
+    return _project_uv(p_head[:, None], R, params.camera_distance)[:, 0]
 
 
 #: Points on the limbus (the iris's rim) among :func:`eye_landmarks_uv`, evenly spaced from the temporal side.
@@ -155,7 +152,7 @@ LID_T = (0.25, 0.5, 0.75)
 def _project_uv(p_head: torch.Tensor, R: torch.Tensor, dist: torch.Tensor) -> torch.Tensor:
     """Head-frame points ``(n, K, 3)`` mm → region coordinates ``(n, K, 2)`` (the normalised camera ``dist`` mm
     in front of the eye centre)."""
-    p = p_head @ R.transpose(1, 2)
+    p = (R[:, None] @ p_head.unsqueeze(-1)).squeeze(-1)
     scale = dist[:, None] / (p[..., 2] + dist[:, None])
     return torch.stack([p[..., 0] * scale / (REGION_MM[1] / 2), p[..., 1] * scale / (REGION_MM[0] / 2)], -1)
 
@@ -171,7 +168,7 @@ def eye_landmarks_uv(params: RenderParams) -> torch.Tensor:
     axis, _, _ = eye_axes(params, R)
     ld, _ = _limbus(params)
     c = params.eyeball_center
-    pupil = c + (ld - 0.4).unsqueeze(-1) * axis
+    pupil = c + (ld - 0.4).unsqueeze(-1) * axis  # as pupil_uv
     # two unit vectors spanning the limbus plane (perpendicular to the optical axis): e1 ~ head x, e2 = axis x e1
     ex = torch.zeros_like(axis)
     ex[:, 0] = 1.0

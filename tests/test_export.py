@@ -52,7 +52,10 @@ def test_export_writes_verified_onnx_beside_the_weights(exported):
         model = onnx.load(str(path))
         onnx.checker.check_model(model)
         ins = {i.name: [d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim] for i in model.graph.input}
-        assert ins == {"crop": [1, 3, "height", "width"], "region_to_frame": ["regions", 3, 3]}
+        want = {"crop": [1, 3, "height", "width"], "region_to_frame": ["regions", 3, 3]}
+        if v == "sampler@P":  # the saliency's low-resolution view, read by the runner with OpenCV (low_views)
+            want["low"] = ["regions", 3, 12, 20]
+        assert ins == want
         outs = [o.name for o in model.graph.output]
         assert outs == (["pitchyaw", "patch", "grid", "saliency"] if v == "sampler@P" else ["pitchyaw", "patch", "grid"])
 
@@ -196,3 +199,77 @@ def test_an_export_traced_with_other_settings_is_refused(exported, tmp_path):
         GazePredictor.from_weights(tmp_path, variant="sampler@P", backend="onnx")
     assert main(["export", "--weights", str(tmp_path), "--variants", "sampler@P"]) == 0
     assert GazePredictor.from_weights(tmp_path, variant="sampler@P", backend="onnx").backend == "onnx"
+
+
+@pytest.mark.parametrize("variant", ["sampler@P", "sampler_crop@P"])
+def test_low_views_read_what_the_sampler_reads(variant):
+    """OpenCV's read of the saliency's view equals the sampler's grid_sample read (bilinear, align_corners, zero
+    outside the crop, k×k mean) — mirrored regions, perspective, and regions reaching past the crop's border."""
+    import torch.nn.functional as F
+
+    from gazezoom.commands.export import example_inputs
+    from gazezoom.models import ModelConfig, build_model
+    from gazezoom.models.onnx_backend import low_views, view_spec
+    from gazezoom.sampler import sample_regions
+
+    model = build_model(ModelConfig(variant=variant, patch=(12, 20), region_size=(48, 80), low_size=(12, 20))).eval()
+    spec = view_spec(model)
+    assert spec["read"] == [24, 40] and spec["pool"] == 2
+    for n, hw, seed in ((2, (140, 420), 0), (3, (61, 97), 1)):
+        crop, H = example_inputs(n, hw, seed)
+        H[0, :2, 2] = 0.0  # the first region is centred on the crop's top-left corner: three quarters outside
+        maps, read, k = model.front.view_maps(H)
+        want = F.avg_pool2d(sample_regions(crop, maps, read), k)
+        got = low_views(crop, H, spec)
+        assert got.shape == want.shape == (n, 3, 12, 20)
+        assert float(want[0].min()) == 0.0  # the border case is really exercised (zeros read outside)
+        np.testing.assert_allclose(got.numpy(), want.numpy(), atol=2e-5)
+        # and the sampler given that view gives what it gives when it reads the view itself
+        with torch.no_grad():
+            a = model.front.forward_regions(crop, H)
+            b = model.front.forward_regions(crop, H, low=got)
+        np.testing.assert_allclose(b[0].numpy(), a[0].numpy(), atol=1e-4)
+
+
+def test_forward_regions_refuses_a_view_of_the_wrong_shape():
+    from gazezoom.commands.export import example_inputs
+    from gazezoom.errors import ShapeError
+    from gazezoom.models import ModelConfig, build_model
+
+    model = build_model(ModelConfig(variant="sampler@P", patch=(12, 20), region_size=(48, 80), low_size=(12, 20)))
+    crop, H = example_inputs(2)
+    with pytest.raises(ShapeError, match="low"):
+        model.front.forward_regions(crop, H, low=torch.zeros(2, 3, 24, 40))
+
+
+def test_an_export_without_the_low_view_input_still_runs(tmp_path):
+    """Graphs exported before the view moved to OpenCV read it inside; the runner feeds them as before. A graph
+    that takes the view but does not say how to read it is refused."""
+    import onnx
+
+    from gazezoom.commands.export import example_inputs
+    from gazezoom.models.onnx_backend import OnnxRegionGaze, RegionGazeGraph
+
+    graph = RegionGazeGraph(_model("sampler@P"))
+    crop, H = example_inputs()
+    old = tmp_path / "old.onnx"
+    with torch.no_grad():
+        torch.onnx.export(graph, (crop, H), str(old), input_names=["crop", "region_to_frame"],
+                          output_names=list(graph.output_names), opset_version=17, dynamo=False)
+    sess = OnnxRegionGaze(old, threads=1)
+    assert sess.view is None
+    with torch.no_grad():
+        ref = graph(crop, H)
+    np.testing.assert_allclose(sess(crop, H)[0].numpy(), ref[0].numpy(), atol=1e-5)
+
+    from gazezoom.models.onnx_backend import low_views, view_spec
+
+    new = tmp_path / "new.onnx"
+    with torch.no_grad():
+        torch.onnx.export(graph, (crop, H, low_views(crop, H, view_spec(graph.model))), str(new),
+                          input_names=["crop", "region_to_frame", "low"], output_names=list(graph.output_names),
+                          opset_version=17, dynamo=False)
+    proto = onnx.load(str(new))
+    onnx.save(proto, str(new))
+    with pytest.raises(ModelFileError, match="low-resolution view"):
+        OnnxRegionGaze(new, threads=1)

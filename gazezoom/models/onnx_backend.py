@@ -36,6 +36,8 @@ __all__ = [
     "DEFAULT_BACKEND",
     "onnx_path",
     "make_runner",
+    "low_views",
+    "view_spec",
     "resolve_backend",
 ]
 
@@ -59,17 +61,19 @@ class RegionGazeGraph(nn.Module):
         super().__init__()
         self.model = model.eval()
         self.zooms = hasattr(model.front, "sampler")
+        self.eval()  # an inference graph: torch.onnx.export restores the mode it found, and train() would reach model
 
     @property
     def output_names(self) -> tuple[str, ...]:
         return OUTPUTS_SAMPLER if self.zooms else OUTPUTS_PLAIN
 
-    def forward(self, crop: torch.Tensor, region_to_frame: torch.Tensor):
+    def forward(self, crop: torch.Tensor, region_to_frame: torch.Tensor, low: torch.Tensor | None = None):
         m = self.model
         if torch.jit.is_tracing():
             region_to_frame = _traceable_crop_size(crop, region_to_frame)
         if self.zooms:
-            patch, grid, saliency = m.front.forward_regions(crop, region_to_frame)  # model helper: supersampling
+            # low: the saliency's view, when the caller read it (low_views); else the sampler reads it here
+            patch, grid, saliency = m.front.forward_regions(crop, region_to_frame, low=low)  # model helper: supersampling
             return m.head(patch, grid), patch, grid, saliency
         region = sample_regions(crop, region_to_frame, m.config.region_size)  # (N, 3, *region_size)
         o = m(region)
@@ -93,6 +97,44 @@ def _traceable_crop_size(crop: torch.Tensor, region_to_frame: torch.Tensor) -> t
     return region_to_frame * rows.view(1, 3, 1)
 
 
+def view_spec(model: nn.Module) -> dict | None:
+    """How a zooming model's sampler reads its low-resolution view (:meth:`~gazezoom.models.variants._Zoom.view_maps`)
+    as JSON-able settings for :func:`low_views` — ``{"pre": 3×3 region → region map, "read": [h, w], "pool": k}`` —
+    or None for a model without a sampler."""
+    front = getattr(model, "front", None)
+    if not hasattr(front, "view_maps"):
+        return None
+    pre, read, pool = front.view_maps(torch.eye(3, dtype=torch.float64)[None])
+    return {"pre": pre[0].tolist(), "read": list(read), "pool": int(pool)}
+
+
+def low_views(crop: torch.Tensor, region_to_frame: torch.Tensor, spec: dict) -> torch.Tensor:
+    """The saliency's low-resolution views of ``N`` regions, read with OpenCV: ``crop (1, 3, h, w)`` float32 and
+    ``region_to_frame (N, 3, 3)`` (region → crop pixels) → ``(N, 3, read_h / pool, read_w / pool)`` float32.
+
+    The same read as :meth:`gazezoom.sampler.SaliencySampler.forward_regions` makes with ``grid_sample`` (bilinear
+    at a ``read`` grid spanning the region corner to corner, ``align_corners``, zero outside the crop, then a
+    ``pool × pool`` mean): equal to float rounding (tests/test_export.py), and ~10× cheaper on the CPU, where ONNX
+    Runtime's GridSample of this view was a quarter of the whole two-eye graph's time.
+    """
+    import cv2
+
+    h, w = spec["read"]
+    k = int(spec["pool"])
+    # view pixel (x, y) → region units (align_corners: pixel 0 and w - 1 are the region's edges) → crop pixels
+    A = np.array([[2.0 / max(w - 1, 1), 0.0, -1.0], [0.0, 2.0 / max(h - 1, 1), -1.0], [0.0, 0.0, 1.0]])
+    maps = region_to_frame.detach().double().cpu().numpy() @ np.asarray(spec["pre"], np.float64) @ A
+    src = np.ascontiguousarray(crop.detach()[0].permute(1, 2, 0).float().cpu().numpy())  # (h, w, 3)
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    out = []
+    for M in maps:
+        v = cv2.warpPerspective(src, M, (w, h), flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        out.append(cv2.resize(v, (w // k, h // k), interpolation=cv2.INTER_AREA) if k > 1 else v)  # exact k×k mean
+    return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2)
+
+
+#: ONNX metadata key holding how the graph's ``low`` input is read (:func:`view_spec`); absent: no such input.
+VIEW_KEY = "gazezoom_low_view"
 #: ONNX metadata key holding the SHA-256 of the safetensors file an export was made from.
 WEIGHTS_SHA_KEY = "gazezoom_weights_sha256"
 #: ONNX metadata key holding the model settings (``ModelConfig.to_json()``) the graph was traced with: the sidecar
@@ -136,6 +178,15 @@ class OnnxRegionGaze:
         except Exception as err:  # noqa: BLE001 - onnxruntime raises its own exception types for corrupt files
             raise ModelFileError(f"{self.path} is not a loadable ONNX model ({err}); re-run `gazezoom export`") from err
         self.output_names = tuple(o.name for o in self.session.get_outputs())
+        # a zooming graph exported since the low view moved to OpenCV takes it as an input (low_views); older
+        # exports read it inside and have no such input
+        self.view = None
+        if "low" in {i.name for i in self.session.get_inputs()}:
+            meta = self.session.get_modelmeta().custom_metadata_map
+            if VIEW_KEY not in meta:
+                raise ModelFileError(f"{self.path} takes a low-resolution view but does not say how to read it "
+                                     f"({VIEW_KEY}); re-run `gazezoom export`")
+            self.view = json.loads(meta[VIEW_KEY])
         if weights is not None and Path(weights).suffix == ".safetensors" and Path(weights).is_file():
             self._check_matches(Path(weights))
 
@@ -171,6 +222,8 @@ class OnnxRegionGaze:
             "crop": np.ascontiguousarray(crop.detach().cpu().numpy(), dtype=np.float32),
             "region_to_frame": np.ascontiguousarray(region_to_frame.detach().cpu().numpy(), dtype=np.float32),
         }
+        if self.view is not None:
+            feeds["low"] = np.ascontiguousarray(low_views(crop, region_to_frame, self.view).numpy(), dtype=np.float32)
         return tuple(torch.from_numpy(a) for a in self.session.run(list(self.output_names), feeds))
 
 

@@ -211,20 +211,29 @@ class _Zoom(nn.Module):
         grid = F.avg_pool2d(out.grid.permute(0, 3, 1, 2), k).permute(0, 2, 3, 1)  # (B, h, w, 2)
         return F.avg_pool2d(out.patch, k), grid, out.saliency
 
-    def _float32(self, fn, x: torch.Tensor, *args):
+    def _float32(self, fn, x: torch.Tensor, *args, **kwargs):
         # The grid comes from a softmax and a wide Gaussian and, on the app path, is composed with full-frame pixel
         # coordinates: both paths keep it in float32 even under mixed precision (bfloat16 moves it by pixels).
         k = self._k()
         size = (self.patch_size[0] * k, self.patch_size[1] * k)
         with torch.autocast(x.device.type, enabled=False):
-            return self._pool(fn(x.float(), *args, out_size=size), k)
+            return self._pool(fn(x.float(), *args, out_size=size, **kwargs), k)
 
     def forward(self, region: torch.Tensor):
         return self._float32(self.sampler, region)
 
-    def forward_regions(self, frame: torch.Tensor, region_to_frame: torch.Tensor, batch_index=None):
-        """The app path: ``(patch (N, 3, *P), grid (N, *P, 2) region units, saliency)`` read from full-res frames."""
-        return self._float32(self.sampler.forward_regions, frame, region_to_frame, batch_index)
+    def forward_regions(self, frame: torch.Tensor, region_to_frame: torch.Tensor, batch_index=None, low=None):
+        """The app path: ``(patch (N, 3, *P), grid (N, *P, 2) region units, saliency)`` read from full-res frames
+        (``low``: the saliency's view, already read through :meth:`view_maps`; see ``SaliencySampler``)."""
+        return self._float32(self.sampler.forward_regions, frame, region_to_frame, batch_index,
+                             low=None if low is None else low.float())
+
+    def view_maps(self, region_to_frame: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int], int]:
+        """How :meth:`forward_regions` reads the saliency's low-resolution view: through ``(N, 3, 3)`` maps (region
+        units → frame pixels), at ``(h, w)`` (``region_oversample × low_size``), then average-pooled ``k × k``."""
+        s = self.sampler
+        k = s.region_oversample
+        return region_to_frame, (s.low_size[0] * k, s.low_size[1] * k), k
 
 
 class _CropZoom(_Zoom):
@@ -251,10 +260,13 @@ class _CropZoom(_Zoom):
         patch, grid, saliency = super().forward(_central_crop(region, self.extent, min_px=2))
         return patch, grid * self.scale, saliency
 
-    def forward_regions(self, frame: torch.Tensor, region_to_frame: torch.Tensor, batch_index=None):
+    def forward_regions(self, frame: torch.Tensor, region_to_frame: torch.Tensor, batch_index=None, low=None):
         patch, grid, saliency = super().forward_regions(
-            frame, region_to_frame @ self.crop_to_region.to(region_to_frame.dtype), batch_index)
+            frame, region_to_frame @ self.crop_to_region.to(region_to_frame.dtype), batch_index, low)
         return patch, grid * self.scale, saliency
+
+    def view_maps(self, region_to_frame: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int], int]:
+        return super().view_maps(region_to_frame @ self.crop_to_region.to(region_to_frame.dtype))
 
 
 VARIANTS: Registry[_VariantSpec] = Registry("gaze model variant")

@@ -161,6 +161,7 @@ class SaliencySampler(nn.Module):
         region_to_frame: torch.Tensor,
         batch_index: torch.Tensor | None = None,
         out_size: Sequence[int] | None = None,
+        low: torch.Tensor | None = None,
     ) -> SamplerOutput:
         """Zoom into ``N`` regions of full-resolution frames, reading each frame's pixels once.
 
@@ -169,14 +170,22 @@ class SaliencySampler(nn.Module):
             region_to_frame: ``(N, 3, 3)`` region ``(u, v) ∈ [-1, 1]²`` → frame pixels.
             batch_index: ``(N,)`` frame of each region (see :func:`~gazezoom.sampler.functional.sample_regions`).
             out_size: overrides ``self.out_size`` for this call.
+            low: ``(N, C, *low_size)`` the low-resolution view when the caller has already read it — the regions
+                read at ``region_oversample × low_size`` (bilinear, zero outside the frame, ``align_corners``) and
+                average-pooled, exactly what this method reads otherwise (the app reads it with OpenCV, which is
+                ~10× cheaper on the CPU than ``grid_sample``: ``gazezoom.models.predictor.low_views``).
         Returns:
             :class:`SamplerOutput` with ``patch (N, C, H, W)`` and ``grid (N, H, W, 2)`` in *region* units
             (compose with ``region_to_frame`` to draw it on the frame).
         """
-        k = self.region_oversample
-        lh, lw = self.low_size
-        view = Fs.sample_regions(frame, region_to_frame, (lh * k, lw * k), batch_index=batch_index)
-        low = F.avg_pool2d(view, k) if k > 1 else view  # (N, C, h, w)
+        if low is None:
+            k = self.region_oversample
+            lh, lw = self.low_size
+            view = Fs.sample_regions(frame, region_to_frame, (lh * k, lw * k), batch_index=batch_index)
+            low = F.avg_pool2d(view, k) if k > 1 else view  # (N, C, h, w)
+        elif low.shape != (region_to_frame.shape[0], frame.shape[1], *self.low_size):
+            raise ShapeError("low", f"({region_to_frame.shape[0]}, {frame.shape[1]}, {self.low_size[0]}, "
+                             f"{self.low_size[1]})", low.shape)
         sal = self.saliency(low)
         size = self.out_size if out_size is None else Fs._size2(out_size, "out_size")
         grid = self.grid(sal, size)  # (N, H, W, 2) region units

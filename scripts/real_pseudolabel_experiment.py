@@ -1,0 +1,130 @@
+"""Does real-eye appearance, learned from one face, carry the learned vertical reading to other faces?
+(docs/zoom.md, "What was tried"; an experiment: nothing here is shipped.)
+
+    python scripts/real_pseudolabel_experiment.py OUT_DIR [--steps 600] [--real-weight 1.0] [--renders 4096]
+
+Fine-tunes the shipped pupil locator on rendered eyes (exact labels, `synthetic_squint`) **plus** the real eyes of the
+three shared clips — one man — with MediaPipe's iris centre as the *vertical* target only (pseudo-labels from the
+landmarker gazezoom ships; the reference gaze is never read). BatchNorm statistics stay frozen. The stills of
+../shared/media (other faces: obama*, astronaut) are never trained on: on them it prints the learned minus MediaPipe
+vertical reading per eye before and after, and writes OUT_DIR/pupil_sampler_P.* for
+``python scripts/fusion_variants_scoreboard.py -- --weights OUT_DIR`` (whose video rows are then *trained on* and
+only the stills' figures are held out). The shared media's rights are unclear (../shared/media/README.md): weights
+trained on them are for this measurement only, never for weights/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from pupil_diagnostics import faces
+from real_bn_adaptation import CLIPS, MEDIA, vertical_gap
+from torch import nn
+from tqdm import tqdm
+
+from gazezoom.face.eyes import EYE_LANDMARKS, frame_to_region
+from gazezoom.face.frontend import FrontEnd
+from gazezoom.fileio import REPO_ROOT
+from gazezoom.io.readers import VideoReader
+from gazezoom.models.checkpoint import load_weights, read_sidecar, save_weights
+from gazezoom.models.data import DATASETS, render_cache
+from gazezoom.models.predictor import frame_crop, region_maps
+
+
+def real_eyes() -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """``(crop, Hc, mediapipe_v (2,))`` for every open-eyed frame of the clips (MediaPipe's iris centre, region v)."""
+    out = []
+    for name in CLIPS:
+        with VideoReader(MEDIA / name) as reader, FrontEnd(mode="video") as fe:
+            for f in reader.frames():
+                face, _, _ = fe.process(f.image, f.time_s)
+                if face is None or any(e.blink for e in face.eyes):
+                    continue
+                v = [frame_to_region(np.asarray(e.region_to_frame, float),
+                                     face.landmarks_px[None, EYE_LANDMARKS[e.side]["iris"], :2])[0, 1] for e in face.eyes]
+                out.append((*frame_crop(f.image, region_maps(face.eyes)), torch.tensor(v, dtype=torch.float32)))
+    return out
+
+
+def stills_table(models: dict) -> None:
+    stills = list(faces())
+    print(f"{'still (held out)':24s}" + "".join(f"{k:>18s}" for k in models) + "   (learned v - MediaPipe v, L / R)")
+    gaps = {k: [] for k in models}
+    for name, img, face in stills:
+        row = []
+        for k, m in models.items():
+            g = vertical_gap(m, img, face)
+            gaps[k].extend(g)
+            row.append(f"{g[0]:+9.3f}/{g[1]:+.3f}")
+        print(f"{name:24s}" + "".join(row))
+    print(f"{'mean / s.d.':24s}" + "".join(f"{np.mean(g):+9.3f}/{np.std(g):.3f}" for g in gaps.values()))
+    print(f"{'mean |gap|':24s}" + "".join(f"{np.mean(np.abs(g)):18.3f}" for g in gaps.values()))
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("out")
+    p.add_argument("--steps", type=int, default=600)
+    p.add_argument("--real-weight", type=float, default=1.0, help="weight of the real eyes' vertical L1 term")
+    p.add_argument("--renders", type=int, default=4096, help="rendered eyes (synthetic_squint, cached in runs/cache)")
+    p.add_argument("--lr", type=float, default=3e-4)
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    torch.manual_seed(args.seed)
+    src = REPO_ROOT / "weights" / "pupil_sampler_P.safetensors"
+    base = load_weights(src).eval()
+    model = load_weights(src)
+    model.train()
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.eval()  # frozen statistics: the real batches are one man's eyes
+    region = tuple(model.config.region_size)
+    ds = DATASETS.get("synthetic_squint")(args.renders, 77, "train", 64, region, "cpu")
+    cache = render_cache(ds, REPO_ROOT / "runs" / "cache" / f"pseudo_squint_{args.renders}.pt", workers=2,
+                         spec=("synthetic_squint", (args.renders, 77, "train", 64, region, "cpu")))
+    real = real_eyes()
+    print(f"{len(cache['image'])} rendered eyes, {len(real)} real clip frames ({2 * len(real)} eyes)")
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    g = torch.Generator().manual_seed(args.seed)
+    for step in tqdm(range(args.steps), desc="fine-tune", file=sys.stderr):
+        idx = torch.randint(0, len(cache["image"]), (48,), generator=g)
+        img = cache["image"][idx].float() / 255.0
+        uv = cache["pupil_uv"][idx].float()
+        keep = (cache["openness"][idx] >= 0.1).float()
+        pred = model(img).pitchyaw
+        loss_r = (((pred - uv).abs().sum(-1)) * keep).sum() / keep.sum().clamp_min(1)
+        loss_real = torch.zeros(())
+        if args.real_weight > 0:
+            terms = []
+            for j in torch.randint(0, len(real), (8,), generator=g).tolist():
+                crop, Hc, v = real[j]
+                patch, grid, _ = model.front.forward_regions(crop, Hc)
+                terms.append((model.head(patch, grid)[:, 1] - v).abs())
+            loss_real = torch.cat(terms).mean()
+        loss = loss_r + args.real_weight * loss_real
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step % 100 == 0 or step == args.steps - 1:
+            tqdm.write(f"step {step}: renders L1 {float(loss_r):.4f}, real vertical L1 {float(loss_real):.4f}",
+                       file=sys.stderr)
+    model.eval()
+    stills_table({"shipped": base, "fine-tuned": model})
+    out = Path(args.out)
+    side = read_sidecar(src.with_suffix(".json"))
+    save_weights(model, out / "pupil_sampler_P.safetensors", step=side.get("step", 0) + args.steps,
+                 training={**side.get("training", {}), "experiment": "real_pseudolabel_experiment.py",
+                           "real_weight": args.real_weight, "steps": args.steps})
+    for f in (REPO_ROOT / "weights").glob("gaze_sampler_P.*"):
+        if not (out / f.name).exists():
+            (out / f.name).symlink_to(f)
+    print(f"wrote {out / 'pupil_sampler_P.safetensors'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from gazezoom.face.eyes import EYE_LANDMARKS
+from gazezoom.face.eyes import iris_centre_px
 from gazezoom.face.frontend import FrontEnd
 from gazezoom.fileio import REPO_ROOT
 from gazezoom.geometry import apply_homography
@@ -39,7 +39,7 @@ def eye_tile(img, face, eye, landmarks_uv) -> np.ndarray:
     crop = cv2.resize(crop, (TILE[0], max(1, int(crop.shape[0] * s))), interpolation=cv2.INTER_CUBIC)
     for (x, y), c in zip(pts, COLOURS):
         cv2.circle(crop, (int((x - x0) * s), int((y - y0) * s)), 3, c, -1, cv2.LINE_AA)
-    mx, my = np.asarray(face.landmarks_px)[EYE_LANDMARKS[eye.side]["iris"], :2]
+    mx, my = iris_centre_px(face.landmarks_px, eye.side)
     cv2.drawMarker(crop, (int((mx - x0) * s), int((my - y0) * s)), (255, 0, 255), cv2.MARKER_CROSS, 14, 2)
     out = np.zeros((TILE[1], TILE[0], 3), np.uint8)
     h = min(TILE[1], crop.shape[0])

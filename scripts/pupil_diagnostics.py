@@ -17,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from gazezoom.face.eyes import EYE_LANDMARKS, frame_to_region
+from gazezoom.face.eyes import EYE_LANDMARKS, frame_to_region, iris_centre_px
 from gazezoom.face.frontend import FrontEnd
 from gazezoom.fileio import REPO_ROOT
 from gazezoom.geometry import apply_homography
@@ -41,8 +41,7 @@ def faces():
 
 
 def mediapipe_uv(face, eye) -> np.ndarray:
-    return frame_to_region(np.asarray(eye.region_to_frame, float),
-                           face.landmarks_px[None, EYE_LANDMARKS[eye.side]["iris"], :2])[0]
+    return frame_to_region(np.asarray(eye.region_to_frame, float), iris_centre_px(face.landmarks_px, eye.side)[None])[0]
 
 
 def shift(pred) -> None:
@@ -66,7 +65,7 @@ def paint_catchlights(img, face) -> np.ndarray:
     L = face.landmarks_px[:, :2]
     for side in ("left", "right"):
         ids = EYE_LANDMARKS[side]
-        c = L[ids["iris"]]
+        c = iris_centre_px(L, side)
         r = np.linalg.norm(L[ids["iris"] + 1 : ids["iris"] + 5] - c, axis=1).mean()
         x0, y0, x1, y1 = int(c[0] - r - 2), int(c[1] - r - 2), int(c[0] + r + 3), int(c[1] + r + 3)
         yy, xx = np.mgrid[y0:y1, x0:x1]

@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from gazezoom.face.eyes import EYE_LANDMARKS
+from gazezoom.face.eyes import EYE_LANDMARKS, iris_centre_px
 from gazezoom.face.frontend import FrontEnd
 from gazezoom.fileio import REPO_ROOT
 from gazezoom.geometry import apply_homography
@@ -46,7 +46,7 @@ def eye_tile(img, face, eye, pupil_px, title):
         cv2.circle(tile, px(q), 2, (255, 0, 255), -1)
     for q in c:
         cv2.circle(tile, px(q), 3, (0, 200, 255), -1)
-    cv2.drawMarker(tile, px(L[ids["iris"]]), (0, 255, 0), cv2.MARKER_CROSS, 14, 2)
+    cv2.drawMarker(tile, px(iris_centre_px(L, eye.side)), (0, 255, 0), cv2.MARKER_CROSS, 14, 2)
     cv2.drawMarker(tile, px(pupil_px), (0, 0, 255), cv2.MARKER_TILTED_CROSS, 14, 2)
     cv2.putText(tile, title, (3, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
     return tile

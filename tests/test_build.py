@@ -14,11 +14,11 @@ from gazezoom.io.readers import read_image
 def test_load_gaze_resolves_the_stage_from_the_weights():
     folder = load_gaze(None, weights=WEIGHTS_DIR)
     assert folder.name == "fusion" and folder.weights.name == "pupil_sampler_P.safetensors"
-    assert folder.identity.startswith("gaze_fusion@v1:pupil_sampler_P@")
+    assert folder.identity.startswith("gaze_fusion@v2:pupil_sampler_P@")
     net = load_gaze(None, weights=WEIGHTS_DIR / "gaze_sampler_P.safetensors")  # a gaze network file runs as one
     assert net.name == "network" and net.identity.startswith("gaze_sampler_P@")
     geo = load_gaze("geometric")
-    assert geo.weights is None and geo.identity == "gaze_geometric@v1" and "no learned weights" in geo.note
+    assert geo.weights is None and geo.identity == "gaze_geometric@v2" and "no learned weights" in geo.note
     with pytest.raises(ModelFileError, match="pupil_sampler_P"):
         load_gaze("fusion", weights=WEIGHTS_DIR / "nowhere")
 

@@ -47,6 +47,32 @@ def portrait_faces(media_dir):
         return [(f, fe.process(f)[0]) for f in (img, mirror)]
 
 
+def test_stages_read_the_iris_circle_centre_not_the_centre_point(portrait_faces):
+    """MediaPipe's iris centre, for every stage, is the centre of its four rim points (face.eyes.iris_centre_px):
+    moving its separate centre point changes nothing; moving the rim moves the gaze and the face's iris_px."""
+    import dataclasses
+
+    from gazezoom.face.eyes import EYE_LANDMARKS, iris_centre_px
+
+    (img, face), _ = portrait_faces
+    for e in face.eyes:
+        np.testing.assert_allclose(e.iris_px, iris_centre_px(face.landmarks_px, e.side))
+    L = np.array(face.landmarks_px, float, copy=True)
+    i = EYE_LANDMARKS["left"]["iris"]
+    stages = [build_gaze_stage("geometric"), build_gaze_stage("fusion")]
+    base = [s.predict(img, face, display=False).eyes[0].vector_cam for s in stages]
+    L[i, 1] += 3.0  # the centre point alone, 3 px down
+    moved = dataclasses.replace(face, landmarks_px=L.copy())
+    for s, b in zip(stages, base):
+        np.testing.assert_allclose(s.predict(img, moved, display=False).eyes[0].vector_cam, b, atol=1e-12)
+    L[i + 1 : i + 5, 1] += 3.0  # the rim, 3 px down: the eye looks lower
+    moved = dataclasses.replace(face, landmarks_px=L)
+    for s, b in zip(stages, base):
+        pitch_before = np.degrees(vector_to_pitchyaw(b))[0]
+        pitch_after = np.degrees(vector_to_pitchyaw(s.predict(img, moved, display=False).eyes[0].vector_cam))[0]
+        assert pitch_after < pitch_before - 1.0, (s.name, pitch_before, pitch_after)
+
+
 def test_geometric_stage_on_a_real_portrait(portrait_faces):
     (img, face), (mimg, mface) = portrait_faces
     stage = build_gaze_stage("geometric")

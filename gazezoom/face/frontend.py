@@ -20,6 +20,7 @@ from .eyes import (
     EYE_LANDMARKS,
     BlinkHysteresis,
     eye_aspect_ratio,
+    iris_centre_px,
     normalising_rotation,
     openness_from_ear,
     region_to_frame,
@@ -68,7 +69,7 @@ def build_face(
                 R_norm=R_norm,
                 center_mm=c,
                 corners_px=L[[ids["inner"], ids["outer"]], :2].copy(),
-                iris_px=L[ids["iris"], :2].copy(),
+                iris_px=iris_centre_px(L, side),
                 openness=openness,
                 blink=blinks[side].update(openness),
             )

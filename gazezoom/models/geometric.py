@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputValueError
-from ..face.eyes import EYE_LANDMARKS, frame_to_region
+from ..face.eyes import EYE_LANDMARKS, frame_to_region, iris_centre_px
 from ..geometry import REGION_MM, pitchyaw_to_vector, vector_to_pitchyaw
 from ..results import EyeGaze, EyeRegion, EyeSample, Face, GazeResult
 from ..synth.params import KAPPA_MEAN
@@ -102,7 +102,7 @@ def eye_gaze_geometric(face: Face, eye: EyeRegion, iris_px: np.ndarray | None = 
     or ``iris_px (2,)`` frame pixels from another locator)."""
     ids = EYE_LANDMARKS[eye.side]
     L = np.asarray(face.landmarks_px, float)[:, :2]
-    iris = L[ids["iris"]] if iris_px is None else np.asarray(iris_px, float).reshape(2)
+    iris = iris_centre_px(L, eye.side) if iris_px is None else np.asarray(iris_px, float).reshape(2)
     pts = region_points_to_camera(eye, np.stack([L[ids["inner"]], L[ids["outer"]], iris]))
     return eyeball_gaze(pts[2], pts[:2].mean(0), face.head.rotation, eye.side)
 
@@ -205,7 +205,7 @@ class PupilGaze:
         r = self.predictor.predict_regions(frame_bgr, eyes, keep_samples=display)
         Hs = [np.asarray(eye.region_to_frame, float) for eye in eyes]
         learned = np.asarray(r.pitchyaw, float)[:, :2]  # (2, 2) pupil region (u, v) per eye (a landmark model's first)
-        mp = np.stack([frame_to_region(H, face.landmarks_px[None, EYE_LANDMARKS[e.side]["iris"], :2])[0]
+        mp = np.stack([frame_to_region(H, iris_centre_px(face.landmarks_px, e.side)[None])[0]
                        for H, e in zip(Hs, eyes)])  # (2, 2) MediaPipe's iris centre, the same coordinates
         uv = self.learned_weight * learned + (1 - self.learned_weight) * mp  # per eye and region axis
         if self.pair_weight > 0 and not any(e.blink for e in eyes):

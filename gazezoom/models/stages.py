@@ -88,9 +88,10 @@ def _geometric(path=None, backend=None, device="cpu"):
 
 
 GAZE_STAGES.register("network", StageSpec(_predictor, "gaze", "v1"))
-GAZE_STAGES.register("geometric", StageSpec(_geometric, None, "v1"))
+# v2: MediaPipe's iris centre is the centre of its rim points (face.eyes.iris_centre_px), not its centre point
+GAZE_STAGES.register("geometric", StageSpec(_geometric, None, "v2"))
 GAZE_STAGES.register("pupil", StageSpec(_pupil_stage((1.0, 1.0)), "pupil", "v1"))
-GAZE_STAGES.register("fusion", StageSpec(_pupil_stage(FUSION_LEARNED_WEIGHT), "pupil", "v1"))
+GAZE_STAGES.register("fusion", StageSpec(_pupil_stage(FUSION_LEARNED_WEIGHT), "pupil", "v2"))
 
 
 def resolve_stage(name: str | None, weights: str | Path = WEIGHTS_DIR) -> str:

@@ -183,7 +183,7 @@ class SaliencySampler(nn.Module):
             lh, lw = self.low_size
             view = Fs.sample_regions(frame, region_to_frame, (lh * k, lw * k), batch_index=batch_index)
             low = F.avg_pool2d(view, k) if k > 1 else view  # (N, C, h, w)
-        elif low.shape != (region_to_frame.shape[0], frame.shape[1], *self.low_size):
+        elif not torch.jit.is_tracing() and low.shape != (region_to_frame.shape[0], frame.shape[1], *self.low_size):
             raise ShapeError("low", f"({region_to_frame.shape[0]}, {frame.shape[1]}, {self.low_size[0]}, "
                              f"{self.low_size[1]})", low.shape)
         sal = self.saliency(low)

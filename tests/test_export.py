@@ -52,9 +52,11 @@ def test_export_writes_verified_onnx_beside_the_weights(exported):
         model = onnx.load(str(path))
         onnx.checker.check_model(model)
         ins = {i.name: [d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim] for i in model.graph.input}
-        want = {"crop": [1, 3, "height", "width"], "region_to_frame": ["regions", 3, 3]}
-        if v == "sampler@P":  # the saliency's low-resolution view, read by the runner with OpenCV (low_views)
-            want["low"] = ["regions", 3, 12, 20]
+        # what the graph reads through the regions, read by the runner with OpenCV (region_views): the saliency's
+        # low-resolution view for the sampler (which then reads its zoomed patch from the crop), the whole region
+        # for the others (which then need neither the crop nor the maps)
+        want = ({"crop": [1, 3, "height", "width"], "region_to_frame": ["regions", 3, 3], "low": ["regions", 3, 12, 20]}
+                if v == "sampler@P" else {"region": ["regions", 3, 48, 80]})
         assert ins == want
         outs = [o.name for o in model.graph.output]
         assert outs == (["pitchyaw", "patch", "grid", "saliency"] if v == "sampler@P" else ["pitchyaw", "patch", "grid"])
@@ -201,34 +203,38 @@ def test_an_export_traced_with_other_settings_is_refused(exported, tmp_path):
     assert GazePredictor.from_weights(tmp_path, variant="sampler@P", backend="onnx").backend == "onnx"
 
 
-@pytest.mark.parametrize("variant", ["sampler@P", "sampler_crop@P"])
-def test_low_views_read_what_the_sampler_reads(variant):
-    """OpenCV's read of the saliency's view equals the sampler's grid_sample read (bilinear, align_corners, zero
-    outside the crop, k×k mean) — mirrored regions, perspective, and regions reaching past the crop's border."""
+@pytest.mark.parametrize("variant", ["sampler@P", "sampler_crop@P", "uniform@P"])
+def test_region_views_read_what_the_graph_reads(variant):
+    """OpenCV's read equals the grid_sample read of the graph (bilinear, align_corners, zero outside the crop, k×k
+    mean): the saliency's view for the sampler, the whole region for the others — mirrored regions, perspective,
+    and regions reaching past the crop's border."""
     import torch.nn.functional as F
 
     from gazezoom.commands.export import example_inputs
     from gazezoom.models import ModelConfig, build_model
-    from gazezoom.models.onnx_backend import low_views, view_spec
+    from gazezoom.models.onnx_backend import RegionGazeGraph, region_views, view_spec
     from gazezoom.sampler import sample_regions
 
     model = build_model(ModelConfig(variant=variant, patch=(12, 20), region_size=(48, 80), low_size=(12, 20))).eval()
     spec = view_spec(model)
-    assert spec["read"] == [24, 40] and spec["pool"] == 2
+    zooms = variant.startswith("sampler")
+    assert (spec["input"], spec["read"], spec["pool"]) == (("low", [24, 40], 2) if zooms else ("region", [48, 80], 1))
+    size = (12, 20) if zooms else (48, 80)
+    graph = RegionGazeGraph(model)
     for n, hw, seed in ((2, (140, 420), 0), (3, (61, 97), 1)):
         crop, H = example_inputs(n, hw, seed)
         H[0, :2, 2] = 0.0  # the first region is centred on the crop's top-left corner: three quarters outside
-        maps, read, k = model.front.view_maps(H)
+        maps, read, k = model.front.view_maps(H) if zooms else (H, (48, 80), 1)
         want = F.avg_pool2d(sample_regions(crop, maps, read), k)
-        got = low_views(crop, H, spec)
-        assert got.shape == want.shape == (n, 3, 12, 20)
+        got = region_views(crop, H, spec)
+        assert got.shape == want.shape == (n, 3, *size)
         assert float(want[0].min()) == 0.0  # the border case is really exercised (zeros read outside)
-        np.testing.assert_allclose(got.numpy(), want.numpy(), atol=2e-5)
-        # and the sampler given that view gives what it gives when it reads the view itself
+        np.testing.assert_allclose(got.numpy(), want.numpy(), atol=2e-5 if zooms else 1e-4)  # random-noise crops
+        # and the graph given that view gives what it gives when it reads the view itself
         with torch.no_grad():
-            a = model.front.forward_regions(crop, H)
-            b = model.front.forward_regions(crop, H, low=got)
+            a, b = graph(crop, H), graph(crop, H, got)
         np.testing.assert_allclose(b[0].numpy(), a[0].numpy(), atol=1e-4)
+        np.testing.assert_allclose(b[1].numpy(), a[1].numpy(), atol=1e-4)
 
 
 def test_forward_regions_refuses_a_view_of_the_wrong_shape():
@@ -262,14 +268,14 @@ def test_an_export_without_the_low_view_input_still_runs(tmp_path):
         ref = graph(crop, H)
     np.testing.assert_allclose(sess(crop, H)[0].numpy(), ref[0].numpy(), atol=1e-5)
 
-    from gazezoom.models.onnx_backend import low_views, view_spec
+    from gazezoom.models.onnx_backend import region_views, view_spec
 
     new = tmp_path / "new.onnx"
     with torch.no_grad():
-        torch.onnx.export(graph, (crop, H, low_views(crop, H, view_spec(graph.model))), str(new),
+        torch.onnx.export(graph, (crop, H, region_views(crop, H, view_spec(graph.model))), str(new),
                           input_names=["crop", "region_to_frame", "low"], output_names=list(graph.output_names),
                           opset_version=17, dynamo=False)
     proto = onnx.load(str(new))
     onnx.save(proto, str(new))
-    with pytest.raises(ModelFileError, match="low-resolution view"):
+    with pytest.raises(ModelFileError, match="view of the regions"):
         OnnxRegionGaze(new, threads=1)

@@ -1,9 +1,10 @@
 """``gazezoom export``: write each trained variant's sampler + gaze network as one ONNX graph beside its weights.
 
 ``weights/gaze_<slug>.onnx`` takes the frame crop around the eyes ``crop (1, 3, h, w)`` (RGB, [0, 1]) and the
-regions' homographies ``region_to_frame (N, 3, 3)`` (region → crop pixels; crop size and N are dynamic) — for the
-sampler also ``low (N, 3, h, w)``, the saliency's low-resolution view, which the runner reads with OpenCV
-(:func:`gazezoom.models.onnx_backend.low_views`; how, in the graph's metadata) — and returns
+regions' homographies ``region_to_frame (N, 3, 3)`` (region → crop pixels; crop size and N are dynamic) and what
+the graph reads through them before its network — ``low (N, 3, h, w)``, the saliency's low-resolution view, for the
+sampler, ``region (N, 3, H, W)`` for the others — which the runner reads with OpenCV
+(:func:`gazezoom.models.onnx_backend.region_views`; how, in the graph's metadata), and returns
 ``pitchyaw (N, 2)``, ``patch``, ``grid`` and, for the sampler, ``saliency`` — the same function the torch predictor
 runs (:class:`gazezoom.models.onnx_backend.RegionGazeGraph`, BatchNorm folded). Every export is checked against
 torch on inputs of another crop size and eye count than the ones traced; a mismatch is an error.
@@ -65,7 +66,9 @@ def export_onnx(model: torch.nn.Module, path: str | Path, *, opset: int = 17, we
     with (:data:`~gazezoom.models.onnx_backend.CONFIG_KEY`), so a stale export is refused at load time."""
     import json
 
-    from ..models.onnx_backend import CONFIG_KEY, VIEW_KEY, WEIGHTS_SHA_KEY, low_views, view_spec
+    import onnx
+
+    from ..models.onnx_backend import CONFIG_KEY, VIEW_KEY, WEIGHTS_SHA_KEY, region_views, view_spec
 
     graph = _graph(model)
     crop, H = example_inputs()
@@ -73,28 +76,23 @@ def export_onnx(model: torch.nn.Module, path: str | Path, *, opset: int = 17, we
     path.parent.mkdir(parents=True, exist_ok=True)
     axes = {"crop": {2: "height", 3: "width"}, "region_to_frame": {0: "regions"}}
     axes |= {k: {0: "regions"} for k in graph.output_names}
-    # a zooming graph takes the saliency's low-resolution view as an input: the runner reads it with OpenCV
+    # what the graph reads through the regions before its network is an input: the runner reads it with OpenCV
     spec = view_spec(graph.model)
-    inputs, names = ((crop, H), ["crop", "region_to_frame"]) if spec is None else \
-        ((crop, H, low_views(crop, H, spec)), ["crop", "region_to_frame", "low"])
-    if spec is not None:
-        axes["low"] = {0: "regions"}
+    inputs, names = (crop, H, region_views(crop, H, spec)), ["crop", "region_to_frame", spec["input"]]
+    axes[spec["input"]] = {0: "regions"}
     tmp = path.with_suffix(".onnx.tmp")
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notes
         torch.onnx.export(graph, inputs, str(tmp), input_names=names,
                           output_names=list(graph.output_names), dynamic_axes=axes, opset_version=opset, dynamo=False)
-    meta = {} if spec is None else {VIEW_KEY: json.dumps(spec)}
+    meta = {VIEW_KEY: json.dumps(spec)}
     if weights_sha256:
         meta |= {WEIGHTS_SHA_KEY: weights_sha256, CONFIG_KEY: model.config.to_json()}
-    if meta:
-        import onnx
-
-        proto = onnx.load(str(tmp))
-        for key, value in meta.items():
-            entry = proto.metadata_props.add()
-            entry.key, entry.value = key, value
-        onnx.save(proto, str(tmp))
+    proto = onnx.load(str(tmp))
+    for key, value in meta.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(proto, str(tmp))
     tmp.replace(path)
     return path
 

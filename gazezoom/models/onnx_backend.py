@@ -36,7 +36,7 @@ __all__ = [
     "DEFAULT_BACKEND",
     "onnx_path",
     "make_runner",
-    "low_views",
+    "region_views",
     "view_spec",
     "resolve_backend",
 ]
@@ -67,15 +67,17 @@ class RegionGazeGraph(nn.Module):
     def output_names(self) -> tuple[str, ...]:
         return OUTPUTS_SAMPLER if self.zooms else OUTPUTS_PLAIN
 
-    def forward(self, crop: torch.Tensor, region_to_frame: torch.Tensor, low: torch.Tensor | None = None):
+    def forward(self, crop: torch.Tensor, region_to_frame: torch.Tensor, view: torch.Tensor | None = None):
+        """``view``: what the graph reads through the regions before its network, when the caller has read it
+        (:func:`region_views`) — the sampler's low-resolution view, or the whole region for the other variants;
+        None: read here with ``grid_sample``."""
         m = self.model
         if torch.jit.is_tracing():
             region_to_frame = _traceable_crop_size(crop, region_to_frame)
         if self.zooms:
-            # low: the saliency's view, when the caller read it (low_views); else the sampler reads it here
-            patch, grid, saliency = m.front.forward_regions(crop, region_to_frame, low=low)  # model helper: supersampling
+            patch, grid, saliency = m.front.forward_regions(crop, region_to_frame, low=view)  # model helper: supersampling
             return m.head(patch, grid), patch, grid, saliency
-        region = sample_regions(crop, region_to_frame, m.config.region_size)  # (N, 3, *region_size)
+        region = sample_regions(crop, region_to_frame, m.config.region_size) if view is None else view  # (N, 3, H, W)
         o = m(region)
         return o.pitchyaw, o.patch, o.grid
 
@@ -97,25 +99,27 @@ def _traceable_crop_size(crop: torch.Tensor, region_to_frame: torch.Tensor) -> t
     return region_to_frame * rows.view(1, 3, 1)
 
 
-def view_spec(model: nn.Module) -> dict | None:
-    """How a zooming model's sampler reads its low-resolution view (:meth:`~gazezoom.models.variants._Zoom.view_maps`)
-    as JSON-able settings for :func:`low_views` — ``{"pre": 3×3 region → region map, "read": [h, w], "pool": k}`` —
-    or None for a model without a sampler."""
+def view_spec(model: nn.Module) -> dict:
+    """What a model's two-eye graph reads through the regions before its network, as JSON-able settings for
+    :func:`region_views` — ``{"input": graph input name, "pre": 3×3 region → region map, "read": [h, w], "pool": k}``:
+    for the sampler its low-resolution view (``"low"``, :meth:`~gazezoom.models.variants._Zoom.view_maps`), for the
+    other variants the whole region at ``region_size`` (``"region"``)."""
     front = getattr(model, "front", None)
-    if not hasattr(front, "view_maps"):
-        return None
-    pre, read, pool = front.view_maps(torch.eye(3, dtype=torch.float64)[None])
-    return {"pre": pre[0].tolist(), "read": list(read), "pool": int(pool)}
+    if hasattr(front, "view_maps"):
+        pre, read, pool = front.view_maps(torch.eye(3, dtype=torch.float64)[None])
+        return {"input": "low", "pre": pre[0].tolist(), "read": list(read), "pool": int(pool)}
+    return {"input": "region", "pre": np.eye(3).tolist(), "read": list(model.config.region_size), "pool": 1}
 
 
-def low_views(crop: torch.Tensor, region_to_frame: torch.Tensor, spec: dict) -> torch.Tensor:
-    """The saliency's low-resolution views of ``N`` regions, read with OpenCV: ``crop (1, 3, h, w)`` float32 and
-    ``region_to_frame (N, 3, 3)`` (region → crop pixels) → ``(N, 3, read_h / pool, read_w / pool)`` float32.
+def region_views(crop: torch.Tensor, region_to_frame: torch.Tensor, spec: dict) -> torch.Tensor:
+    """What the two-eye graph reads of ``N`` regions before its network (:func:`view_spec`), read with OpenCV:
+    ``crop (1, 3, h, w)`` float32 and ``region_to_frame (N, 3, 3)`` (region → crop pixels) →
+    ``(N, 3, read_h / pool, read_w / pool)`` float32.
 
-    The same read as :meth:`gazezoom.sampler.SaliencySampler.forward_regions` makes with ``grid_sample`` (bilinear
-    at a ``read`` grid spanning the region corner to corner, ``align_corners``, zero outside the crop, then a
-    ``pool × pool`` mean): equal to float rounding (tests/test_export.py), and ~10× cheaper on the CPU, where ONNX
-    Runtime's GridSample of this view was a quarter of the whole two-eye graph's time.
+    The same read as :func:`gazezoom.sampler.sample_regions` (+ the sampler's ``avg_pool2d``) makes with
+    ``grid_sample`` — bilinear at a ``read`` grid spanning the region corner to corner, ``align_corners``, zero outside
+    the crop, then a ``pool × pool`` mean: equal to float rounding (tests/test_export.py), and ~10× cheaper on the CPU,
+    where ONNX Runtime's GridSample of the sampler's view was a quarter of the whole two-eye graph's time.
     """
     import cv2
 
@@ -133,7 +137,8 @@ def low_views(crop: torch.Tensor, region_to_frame: torch.Tensor, spec: dict) -> 
     return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2)
 
 
-#: ONNX metadata key holding how the graph's ``low`` input is read (:func:`view_spec`); absent: no such input.
+#: ONNX metadata key holding how the graph's ``low`` / ``region`` input is read (:func:`view_spec`); absent: no such
+#: input (an export made before the reads moved to OpenCV).
 VIEW_KEY = "gazezoom_low_view"
 #: ONNX metadata key holding the SHA-256 of the safetensors file an export was made from.
 WEIGHTS_SHA_KEY = "gazezoom_weights_sha256"
@@ -178,13 +183,14 @@ class OnnxRegionGaze:
         except Exception as err:  # noqa: BLE001 - onnxruntime raises its own exception types for corrupt files
             raise ModelFileError(f"{self.path} is not a loadable ONNX model ({err}); re-run `gazezoom export`") from err
         self.output_names = tuple(o.name for o in self.session.get_outputs())
-        # a zooming graph exported since the low view moved to OpenCV takes it as an input (low_views); older
-        # exports read it inside and have no such input
+        # graphs exported since the reads moved to OpenCV take what they read through the regions as an input
+        # ("low": the sampler's view, "region": the others'; region_views); older exports read it inside
         self.view = None
-        if "low" in {i.name for i in self.session.get_inputs()}:
+        self.input_names = tuple(i.name for i in self.session.get_inputs())
+        if set(self.input_names) & {"low", "region"}:
             meta = self.session.get_modelmeta().custom_metadata_map
             if VIEW_KEY not in meta:
-                raise ModelFileError(f"{self.path} takes a low-resolution view but does not say how to read it "
+                raise ModelFileError(f"{self.path} takes a view of the regions but does not say how to read it "
                                      f"({VIEW_KEY}); re-run `gazezoom export`")
             self.view = json.loads(meta[VIEW_KEY])
         if weights is not None and Path(weights).suffix == ".safetensors" and Path(weights).is_file():
@@ -218,12 +224,15 @@ class OnnxRegionGaze:
     def __call__(self, crop: torch.Tensor, region_to_frame: torch.Tensor):
         if crop.ndim != 4 or crop.shape[:2] != (1, 3):
             raise ShapeError("crop", "(1, 3, h, w)", crop.shape)
-        feeds = {
-            "crop": np.ascontiguousarray(crop.detach().cpu().numpy(), dtype=np.float32),
-            "region_to_frame": np.ascontiguousarray(region_to_frame.detach().cpu().numpy(), dtype=np.float32),
-        }
+        feeds = {}
+        # a graph fed the region itself reads neither the crop nor the maps: the exporter drops unused inputs
+        if "crop" in self.input_names:
+            feeds["crop"] = np.ascontiguousarray(crop.detach().cpu().numpy(), dtype=np.float32)
+        if "region_to_frame" in self.input_names:
+            feeds["region_to_frame"] = np.ascontiguousarray(region_to_frame.detach().cpu().numpy(), dtype=np.float32)
         if self.view is not None:
-            feeds["low"] = np.ascontiguousarray(low_views(crop, region_to_frame, self.view).numpy(), dtype=np.float32)
+            feeds[self.view["input"]] = np.ascontiguousarray(region_views(crop, region_to_frame, self.view).numpy(),
+                                                             dtype=np.float32)
         return tuple(torch.from_numpy(a) for a in self.session.run(list(self.output_names), feeds))
 
 

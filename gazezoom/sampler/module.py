@@ -173,7 +173,7 @@ class SaliencySampler(nn.Module):
             low: ``(N, C, *low_size)`` the low-resolution view when the caller has already read it — the regions
                 read at ``region_oversample × low_size`` (bilinear, zero outside the frame, ``align_corners``) and
                 average-pooled, exactly what this method reads otherwise (the app reads it with OpenCV, which is
-                ~10× cheaper on the CPU than ``grid_sample``: ``gazezoom.models.predictor.low_views``).
+                ~10× cheaper on the CPU than ``grid_sample``: ``gazezoom.models.onnx_backend.region_views``).
         Returns:
             :class:`SamplerOutput` with ``patch (N, C, H, W)`` and ``grid (N, H, W, 2)`` in *region* units
             (compose with ``region_to_frame`` to draw it on the frame).

@@ -1,13 +1,15 @@
 """The real-media scoreboard of fusion variants that are not registered stages (docs/zoom.md, "What was tried").
 
-    python scripts/fusion_variants_scoreboard.py [MEDIA_DIR REFERENCE_DIR] [-- more `gazezoom eval` options]
+    python scripts/fusion_variants_scoreboard.py [MEDIA_DIR REFERENCE_DIR] [-- [--more] more `gazezoom eval` options]
 
 Registers, for this run only, ``fusion_pair50`` / ``fusion_pair100`` (the shipped fusion plus the pair term:
 ``PupilGaze(..., pair_weight=0.5 / 1.0)``, the two eyes' vertical *difference* partly the learned locator's) and
 ``fusion_v50`` (learned ½ + MediaPipe ½ on both axes), then runs ``gazezoom eval --real`` with the geometric floor,
 the shipped fusion and the direct sampler@P network beside them and prints the table. With ``-- --weights DIR``
 the stages read that folder's ``pupil_sampler_P`` (link a candidate there); when it is a landmark locator
-(``train --output landmarks``) ``pupil_limbus`` / ``fusion_limbus`` read the centre of its limbus points too. The reference is for
+(``train --output landmarks``) ``pupil_limbus`` / ``fusion_limbus`` read the centre of its limbus points too. ``--more``
+adds ``geometric_centre_point`` / ``fusion_centre_point`` (MediaPipe's separate iris centre point, as before gaze stage
+v2) and ``fusion_tta`` / ``pupil_tta`` (the locator averaged over ±0.06 region shifts). The reference is for
 evaluation only (../shared/reference/README.md).
 """
 
@@ -72,11 +74,84 @@ APERTURE_VARIANTS = {"pupil_aperture": ((1.0, 1.0), 0.0), "fusion_aperture": ((0
                      "fusion_aperture_v50": ((0.5, 0.5), 0.0)}
 
 
+class _CentrePoint:
+    """A stage that reads MediaPipe's separate iris centre point, as every stage did before gaze stage v2, instead of
+    the centre of its rim points (``face.eyes.iris_centre_px``): the rim points are moved onto the centre point."""
+
+    def __init__(self, stage):
+        self.stage, self.name, self.variant = stage, stage.name, stage.variant
+
+    def predict(self, frame, face, *, display=True):
+        import dataclasses
+
+        import numpy as np
+
+        from gazezoom.face.eyes import EYE_LANDMARKS
+
+        L = np.array(face.landmarks_px, float, copy=True)
+        for side in ("left", "right"):
+            i = EYE_LANDMARKS[side]["iris"]
+            L[i + 1 : i + 5, :2] += L[i, :2] - L[i + 1 : i + 5, :2].mean(0)
+        return self.stage.predict(frame, dataclasses.replace(face, landmarks_px=L), display=display)
+
+
+class _Averaged:
+    """Test-time augmentation: the locator's reading averaged over the region shifted along u and v by ±``d`` region
+    units (the readings mapped back to the unshifted region first)."""
+
+    def __init__(self, predictor, d: float = 0.06):
+        self.predictor, self.model, self.variant = predictor, predictor.model, predictor.variant
+        self.backend = predictor.backend
+        self.shifts = [(0.0, 0.0), (d, 0.0), (-d, 0.0), (0.0, d), (0.0, -d)]
+
+    def predict_regions(self, frame, regions, keep_samples=True):
+        import dataclasses
+
+        import numpy as np
+
+        from gazezoom.face.eyes import frame_to_region
+        from gazezoom.geometry import apply_homography
+
+        H0 = np.stack([np.asarray(r.region_to_frame, float) for r in regions])
+        reads = []
+        for du, dv in self.shifts:
+            H = H0 @ np.array([[1.0, 0.0, du], [0.0, 1.0, dv], [0.0, 0.0, 1.0]])
+            uv = self.predictor.predict_regions(frame, H, keep_samples=False).pitchyaw[:, :2]
+            reads.append([frame_to_region(H0[i], apply_homography(H[i], uv[i][None]))[0] for i in range(len(H0))])
+        r = self.predictor.predict_regions(frame, H0, keep_samples=keep_samples)
+        return dataclasses.replace(r, pitchyaw=np.mean(reads, 0))
+
+
+def _more_stages() -> list[str]:
+    """``--more``: the stages as before gaze stage v2 (MediaPipe's centre point) and the test-time-augmented locator."""
+    from gazezoom.models.stages import build_gaze_stage
+
+    more = {
+        "geometric_centre_point": lambda path=None, backend=None, device="cpu": _CentrePoint(build_gaze_stage("geometric")),
+        "fusion_centre_point": lambda path, backend=None, device="cpu": _CentrePoint(_stage((0.5, 0.0), 0.0)(path, backend, device)),
+        "fusion_tta": lambda path, backend=None, device="cpu": _tta_stage((0.5, 0.0), path, backend, device),
+        "pupil_tta": lambda path, backend=None, device="cpu": _tta_stage((1.0, 1.0), path, backend, device),
+    }
+    for name, build in more.items():
+        if name not in GAZE_STAGES:
+            GAZE_STAGES.register(name, StageSpec(build, None if name.startswith("geometric") else "pupil", "experiment"))
+    return list(more)
+
+
+def _tta_stage(learned_weight, path, backend, device):
+    from gazezoom.models.geometric import PupilGaze
+
+    return PupilGaze(_Averaged(_predictor(path, backend, device)), learned_weight)
+
+
 def run(media: str, reference: str, extra: list[str]) -> int:
     names = list(VARIANTS)
     for name, (lw, pw) in VARIANTS.items():
         if name not in GAZE_STAGES:
             GAZE_STAGES.register(name, StageSpec(_stage(lw, pw), "pupil", "experiment"))
+    if "--more" in extra:
+        extra = [a for a in extra if a != "--more"]
+        names += _more_stages()
     weights = extra[extra.index("--weights") + 1] if "--weights" in extra else str(REPO_ROOT / "weights")
     from gazezoom.models.stages import stage_weights_file, weights_output
 

@@ -2,6 +2,7 @@
 (docs/zoom.md, "What was tried"; an experiment: nothing here is shipped.)
 
     python scripts/real_pseudolabel_experiment.py OUT_DIR [--steps 600] [--real-weight 1.0] [--renders 4096]
+        [--train-on clips|obama]
 
 Fine-tunes the shipped pupil locator on rendered eyes (exact labels, `synthetic_squint`) **plus** the real eyes of the
 three shared clips — one man — with MediaPipe's iris centre as the *vertical* target only (pseudo-labels from the
@@ -9,7 +10,8 @@ landmarker gazezoom ships; the reference gaze is never read). BatchNorm statisti
 ../shared/media (other faces: obama*, astronaut) are never trained on: on them it prints the learned minus MediaPipe
 vertical reading per eye before and after, and writes OUT_DIR/pupil_sampler_P.* for
 ``python scripts/fusion_variants_scoreboard.py -- --weights OUT_DIR`` (whose video rows are then *trained on* and
-only the stills' figures are held out). The shared media's rights are unclear (../shared/media/README.md): weights
+only the stills' figures are held out). ``--train-on obama`` turns it round: the four obama stills (another man) and
+their mirror images are trained on, and the clips' learned minus MediaPipe vertical reading (printed last) is held out. The shared media's rights are unclear (../shared/media/README.md): weights
 trained on them are for this measurement only, never for weights/.
 """
 
@@ -26,10 +28,10 @@ from real_bn_adaptation import CLIPS, MEDIA, vertical_gap
 from torch import nn
 from tqdm import tqdm
 
-from gazezoom.face.eyes import EYE_LANDMARKS, frame_to_region
+from gazezoom.face.eyes import frame_to_region, iris_centre_px
 from gazezoom.face.frontend import FrontEnd
 from gazezoom.fileio import REPO_ROOT
-from gazezoom.io.readers import VideoReader
+from gazezoom.io.readers import VideoReader, read_image
 from gazezoom.models.checkpoint import load_weights, read_sidecar, save_weights
 from gazezoom.models.data import DATASETS, render_cache
 from gazezoom.models.predictor import frame_crop, region_maps
@@ -44,10 +46,38 @@ def real_eyes() -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
                 face, _, _ = fe.process(f.image, f.time_s)
                 if face is None or any(e.blink for e in face.eyes):
                     continue
-                v = [frame_to_region(np.asarray(e.region_to_frame, float),
-                                     face.landmarks_px[None, EYE_LANDMARKS[e.side]["iris"], :2])[0, 1] for e in face.eyes]
+                v = [frame_to_region(np.asarray(e.region_to_frame, float), iris_centre_px(face.landmarks_px, e.side)[None])[0, 1]
+                     for e in face.eyes]
                 out.append((*frame_crop(f.image, region_maps(face.eyes)), torch.tensor(v, dtype=torch.float32)))
     return out
+
+
+OBAMA = ("obama.jpg", "obama2.jpg", "obama3.jpg", "obama_partial_face.jpg")
+
+
+def obama_eyes() -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """The same for the four stills of one other man (and their mirror images): the other direction of transfer."""
+    out = []
+    with FrontEnd(mode="image") as fe:
+        for name in OBAMA:
+            img = read_image(MEDIA / name)
+            for frame in (img, np.ascontiguousarray(img[:, ::-1])):
+                face, _, _ = fe.process(frame)
+                if face is None or any(e.blink for e in face.eyes):
+                    continue
+                v = [frame_to_region(np.asarray(e.region_to_frame, float), iris_centre_px(face.landmarks_px, e.side)[None])[0, 1]
+                     for e in face.eyes]
+                out.append((*frame_crop(frame, region_maps(face.eyes)), torch.tensor(v, dtype=torch.float32)))
+    return out
+
+
+def clip_gap(models: dict) -> None:
+    """Learned minus MediaPipe vertical over the clips' open-eyed frames (mean / s.d. over both eyes)."""
+    eyes = real_eyes()
+    for k, m in models.items():
+        with torch.no_grad():
+            g = torch.cat([m.head(*m.front.forward_regions(c, H)[:2])[:, 1] - v for c, H, v in eyes]).numpy()
+        print(f"clips {k:>12s}: learned v - MediaPipe v mean {g.mean():+.3f} s.d. {g.std():.3f} mean |gap| {np.abs(g).mean():.3f}")
 
 
 def stills_table(models: dict) -> None:
@@ -73,6 +103,9 @@ def main(argv: list[str]) -> int:
     p.add_argument("--renders", type=int, default=4096, help="rendered eyes (synthetic_squint, cached in runs/cache)")
     p.add_argument("--lr", type=float, default=3e-4)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--train-on", choices=("clips", "obama"), default="clips", help="the real eyes trained on: the "
+                   "three clips (one man; the stills held out) or the four obama stills and their mirror images (another "
+                   "man; the clips held out)")
     args = p.parse_args(argv)
     torch.manual_seed(args.seed)
     src = REPO_ROOT / "weights" / "pupil_sampler_P.safetensors"
@@ -86,8 +119,8 @@ def main(argv: list[str]) -> int:
     ds = DATASETS.get("synthetic_squint")(args.renders, 77, "train", 64, region, "cpu")
     cache = render_cache(ds, REPO_ROOT / "runs" / "cache" / f"pseudo_squint_{args.renders}.pt", workers=2,
                          spec=("synthetic_squint", (args.renders, 77, "train", 64, region, "cpu")))
-    real = real_eyes()
-    print(f"{len(cache['image'])} rendered eyes, {len(real)} real clip frames ({2 * len(real)} eyes)")
+    real = real_eyes() if args.train_on == "clips" else obama_eyes()
+    print(f"{len(cache['image'])} rendered eyes, {len(real)} real {args.train_on} frames ({2 * len(real)} eyes)")
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     g = torch.Generator().manual_seed(args.seed)
     for step in tqdm(range(args.steps), desc="fine-tune", file=sys.stderr):
@@ -114,6 +147,7 @@ def main(argv: list[str]) -> int:
                        file=sys.stderr)
     model.eval()
     stills_table({"shipped": base, "fine-tuned": model})
+    clip_gap({"shipped": base, "fine-tuned": model})
     out = Path(args.out)
     side = read_sidecar(src.with_suffix(".json"))
     save_weights(model, out / "pupil_sampler_P.safetensors", step=side.get("step", 0) + args.steps,

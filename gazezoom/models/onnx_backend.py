@@ -139,7 +139,7 @@ def region_views(crop: torch.Tensor, region_to_frame: torch.Tensor, spec: dict) 
 
 #: ONNX metadata key holding how the graph's ``low`` / ``region`` input is read (:func:`view_spec`); absent: no such
 #: input (an export made before the reads moved to OpenCV).
-VIEW_KEY = "gazezoom_low_view"
+VIEW_KEY = "gazezoom_region_view"
 #: ONNX metadata key holding the SHA-256 of the safetensors file an export was made from.
 WEIGHTS_SHA_KEY = "gazezoom_weights_sha256"
 #: ONNX metadata key holding the model settings (``ModelConfig.to_json()``) the graph was traced with: the sidecar

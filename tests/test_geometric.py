@@ -150,6 +150,10 @@ def test_profile_of_another_stage_names_the_stage_to_use(tmp_path):
     assert "--gaze network" in _stage_hint("gaze_sampler_P@37fd212b512a")
     assert "--gaze fusion" in _stage_hint("gaze_fusion@v1:pupil_sampler_P@6bd3c9f79f86")
     assert "--gaze geometric" in _stage_hint("gaze_geometric@v1")
+    # the same stage at a newer version: no stage to switch to, the profile must be refitted
+    hint = _stage_hint("gaze_fusion@v1:pupil_sampler_P@6bd3c9f79f86", "gaze_fusion@v2:pupil_sampler_P@6bd3c9f79f86")
+    assert "v1 → v2" in hint and "--gaze" not in hint
+    assert "--gaze geometric" in _stage_hint("gaze_geometric@v1", "gaze_fusion@v2:pupil_sampler_P@6bd3c9f79f86")
 
 
 def test_pair_term_ignores_a_learned_bias_both_eyes_share(tmp_path, portrait_faces):

@@ -144,10 +144,17 @@ def resolve_profile(user_or_path: str | os.PathLike, directory=None) -> Path:
     return profile_path(str(user_or_path), directory)
 
 
-def _stage_hint(identity: str) -> str:
-    """``"; or run with --gaze STAGE …"`` naming the gaze stage a profile's model identity belongs to."""
+def _stage_hint(identity: str, in_use: str | None = None) -> str:
+    """``"; or run with --gaze STAGE …"`` naming the gaze stage a profile's model identity belongs to — or, when the
+    identity ``in_use`` is the same stage at another version (``gaze_fusion@v1`` vs ``@v2``), saying so: that stage
+    no longer gives what the profile was fitted to."""
     head = identity.split("@", 1)[0]
     stage = head[len("gaze_"):] if head in ("gaze_fusion", "gaze_pupil", "gaze_geometric") else "network"
+    if stage != "network" and in_use is not None and in_use.split("@", 1)[0] == head:
+        old, new = (i.split("@", 1)[1].split(":", 1)[0] for i in (identity, in_use))
+        if old != new:
+            return (f" (the {stage} stage changed since, {old} → {new}: its readings moved, so the profile's mapping "
+                    "no longer holds)")
     return f"; or use the stage it was fitted with: --gaze {stage} (the default is fusion)"
 
 
@@ -173,7 +180,7 @@ def load_profile(user_or_path: str | os.PathLike, directory=None, *, gaze_model:
     if gaze_model is not None and profile.gaze_model != gaze_model:
         msg = (f"profile {path} was fitted with gaze model {profile.gaze_model!r}, but {gaze_model!r} is in use; "
                f"recalibrate, or refit from a recording with `gazezoom calibrate --user {profile.user} --replay FOLDER`"
-               f"{_stage_hint(profile.gaze_model)}")
+               f"{_stage_hint(profile.gaze_model, gaze_model)}")
         if on_mismatch == "error":
             raise ProfileError(msg)
         warnings.warn(msg, GazeModelMismatchWarning, stacklevel=2)

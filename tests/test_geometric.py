@@ -47,6 +47,30 @@ def portrait_faces(media_dir):
         return [(f, fe.process(f)[0]) for f in (img, mirror)]
 
 
+def test_eyeball_reliability_falls_towards_the_silhouette():
+    """cos² β: 1 for an iris seen straight on, falling as the eye turns towards its silhouette from the camera's view,
+    0 for a ray that misses the sphere; the fused gaze weights the eyes by it (times openness)."""
+    from gazezoom.models.geometric import IRIS_SPHERE_MM, eyeball_fit
+    from gazezoom.models.predictor import fuse_eyes
+
+    R, mid = np.eye(3), np.array([0.0, 0.0, 600.0])
+    E = mid + np.array([0.0, -1.0, 9.75])  # EYEBALL_OFFSET_MM, head = camera axes
+    rel = []
+    for turn in (0.0, 30.0, 60.0, 80.0):
+        a = np.radians(turn)
+        iris = E + IRIS_SPHERE_MM * np.array([np.sin(a), 0.0, -np.cos(a)])  # the iris on the sphere, turned aside
+        rel.append(eyeball_fit(iris, mid, R, "left")[1])
+    assert rel[0] > 0.99 and rel[0] > rel[1] > rel[2] > rel[3] >= 0.0
+    np.testing.assert_allclose(rel[1], np.cos(np.radians(30.0)) ** 2, atol=0.02)  # camera ~straight ahead
+    miss = eyeball_fit(E + np.array([2 * IRIS_SPHERE_MM, 0.0, 0.0]), mid, R, "left")[1]
+    assert miss == 0.0
+    # the less reliable eye counts less: the fused vector sits nearer the reliable one
+    a, b = np.array([0.0, 0.0, -1.0]), np.array([np.sin(0.5), 0.0, -np.cos(0.5)])
+    even = fuse_eyes(np.stack([a, b]), np.ones(2))
+    weighted = fuse_eyes(np.stack([a, b]), np.ones(2), np.array([1.0, 0.25]))
+    assert weighted @ a > even @ a
+
+
 def test_stages_read_the_iris_circle_centre_not_the_centre_point(portrait_faces):
     """MediaPipe's iris centre, for every stage, is the centre of its four rim points (face.eyes.iris_centre_px):
     moving its separate centre point changes nothing; moving the rim moves the gaze and the face's iris_px."""

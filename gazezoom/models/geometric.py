@@ -15,8 +15,9 @@ No learned weights. It is the floor the learned model must beat on real eyes, an
 4. The visual axis is the optical axis turned by the population-mean angle kappa (:data:`KAPPA_MEAN`, the same
    definition as the renderer's gaze label), nasal for each eye.
 
-The two eyes are fused as the network's are (openness-weighted, :func:`~.predictor.fuse_eyes`); each
-:class:`~gazezoom.results.EyeGaze` keeps its own reading.
+The two eyes are fused as the network's are (openness-weighted, :func:`~.predictor.fuse_eyes`), each weight also
+times the eye's reliability ``cos² β`` (:func:`eyeball_fit`: an eye turned towards its silhouette from the camera's
+view reads much less precisely); each :class:`~gazezoom.results.EyeGaze` keeps its own reading.
 
 >>> import numpy as np
 >>> E, r = np.array([0.0, 0.0, 600.0]), 10.0
@@ -36,7 +37,7 @@ from ..synth.params import KAPPA_MEAN
 from .variants import LOCATOR_OUTPUTS
 
 __all__ = ["GeometricGaze", "PupilGaze", "EYEBALL_OFFSET_MM", "IRIS_SPHERE_MM", "region_points_to_camera", "ray_sphere_near",
-           "eyeball_gaze", "eye_gaze_geometric", "render_pupil_gaze", "gaze_of_output"]
+           "eyeball_gaze", "eyeball_fit", "eye_gaze_geometric", "eye_fit_geometric", "render_pupil_gaze", "gaze_of_output"]
 
 #: Eyeball centre relative to the midpoint of the two eye corners, head axes of a *left* eye (x temporal, y down,
 #: z into the head), mm: the mean of the renderer's draws (``synth.params``: x ∈ [−0.8, 0.8], y ∈ [−2.5, 0.5],
@@ -83,10 +84,18 @@ def _with_kappa(optical_head: np.ndarray, side: str) -> np.ndarray:
     return v
 
 
-def eyeball_gaze(iris_ray: np.ndarray, corner_mid_mm: np.ndarray, head_R: np.ndarray, side: str) -> np.ndarray:
+def eyeball_fit(iris_ray: np.ndarray, corner_mid_mm: np.ndarray, head_R: np.ndarray,
+                side: str) -> tuple[np.ndarray, float]:
     """The eyeball model: unit visual axis ``(3,)`` (camera space) of an eye whose corners' midpoint is
     ``corner_mid_mm (3,)`` and whose iris/pupil centre is seen along the camera ray ``iris_ray (3,)`` (any point on
-    it), for head rotation ``head_R (3, 3)`` (head axes → camera axes) and ``side`` ``"left"``/``"right"``."""
+    it), for head rotation ``head_R (3, 3)`` (head axes → camera axes) and ``side`` ``"left"``/``"right"`` — and its
+    **reliability** ``cos² β`` in [0, 1], β the angle between the camera ray and the sphere's normal where they meet.
+
+    Near the eyeball's silhouette the sphere turns a small error in the iris's image position into a large turn of
+    the eye (d angle / d position ∝ 1 / cos β; on obama2.jpg's far eye, turned ~55° from the camera, 1 px is 7–12°,
+    against ±3.6° for eyes looking at the camera, docs/zoom.md), so ``cos² β`` is the inverse-variance weight of the
+    reading: ~1 for eyes facing the camera, 0 on the silhouette (a ray that misses the sphere).
+    """
     R = np.asarray(head_R, float)
     off = EYEBALL_OFFSET_MM.copy()
     if side == "right":
@@ -94,17 +103,29 @@ def eyeball_gaze(iris_ray: np.ndarray, corner_mid_mm: np.ndarray, head_R: np.nda
     E = np.asarray(corner_mid_mm, float) + R @ off
     optical = ray_sphere_near(iris_ray, E, IRIS_SPHERE_MM) - E
     optical /= np.linalg.norm(optical)
-    return R @ _with_kappa(R.T @ optical, side)
+    d = np.asarray(iris_ray, float) / np.linalg.norm(iris_ray)
+    cos_beta = max(0.0, float(-d @ optical))
+    return R @ _with_kappa(R.T @ optical, side), cos_beta * cos_beta
 
 
-def eye_gaze_geometric(face: Face, eye: EyeRegion, iris_px: np.ndarray | None = None) -> np.ndarray:
+def eyeball_gaze(iris_ray: np.ndarray, corner_mid_mm: np.ndarray, head_R: np.ndarray, side: str) -> np.ndarray:
+    """The visual axis of :func:`eyeball_fit` alone."""
+    return eyeball_fit(iris_ray, corner_mid_mm, head_R, side)[0]
+
+
+def eye_fit_geometric(face: Face, eye: EyeRegion, iris_px: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     """Unit visual axis ``(3,)`` in camera space of one eye from its detected corners and iris centre (MediaPipe's,
-    or ``iris_px (2,)`` frame pixels from another locator)."""
+    or ``iris_px (2,)`` frame pixels from another locator), and its reliability (:func:`eyeball_fit`)."""
     ids = EYE_LANDMARKS[eye.side]
     L = np.asarray(face.landmarks_px, float)[:, :2]
     iris = iris_centre_px(L, eye.side) if iris_px is None else np.asarray(iris_px, float).reshape(2)
     pts = region_points_to_camera(eye, np.stack([L[ids["inner"]], L[ids["outer"]], iris]))
-    return eyeball_gaze(pts[2], pts[:2].mean(0), face.head.rotation, eye.side)
+    return eyeball_fit(pts[2], pts[:2].mean(0), face.head.rotation, eye.side)
+
+
+def eye_gaze_geometric(face: Face, eye: EyeRegion, iris_px: np.ndarray | None = None) -> np.ndarray:
+    """The visual axis of :func:`eye_fit_geometric` alone."""
+    return eye_fit_geometric(face, eye, iris_px)[0]
 
 
 def render_pupil_gaze(pupil_uv: np.ndarray, head_pitchyaw: np.ndarray, distance_mm: float = 600.0) -> np.ndarray:
@@ -153,7 +174,8 @@ class GeometricGaze:
         from .predictor import fused_result, two_eyes
 
         eyes = two_eyes(face)
-        return fused_result(eyes, [_eye_gaze(eye, eye_gaze_geometric(face, eye)) for eye in eyes])
+        fits = [eye_fit_geometric(face, eye) for eye in eyes]
+        return fused_result(eyes, [_eye_gaze(eye, v) for eye, (v, _) in zip(eyes, fits)], [w for _, w in fits])
 
 
 class PupilGaze:
@@ -214,8 +236,9 @@ class PupilGaze:
             # shared by the two eyes of one face and cancels in the difference; each eye keeps its own reading.
             d = learned[:, 1] - uv[:, 1]
             uv[:, 1] += self.pair_weight * (d - d.mean())
-        gazes = []
+        gazes, reliability = [], []
         for i, eye in enumerate(eyes):
-            pupil_px = apply_homography(Hs[i], uv[i][None])[0]
-            gazes.append(_eye_gaze(eye, eye_gaze_geometric(face, eye, iris_px=pupil_px), r.sample(i)))
-        return fused_result(eyes, gazes)
+            v, w = eye_fit_geometric(face, eye, iris_px=apply_homography(Hs[i], uv[i][None])[0])
+            gazes.append(_eye_gaze(eye, v, r.sample(i)))
+            reliability.append(w)
+        return fused_result(eyes, gazes, reliability)

@@ -95,16 +95,19 @@ def region_maps(region_to_frame: np.ndarray | Sequence[EyeRegion]) -> np.ndarray
     return H
 
 
-def fuse_eyes(vectors: np.ndarray, openness: np.ndarray) -> np.ndarray:
-    """Openness-weighted mean of unit gaze vectors ``(E, 3)`` → unit ``(3,)``.
+def fuse_eyes(vectors: np.ndarray, openness: np.ndarray, reliability: np.ndarray | None = None) -> np.ndarray:
+    """Openness-weighted mean of unit gaze vectors ``(E, 3)`` → unit ``(3,)``; ``reliability (E,)`` in [0, 1], when
+    given, multiplies each eye's weight (the eyeball model's, :func:`gazezoom.models.geometric.eyeball_fit`).
 
     Weights are clipped to ``[0.05, 1]`` so two closed eyes still give a (low-confidence) average.
 
     >>> fuse_eyes(np.array([[0., 0., -1.], [0., 0., -1.]]), np.array([1., 0.])).tolist()
     [0.0, 0.0, -1.0]
     """
-    w = np.clip(np.asarray(openness, float), 0.05, 1.0)[:, None]
-    v = (np.asarray(vectors, float) * w).sum(0)
+    w = np.clip(np.asarray(openness, float), 0.05, 1.0)
+    if reliability is not None:
+        w = w * np.clip(np.asarray(reliability, float), 0.05, 1.0)
+    v = (np.asarray(vectors, float) * w[:, None]).sum(0)
     return v / np.linalg.norm(v)
 
 
@@ -116,10 +119,13 @@ def two_eyes(face: Face) -> tuple[EyeRegion, EyeRegion]:
     return eyes
 
 
-def fused_result(eyes: Sequence[EyeRegion], gazes: Sequence[EyeGaze]) -> GazeResult:
-    """Each eye's own reading → the :class:`GazeResult` of the face: the readings fused by openness
-    (:func:`fuse_eyes`), the gaze origin midway between the eye centres. Every gaze stage ends here."""
-    v = fuse_eyes(np.stack([g.vector_cam for g in gazes]), np.array([e.openness for e in eyes]))
+def fused_result(eyes: Sequence[EyeRegion], gazes: Sequence[EyeGaze],
+                 reliability: Sequence[float] | None = None) -> GazeResult:
+    """Each eye's own reading → the :class:`GazeResult` of the face: the readings fused by openness (times
+    ``reliability`` when given, :func:`fuse_eyes`), the gaze origin midway between the eye centres. Every gaze stage
+    ends here."""
+    v = fuse_eyes(np.stack([g.vector_cam for g in gazes]), np.array([e.openness for e in eyes]),
+                  None if reliability is None else np.asarray(reliability, float))
     origin = np.mean([np.asarray(e.center_mm, float) for e in eyes], 0)
     return GazeResult(eyes=tuple(gazes), vector_cam=v, pitchyaw=vector_to_pitchyaw(v), origin_mm=origin)
 

@@ -275,7 +275,14 @@ def test_an_export_without_the_low_view_input_still_runs(tmp_path):
         torch.onnx.export(graph, (crop, H, region_views(crop, H, view_spec(graph.model))), str(new),
                           input_names=["crop", "region_to_frame", "low"], output_names=list(graph.output_names),
                           opset_version=17, dynamo=False)
-    proto = onnx.load(str(new))
-    onnx.save(proto, str(new))
     with pytest.raises(ModelFileError, match="view of the regions"):
+        OnnxRegionGaze(new, threads=1)
+    # metadata that cannot be read is refused the same way, with what to do
+    from gazezoom.models.onnx_backend import VIEW_KEY
+
+    proto = onnx.load(str(new))
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = VIEW_KEY, "{not json"
+    onnx.save(proto, str(new))
+    with pytest.raises(ModelFileError, match="re-run `gazezoom export`"):
         OnnxRegionGaze(new, threads=1)

@@ -192,7 +192,13 @@ class OnnxRegionGaze:
             if VIEW_KEY not in meta:
                 raise ModelFileError(f"{self.path} takes a view of the regions but does not say how to read it "
                                      f"({VIEW_KEY}); re-run `gazezoom export`")
-            self.view = json.loads(meta[VIEW_KEY])
+            try:
+                self.view = json.loads(meta[VIEW_KEY])
+                if not ({"input", "pre", "read", "pool"} <= set(self.view) and self.view["input"] in self.input_names):
+                    raise ValueError(f"needs input, pre, read and pool naming one of its inputs, got {self.view}")
+            except ValueError as err:  # json.JSONDecodeError is a ValueError
+                raise ModelFileError(f"{self.path}: its {VIEW_KEY} metadata is unreadable ({err}); re-run "
+                                     "`gazezoom export`") from err
         if weights is not None and Path(weights).suffix == ".safetensors" and Path(weights).is_file():
             self._check_matches(Path(weights))
 

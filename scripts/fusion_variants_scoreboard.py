@@ -9,7 +9,8 @@ the shipped fusion and the direct sampler@P network beside them and prints the t
 the stages read that folder's ``pupil_sampler_P`` (link a candidate there); when it is a landmark locator
 (``train --output landmarks``) ``pupil_limbus`` / ``fusion_limbus`` read the centre of its limbus points too. ``--more``
 adds ``geometric_centre_point`` / ``fusion_centre_point`` (MediaPipe's separate iris centre point, as before gaze stage
-v2) and ``fusion_tta`` / ``pupil_tta`` (the locator averaged over ±0.06 region shifts). The reference is for
+v2), ``fusion_tta`` / ``pupil_tta`` (the locator averaged over ±0.06 region shifts) and ``geometric_map15`` /
+``fusion_map15`` (the eyeball model as a MAP fit with a 15° prior on the eye-in-head rotation; needs scipy). The reference is for
 evaluation only (../shared/reference/README.md).
 """
 
@@ -122,8 +123,62 @@ class _Averaged:
         return dataclasses.replace(r, pitchyaw=np.mean(reads, 0))
 
 
+def _map_fit(sigma_theta_deg: float, sigma_px: float, focal: list[float]):
+    """``geometric.eyeball_fit`` as a MAP fit: the eye's rotation (pitch, yaw in head axes) that best explains the
+    iris's image direction (Gaussian, ``sigma_px`` at focal length ``focal[0]``) under a Gaussian prior on the
+    eye-in-head rotation (``sigma_theta_deg``, centred on the head's forward direction). Needs scipy."""
+    import numpy as np
+    from scipy.optimize import least_squares
+
+    from gazezoom.models import geometric as G
+
+    def fit(iris_ray, corner_mid_mm, head_R, side):
+        R = np.asarray(head_R, float)
+        off = G.EYEBALL_OFFSET_MM.copy()
+        if side == "right":
+            off[0] = -off[0]
+        E = np.asarray(corner_mid_mm, float) + R @ off
+        d_obs = np.asarray(iris_ray, float) / np.linalg.norm(iris_ray)
+        o0 = G.ray_sphere_near(d_obs, E, G.IRIS_SPHERE_MM) - E  # start from the bare intersection
+        h0 = R.T @ (o0 / np.linalg.norm(o0))  # head axes, forward = -z
+        start = np.array([np.arcsin(np.clip(-h0[1], -1, 1)), np.arctan2(h0[0], -h0[2])])
+
+        def axis(th):
+            return R @ np.array([np.cos(th[0]) * np.sin(th[1]), -np.sin(th[0]), -np.cos(th[0]) * np.cos(th[1])])
+
+        def residuals(th):
+            P = E + G.IRIS_SPHERE_MM * axis(th)
+            image = focal[0] * (P / np.linalg.norm(P) - d_obs)[:2] / max(d_obs[2], 1e-6)
+            return np.concatenate([image / sigma_px, th / np.radians(sigma_theta_deg)])
+
+        o = axis(least_squares(residuals, start, method="lm").x)
+        return R @ G._with_kappa(R.T @ o, side), max(0.0, float(-d_obs @ o)) ** 2
+
+    return fit
+
+
+class _MapFit:
+    """A stage whose eyeball model is :func:`_map_fit` (the default camera: focal length = the frame's long side)."""
+
+    def __init__(self, stage, sigma_theta_deg: float, sigma_px: float = 1.0):
+        self.stage, self.name, self.variant = stage, stage.name, stage.variant
+        self.focal = [1000.0]
+        self.fit = _map_fit(sigma_theta_deg, sigma_px, self.focal)
+
+    def predict(self, frame, face, *, display=True):
+        from gazezoom.models import geometric as G
+
+        self.focal[0] = float(max(frame.shape[:2]))
+        bare, G.eyeball_fit = G.eyeball_fit, self.fit
+        try:
+            return self.stage.predict(frame, face, display=display)
+        finally:
+            G.eyeball_fit = bare
+
+
 def _more_stages() -> list[str]:
-    """``--more``: the stages as before gaze stage v2 (MediaPipe's centre point) and the test-time-augmented locator."""
+    """``--more``: the stages as before gaze stage v2 (MediaPipe's centre point), the test-time-augmented locator and
+    the MAP eyeball fit."""
     from gazezoom.models.stages import build_gaze_stage
 
     more = {
@@ -131,6 +186,9 @@ def _more_stages() -> list[str]:
         "fusion_centre_point": lambda path, backend=None, device="cpu": _CentrePoint(_stage((0.5, 0.0), 0.0)(path, backend, device)),
         "fusion_tta": lambda path, backend=None, device="cpu": _tta_stage((0.5, 0.0), path, backend, device),
         "pupil_tta": lambda path, backend=None, device="cpu": _tta_stage((1.0, 1.0), path, backend, device),
+        "geometric_map15": lambda path=None, backend=None, device="cpu": _MapFit(build_gaze_stage("geometric"), 15.0),
+        "fusion_map15": lambda path, backend=None, device="cpu": _MapFit(_stage((0.5, 0.0), 0.0)(path, backend, device),
+                                                                         15.0),
     }
     for name, build in more.items():
         if name not in GAZE_STAGES:

@@ -21,8 +21,11 @@ Per stage and file, and pooled per stage (angles in degrees):
 * stills, without the reference (so on every still where our front-end finds an open-eyed face): mirror
   consistency (the front-end and the stage on the horizontally flipped image: ``|yaw + yaw_m|``,
   ``|pitch − pitch_m|``), the two eyes' ``|pitch_L − pitch_R|`` (pooled: the median over the stills, other faces
-  than the videos' one, which can hide a bias that cancels on one face only) and, for the portraits in :data:`PORTRAITS`, the angle between the fused gaze and the
-  direction from ``origin_mm`` to the camera;
+  than the videos' one, which can hide a bias that cancels on one face only), roll consistency (the still turned
+  in-plane by ±:data:`ROLL_DEG` about the camera's principal point, which is the camera rolling about its axis: the
+  gaze must turn with it, :func:`roll_consistency_deg`; a head tilted in front of a webcam is the everyday case) and,
+  for the portraits in :data:`PORTRAITS`, the angle between the fused gaze and the direction from ``origin_mm`` to
+  the camera;
 * ``aims``: the real-eye aims (docs/zoom.md) (:data:`AIMS`), each ``{"value", "threshold", "pass"}``; ``pass`` is
   ``null`` ("n/a") where nothing could be measured, e.g. pitch r when no clip's reference moves.
 
@@ -57,9 +60,10 @@ from .errors import InputValueError, MediaError, ModelFileError
 from .geometry import angular_error_deg, pitchyaw_to_vector, vector_to_pitchyaw
 
 __all__ = [
-    "PORTRAITS", "MIN_EAR", "MOVING_STD_DEG", "TO_CAMERA_DEG", "AIMS", "REFERENCE_COLUMNS", "REFERENCE_BIAS_NOTE",
+    "PORTRAITS", "MIN_EAR", "MOVING_STD_DEG", "TO_CAMERA_DEG", "ROLL_DEG", "AIMS", "REFERENCE_COLUMNS", "REFERENCE_BIAS_NOTE",
     "ReferenceTrack", "read_reference", "find_media", "pearson_r", "angles_to_reference_deg",
     "offset_removed_angles_deg", "eye_agreement", "jitter_deg", "mirror_consistency_deg", "angle_to_camera_deg",
+    "rolled_frame", "roll_consistency_deg",
     "parse_candidate", "candidate_file", "build_stages", "evaluate_real", "format_scoreboard", "trace_figures",
 ]
 
@@ -258,6 +262,34 @@ def mirror_consistency_deg(pitchyaw_deg: np.ndarray, mirrored_deg: np.ndarray) -
     return abs(y + ym), abs(p - pm)
 
 
+#: The in-plane turn of the stills' roll check, degrees (either way).
+ROLL_DEG = 15.0
+
+
+def rolled_frame(frame: np.ndarray, deg: float, principal_point: tuple[float, float]) -> np.ndarray:
+    """``frame`` turned by ``deg`` (counter-clockwise on screen) about ``principal_point`` (pixels), same size, black
+    outside: what the camera sees when it rolls by ``-deg`` about its optical axis."""
+    import cv2
+
+    M = cv2.getRotationMatrix2D((float(principal_point[0]), float(principal_point[1])), float(deg), 1.0)
+    return cv2.warpAffine(frame, M, (frame.shape[1], frame.shape[0]), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
+def roll_consistency_deg(vector_cam: np.ndarray, rolled_vector_cam: np.ndarray, deg: float) -> float:
+    """Angle (degrees) between the gaze read on a frame turned by ``deg`` (:func:`rolled_frame`) and the gaze read on
+    the frame itself turned the same way (camera axes, x right, y down): 0 for a consistent stage.
+
+    >>> v = np.array([np.sin(0.3), 0.0, -np.cos(0.3)])  # looking 17° to the side
+    >>> c, s = np.cos(np.radians(15)), np.sin(np.radians(15))
+    >>> round(roll_consistency_deg(v, np.array([[c, s, 0], [-s, c, 0], [0, 0, 1]]) @ v, 15.0), 6)
+    0.0
+    """
+    c, s = math.cos(math.radians(deg)), math.sin(math.radians(deg))
+    turned = np.array([[c, s, 0.0], [-s, c, 0.0], [0.0, 0.0, 1.0]]) @ np.asarray(vector_cam, float)
+    return float(angular_error_deg(np.asarray(rolled_vector_cam, float), turned))
+
+
 def angle_to_camera_deg(vector_cam: np.ndarray, origin_mm: np.ndarray) -> float:
     """Angle (degrees) between a gaze vector ``(3,)`` and the direction from its origin ``(3,)`` (camera mm) to
     the camera at (0, 0, 0).
@@ -376,6 +408,9 @@ class _Trace:
     right: list = field(default_factory=list)
     to_camera: list = field(default_factory=list)
     mirrored: np.ndarray | None = None
+    #: stills: the fused gaze vector on the frame itself, and roll consistency per turn (degrees) where a face was seen
+    vector: np.ndarray | None = None
+    rolled: dict = field(default_factory=dict)
 
     def add(self, g) -> None:
         self.fused.append(np.degrees(np.asarray(g.pitchyaw, float)))
@@ -461,6 +496,21 @@ def _run_still(path: Path, ref: ReferenceTrack, stages: list[Stage], fe) -> _Fil
     if face_m is not None and not face_m.blink:
         for s in stages:
             run.traces[s.label].mirrored = np.degrees(np.asarray(s.stage.predict(flipped, face_m, display=False).pitchyaw))
+    # roll: the frame turned about the principal point of the camera the front-end assumes for this frame size
+    from .face.camera import default_camera
+
+    h, w = frame.shape[:2]
+    K = (default_camera(w, h) if fe.camera is None else fe.camera.for_size(w, h)).K
+    for s in stages:  # the still's own fused gaze, as a vector (its pitch/yaw came from it)
+        run.traces[s.label].vector = pitchyaw_to_vector(np.radians(run.traces[s.label].fused[0]))
+    for deg in (-ROLL_DEG, ROLL_DEG):
+        turned = rolled_frame(frame, deg, (K[0, 2], K[1, 2]))
+        face_r, _, _ = fe.process(turned)
+        if face_r is None or face_r.blink:
+            continue
+        for s in stages:
+            v = s.stage.predict(turned, face_r, display=False).vector_cam
+            run.traces[s.label].rolled[deg] = roll_consistency_deg(run.traces[s.label].vector, v, deg)
     return run
 
 
@@ -533,6 +583,9 @@ def _score_file(run: _FileRun, trace: _Trace, ref_info: dict) -> dict:
     if trace.mirrored is not None:
         ys, pd = mirror_consistency_deg(fused[0], trace.mirrored)
         out["mirror"] = {"abs_yaw_sum_deg": _r(ys), "abs_pitch_diff_deg": _r(pd)}
+    if trace.rolled:  # the mean over the turns where a face was seen
+        out["roll_deg"] = _r(float(np.mean(list(trace.rolled.values()))))
+        out["roll_per_turn_deg"] = {f"{d:+g}": _r(v) for d, v in trace.rolled.items()}
     if run.name in PORTRAITS:
         out["to_camera_deg"] = _r(to_cam[0])
     return out
@@ -580,6 +633,8 @@ def _pool(run_list: list[_FileRun], label: str, files: dict) -> tuple[dict, dict
         "stills_eye_pitch_median_deg": _r(_median(np.array([f["eye_pitch_diff_deg"] for f in stills.values()]))),
         "jitter_pitch_deg": _r(_median(jit_all[:, 0])), "jitter_yaw_deg": _r(_median(jit_all[:, 1])),
         "mirror_abs_yaw_sum_deg": _r(_median(mirror[:, 0])), "mirror_abs_pitch_diff_deg": _r(_median(mirror[:, 1])),
+        "roll_median_deg": _r(_median(np.array([f["roll_deg"] for f in stills.values() if "roll_deg" in f]))),
+        "roll_max_deg": _r(max((f["roll_deg"] for f in stills.values() if "roll_deg" in f), default=None)),
         "to_camera_median_deg": _r(_median(np.array(to_cam))),
         "portraits_within": int(within), "portraits": len(to_cam),
     }
@@ -643,8 +698,8 @@ def format_scoreboard(report: dict) -> str:
     """Markdown tables of :func:`evaluate_real`'s report: pooled metrics per stage, the aims, then per-file notes."""
     head = ("| stage | video frames | pitch r | yaw r | to ref (°) | offset removed (°) | eyes Δpitch med / p90 (°) | "
             "stills eyes Δpitch med (°) | eyes Δyaw med (°) | jitter pitch / yaw (°) | mirror yaw sum / Δpitch (°) | "
-            f"portraits ≤{TO_CAMERA_DEG:g}° | stills to ref (°) |")
-    lines = [head, "|" + "---|" * 13]
+            f"roll ±{ROLL_DEG:g}° med / max (°) | portraits ≤{TO_CAMERA_DEG:g}° | stills to ref (°) |")
+    lines = [head, "|" + "---|" * 14]
     for label, s in report["stages"].items():
         p, e = s["pooled"], s["pooled"]["eyes"]
         r = [("n/a" if p[f"clips_moving_{ax}"] == 0 else _fmt(p[f"{ax}_r_min"], 2)) for ax in ("pitch", "yaw")]
@@ -654,6 +709,7 @@ def format_scoreboard(report: dict) -> str:
             f"{_fmt(p.get('stills_eye_pitch_median_deg'))} | "
             f"{_fmt(e['yaw_median_deg'])} | {_fmt(p['jitter_pitch_deg'], 2)} / {_fmt(p['jitter_yaw_deg'], 2)} | "
             f"{_fmt(p['mirror_abs_yaw_sum_deg'])} / {_fmt(p['mirror_abs_pitch_diff_deg'])} | "
+            f"{_fmt(p.get('roll_median_deg'))} / {_fmt(p.get('roll_max_deg'))} | "
             f"{p['portraits_within']}/{p['portraits']} | {_fmt(p['stills_angle_to_ref_deg'])} |")
     names = list(AIMS)
     lines += ["", "| stage | " + " | ".join(f"{n} {AIMS[n][1]} {AIMS[n][2]:g}" for n in names) + " | aims met |",
@@ -671,8 +727,9 @@ def format_scoreboard(report: dict) -> str:
     lines.append("pitch r / yaw r: lowest over the clips whose reference moves (std >= "
                  f"{report['moving_std_deg']:g}°), n/a where none does; to ref: median angle to the reference over "
                  "the kept video frames; eye and jitter columns pooled over the kept video frames; stills eyes Δpitch: "
-                 "median over the stills where our front-end finds a face (no reference needed); mirror and "
-                 "portraits over the stills.")
+                 "median over the stills where our front-end finds a face (no reference needed); mirror, roll "
+                 f"(the still turned ±{ROLL_DEG:g}° in-plane: how far the gaze fails to turn with it) and portraits "
+                 "over the stills.")
     for name, f in report["files"].items():
         r = f["reference"]
         if f["kind"] == "video" and f["frames_decoded"] is None:

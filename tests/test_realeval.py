@@ -29,6 +29,8 @@ from gazezoom.realeval import (
     parse_candidate,
     pearson_r,
     read_reference,
+    roll_consistency_deg,
+    rolled_frame,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -157,6 +159,14 @@ def test_jitter_skips_gaps_and_mirror_and_camera_angles():
     np.testing.assert_array_equal(jitter_deg(py, np.array([3, 4, 9, 10])), [[0.5, 1.0], [0.0, 0.25]])
     assert jitter_deg(py, np.array([0, 2, 4, 6])).shape == (0, 2)
     assert mirror_consistency_deg(np.array([-5.0, 20.0]), np.array([-7.0, -18.5])) == (1.5, 2.0)
+    # a frame turned by +15 deg (counter-clockwise on screen) turns a gaze to the side by the same angle in the
+    # image plane: rolled_frame and roll_consistency_deg agree on the direction
+    frame = np.zeros((101, 101, 3), np.uint8)
+    frame[50, 90] = 255  # a point right of the centre ...
+    y, x = np.argwhere(rolled_frame(frame, 15.0, (50.0, 50.0))[..., 0] > 60)[0]
+    assert x > 85 and y < 45  # ... moves up on screen (y down) when the frame turns counter-clockwise
+    side = np.array([1.0, 0.0, 0.0])  # a direction in the same place: turned the same way, it reads 0
+    assert roll_consistency_deg(side, np.array([math.cos(math.radians(15)), -math.sin(math.radians(15)), 0.0]), 15.0) < 1e-9
     up = np.array([0.0, -math.sin(math.radians(10)), -math.cos(math.radians(10))])  # pitch +10 from straight ahead
     assert angle_to_camera_deg(up, np.array([0.0, 0.0, 600.0])) == pytest.approx(10.0, abs=1e-9)
     # an eye 100 mm above the camera's axis (y = -100) looks at the camera when it looks down by atan(100/600)
@@ -240,6 +250,10 @@ def test_scoreboard_end_to_end_on_a_still_and_a_clip(tmp_path, media_dir, refere
         # the two eyes' pitch on the still, and its pooled median (one still: the same number)
         assert 0.0 <= still["eye_pitch_diff_deg"] < 45.0
         assert s["pooled"]["stills_eye_pitch_median_deg"] == still["eye_pitch_diff_deg"]
+        # roll: the still turned ±15° in-plane; the face is found both ways and the gaze turns with the frame
+        # (measured 1.8–6° on obama.jpg for every stage; not turning it at all would read ~2 x 15 x sin(gaze) off)
+        assert set(still["roll_per_turn_deg"]) == {"-15", "+15"}
+        assert 0.0 <= still["roll_deg"] < 10.0 and s["pooled"]["roll_median_deg"] == still["roll_deg"]
         assert set(s["aims"]) == set(AIMS)
         assert s["aims"]["pitch_r"]["pass"] is None  # n/a: no clip moves
         assert s["aims"]["portraits_to_camera"]["count"] in ("0/1", "1/1")
@@ -249,7 +263,7 @@ def test_scoreboard_end_to_end_on_a_still_and_a_clip(tmp_path, media_dir, refere
     assert Path(rep["figures"][0]).stat().st_size > 20_000
     table = format_scoreboard(rep)
     assert all(f"| {s} |" in table for s in rep["stages"]) and "~11 deg low" in table
-    assert "stills eyes Δpitch" in table
+    assert "stills eyes Δpitch" in table and "roll ±15°" in table
 
 
 def test_mirror_check_on_a_still_looking_away(tmp_path, media_dir, reference_dir):
@@ -266,6 +280,9 @@ def test_mirror_check_on_a_still_looking_away(tmp_path, media_dir, reference_dir
     assert yaw > 20.0
     assert f["mirror"]["abs_yaw_sum_deg"] < 0.5 * yaw and f["mirror"]["abs_pitch_diff_deg"] < 6.0
     assert "to_camera_deg" not in f  # not a portrait looking into the camera
+    # the roll check pins the direction of the turn: a gaze 40-50 deg to the side that did not turn with the frame
+    # would be ~2 sin(7.5 deg) sin(45 deg) ~ 11 deg off; one turned the wrong way ~ 2 x that. Measured 2.1-2.4 deg.
+    assert f["roll_deg"] < 6.0
 
 
 def test_cli_json_is_the_only_stdout(tmp_path, media_dir, reference_dir, capsys):

@@ -67,7 +67,8 @@ FIXED_COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 
 #: Per-eye columns, prefixed ``left_`` and ``right_``. ``gaze_*`` of an eye is that eye's ray in camera space;
-#: ``center_*_mm`` is the eye centre (midpoint of its corners); ``iris_*_px`` the iris centre in the frame.
+#: ``center_*_mm`` is the eye centre (midpoint of its corners); ``iris_*_px`` the iris centre in the frame (the centre
+#: of MediaPipe's iris circle, :func:`gazezoom.face.eyes.iris_centre_px`).
 EYE_FIELDS: tuple[str, ...] = (
     "gaze_x", "gaze_y", "gaze_z", "gaze_pitch_deg", "gaze_yaw_deg", "openness", "blink",
     "iris_x_px", "iris_y_px", "center_x_mm", "center_y_mm", "center_z_mm",

@@ -408,8 +408,7 @@ class _Trace:
     right: list = field(default_factory=list)
     to_camera: list = field(default_factory=list)
     mirrored: np.ndarray | None = None
-    #: stills: the fused gaze vector on the frame itself, and roll consistency per turn (degrees) where a face was seen
-    vector: np.ndarray | None = None
+    #: stills: roll consistency per turn (degrees) where a face was seen on the turned frame
     rolled: dict = field(default_factory=dict)
 
     def add(self, g) -> None:
@@ -501,16 +500,16 @@ def _run_still(path: Path, ref: ReferenceTrack, stages: list[Stage], fe) -> _Fil
 
     h, w = frame.shape[:2]
     K = (default_camera(w, h) if fe.camera is None else fe.camera.for_size(w, h)).K
-    for s in stages:  # the still's own fused gaze, as a vector (its pitch/yaw came from it)
-        run.traces[s.label].vector = pitchyaw_to_vector(np.radians(run.traces[s.label].fused[0]))
     for deg in (-ROLL_DEG, ROLL_DEG):
         turned = rolled_frame(frame, deg, (K[0, 2], K[1, 2]))
         face_r, _, _ = fe.process(turned)
         if face_r is None or face_r.blink:
             continue
         for s in stages:
+            trace = run.traces[s.label]
             v = s.stage.predict(turned, face_r, display=False).vector_cam
-            run.traces[s.label].rolled[deg] = roll_consistency_deg(run.traces[s.label].vector, v, deg)
+            # the still's own fused gaze as a vector (its pitch/yaw came from one)
+            trace.rolled[deg] = roll_consistency_deg(pitchyaw_to_vector(np.radians(trace.fused[0])), v, deg)
     return run
 
 
@@ -618,6 +617,7 @@ def _pool(run_list: list[_FileRun], label: str, files: dict) -> tuple[dict, dict
     mirror = np.array([[f["mirror"]["abs_yaw_sum_deg"], f["mirror"]["abs_pitch_diff_deg"]]
                        for f in stills.values() if "mirror" in f]).reshape(-1, 2)
     to_cam = [f["to_camera_deg"] for f in stills.values() if f.get("to_camera_deg") is not None]
+    rolls = [f["roll_deg"] for f in stills.values() if "roll_deg" in f]
     within = sum(a <= TO_CAMERA_DEG for a in to_cam)
     r_of = {ax: [f[f"{ax}_r"] for f in videos.values() if f.get(f"{ax}_r_meaningful")] for ax in ("pitch", "yaw")}
     pooled = {
@@ -633,8 +633,7 @@ def _pool(run_list: list[_FileRun], label: str, files: dict) -> tuple[dict, dict
         "stills_eye_pitch_median_deg": _r(_median(np.array([f["eye_pitch_diff_deg"] for f in stills.values()]))),
         "jitter_pitch_deg": _r(_median(jit_all[:, 0])), "jitter_yaw_deg": _r(_median(jit_all[:, 1])),
         "mirror_abs_yaw_sum_deg": _r(_median(mirror[:, 0])), "mirror_abs_pitch_diff_deg": _r(_median(mirror[:, 1])),
-        "roll_median_deg": _r(_median(np.array([f["roll_deg"] for f in stills.values() if "roll_deg" in f]))),
-        "roll_max_deg": _r(max((f["roll_deg"] for f in stills.values() if "roll_deg" in f), default=None)),
+        "roll_median_deg": _r(_median(np.array(rolls))), "roll_max_deg": _r(max(rolls, default=None)),
         "to_camera_median_deg": _r(_median(np.array(to_cam))),
         "portraits_within": int(within), "portraits": len(to_cam),
     }

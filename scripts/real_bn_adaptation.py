@@ -32,16 +32,31 @@ from gazezoom.models.predictor import frame_crop, region_maps
 CLIPS = ("single_face.mp4", "face_noface.mov", "noface_face.mov")
 
 
-def clip_inputs() -> list:
-    """``(crop, Hc)`` network inputs of every frame of the clips with a face and both eyes open."""
-    out = []
+def clip_faces():
+    """``(frame, face)`` for every frame of the clips with a face and both eyes open."""
     for name in CLIPS:
         with VideoReader(MEDIA / name) as reader, FrontEnd(mode="video") as fe:
             for f in reader.frames():
                 face, _, _ = fe.process(f.image, f.time_s)
                 if face is not None and not any(e.blink for e in face.eyes):
-                    out.append(frame_crop(f.image, region_maps(face.eyes)))
-    return out
+                    yield f.image, face
+
+
+def clip_inputs() -> list:
+    """``(crop, Hc)`` network inputs of every open-eyed frame of the clips."""
+    return [frame_crop(img, region_maps(face.eyes)) for img, face in clip_faces()]
+
+
+def save_candidate(model: nn.Module, out: Path, src: Path, *, steps: int = 0, **training) -> None:
+    """Write ``model`` as ``out/pupil_sampler_P.*`` (``src``'s sidecar, ``steps`` more, ``training`` added to its
+    training record) with the shipped gaze network linked beside it, for ``fusion_variants_scoreboard.py``."""
+    side = read_sidecar(src.with_suffix(".json"))
+    save_weights(model, out / "pupil_sampler_P.safetensors", step=side.get("step", 0) + steps,
+                 training={**side.get("training", {}), **training})
+    for f in (REPO_ROOT / "weights").glob("gaze_sampler_P.*"):
+        if not (out / f.name).exists():
+            (out / f.name).symlink_to(f)
+    print(f"wrote {out / 'pupil_sampler_P.safetensors'}")
 
 
 def adapt(model: nn.Module, inputs: list, prefix: str = "task") -> nn.Module:
@@ -99,13 +114,7 @@ def main(argv: list[str]) -> int:
         print(f"{name:24s}" + "".join(f"{g[0]:+9.3f}/{g[1]:+.3f}" for g in row))
     print(f"{'mean / s.d.':24s}" + "".join(f"{np.mean(g):+9.3f}/{np.std(g):.3f}" for g in gaps.values()))
     if save is not None:
-        side = read_sidecar(src.with_suffix(".json"))
-        save_weights(on_clips, save / "pupil_sampler_P.safetensors", step=side.get("step", 0),
-                     training={**side.get("training", {}), "adabn": f"task BatchNorm statistics of {list(CLIPS)}"})
-        for f in (REPO_ROOT / "weights").glob("gaze_sampler_P.*"):
-            if not (save / f.name).exists():
-                (save / f.name).symlink_to(f)
-        print(f"wrote {save / 'pupil_sampler_P.safetensors'}")
+        save_candidate(on_clips, save, src, adabn=f"task BatchNorm statistics of {list(CLIPS)}")
     return 0
 
 

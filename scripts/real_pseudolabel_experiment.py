@@ -23,33 +23,28 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from pupil_diagnostics import faces
-from real_bn_adaptation import CLIPS, MEDIA, vertical_gap
+from pupil_diagnostics import faces, mediapipe_uv
+from real_bn_adaptation import MEDIA, clip_faces, save_candidate, vertical_gap
 from torch import nn
 from tqdm import tqdm
 
-from gazezoom.face.eyes import frame_to_region, iris_centre_px
 from gazezoom.face.frontend import FrontEnd
 from gazezoom.fileio import REPO_ROOT
-from gazezoom.io.readers import VideoReader, read_image
-from gazezoom.models.checkpoint import load_weights, read_sidecar, save_weights
+from gazezoom.io.readers import read_image
+from gazezoom.models.checkpoint import load_weights
 from gazezoom.models.data import DATASETS, render_cache
 from gazezoom.models.predictor import frame_crop, region_maps
 
 
+def _labelled(frame, face) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(crop, Hc, mediapipe_v (2,))``: the network inputs of a face's eyes and MediaPipe's iris centre (region v)."""
+    v = [mediapipe_uv(face, e)[1] for e in face.eyes]
+    return (*frame_crop(frame, region_maps(face.eyes)), torch.tensor(v, dtype=torch.float32))
+
+
 def real_eyes() -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
-    """``(crop, Hc, mediapipe_v (2,))`` for every open-eyed frame of the clips (MediaPipe's iris centre, region v)."""
-    out = []
-    for name in CLIPS:
-        with VideoReader(MEDIA / name) as reader, FrontEnd(mode="video") as fe:
-            for f in reader.frames():
-                face, _, _ = fe.process(f.image, f.time_s)
-                if face is None or any(e.blink for e in face.eyes):
-                    continue
-                v = [frame_to_region(np.asarray(e.region_to_frame, float), iris_centre_px(face.landmarks_px, e.side)[None])[0, 1]
-                     for e in face.eyes]
-                out.append((*frame_crop(f.image, region_maps(face.eyes)), torch.tensor(v, dtype=torch.float32)))
-    return out
+    """:func:`_labelled` for every open-eyed frame of the clips."""
+    return [_labelled(img, face) for img, face in clip_faces()]
 
 
 OBAMA = ("obama.jpg", "obama2.jpg", "obama3.jpg", "obama_partial_face.jpg")
@@ -63,11 +58,8 @@ def obama_eyes() -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
             img = read_image(MEDIA / name)
             for frame in (img, np.ascontiguousarray(img[:, ::-1])):
                 face, _, _ = fe.process(frame)
-                if face is None or any(e.blink for e in face.eyes):
-                    continue
-                v = [frame_to_region(np.asarray(e.region_to_frame, float), iris_centre_px(face.landmarks_px, e.side)[None])[0, 1]
-                     for e in face.eyes]
-                out.append((*frame_crop(frame, region_maps(face.eyes)), torch.tensor(v, dtype=torch.float32)))
+                if face is not None and not any(e.blink for e in face.eyes):
+                    out.append(_labelled(frame, face))
     return out
 
 
@@ -148,15 +140,8 @@ def main(argv: list[str]) -> int:
     model.eval()
     stills_table({"shipped": base, "fine-tuned": model})
     clip_gap({"shipped": base, "fine-tuned": model})
-    out = Path(args.out)
-    side = read_sidecar(src.with_suffix(".json"))
-    save_weights(model, out / "pupil_sampler_P.safetensors", step=side.get("step", 0) + args.steps,
-                 training={**side.get("training", {}), "experiment": "real_pseudolabel_experiment.py",
-                           "real_weight": args.real_weight, "steps": args.steps})
-    for f in (REPO_ROOT / "weights").glob("gaze_sampler_P.*"):
-        if not (out / f.name).exists():
-            (out / f.name).symlink_to(f)
-    print(f"wrote {out / 'pupil_sampler_P.safetensors'}")
+    save_candidate(model, Path(args.out), src, steps=args.steps, experiment="real_pseudolabel_experiment.py",
+                   real_weight=args.real_weight, train_on=args.train_on)
     return 0
 
 

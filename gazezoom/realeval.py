@@ -26,6 +26,11 @@ Per stage and file, and pooled per stage (angles in degrees):
   gaze must turn with it, :func:`roll_consistency_deg`; a head tilted in front of a webcam is the everyday case) and,
   for the portraits in :data:`PORTRAITS`, the angle between the fused gaze and the direction from ``origin_mm`` to
   the camera;
+* vergence (:func:`vergence_error_deg`), from each eye's own reading and position: the two eyes' horizontal
+  convergence ``yaw_L − yaw_R`` less what fixating the camera from where the eyes are needs (``2 atan(IPD / 2d)``,
+  ~6° at 60 cm; signed, negative = the eyes diverge from it). Exact on the portraits; on videos it assumes the target
+  is at the camera's distance (a screen beside the webcam), so a clip of someone reading a phone would read positive.
+  Real eyes converge on what they look at: "the two eyes agree" means this is ~0, not ``|yaw_L − yaw_R|`` = 0;
 * ``aims``: the real-eye aims (docs/zoom.md) (:data:`AIMS`), each ``{"value", "threshold", "pass"}``; ``pass`` is
   ``null`` ("n/a") where nothing could be measured, e.g. pitch r when no clip's reference moves.
 
@@ -63,7 +68,7 @@ __all__ = [
     "PORTRAITS", "MIN_EAR", "MOVING_STD_DEG", "TO_CAMERA_DEG", "ROLL_DEG", "AIMS", "REFERENCE_COLUMNS", "REFERENCE_BIAS_NOTE",
     "ReferenceTrack", "read_reference", "find_media", "pearson_r", "angles_to_reference_deg",
     "offset_removed_angles_deg", "eye_agreement", "jitter_deg", "mirror_consistency_deg", "angle_to_camera_deg",
-    "rolled_frame", "roll_consistency_deg",
+    "rolled_frame", "roll_consistency_deg", "vergence_error_deg",
     "parse_candidate", "candidate_file", "build_stages", "evaluate_real", "format_scoreboard", "trace_figures",
 ]
 
@@ -300,6 +305,22 @@ def angle_to_camera_deg(vector_cam: np.ndarray, origin_mm: np.ndarray) -> float:
     return float(angular_error_deg(np.asarray(vector_cam, float), -np.asarray(origin_mm, float)))
 
 
+def vergence_error_deg(left_cam: np.ndarray, right_cam: np.ndarray, left_mm: np.ndarray, right_mm: np.ndarray) -> float:
+    """Signed horizontal vergence error (degrees) of one face: ``yaw_L − yaw_R`` of the two eyes' gaze vectors
+    ``(3,)`` less the same of the directions from the eyes' centres ``(3,)`` (camera mm) to the camera. 0 when each
+    eye points at the camera; negative when the eyes converge less than that (parallel axes: ``−2 atan(IPD / 2d)``).
+
+    >>> e_l, e_r = np.array([32.0, 0.0, 600.0]), np.array([-32.0, 0.0, 600.0])
+    >>> round(vergence_error_deg(-e_l / np.linalg.norm(e_l), -e_r / np.linalg.norm(e_r), e_l, e_r), 6)
+    0.0
+    >>> round(vergence_error_deg(np.array([0.0, 0.0, -1.0]), np.array([0.0, 0.0, -1.0]), e_l, e_r), 2)
+    -6.11
+    """
+    yaw = lambda v: float(np.degrees(vector_to_pitchyaw(np.asarray(v, float))[1]))  # noqa: E731
+    want = yaw(-np.asarray(left_mm, float)) - yaw(-np.asarray(right_mm, float))
+    return yaw(left_cam) - yaw(right_cam) - want
+
+
 # --------------------------------------------------------------------------------------------------- stages
 
 
@@ -407,15 +428,20 @@ class _Trace:
     left: list = field(default_factory=list)
     right: list = field(default_factory=list)
     to_camera: list = field(default_factory=list)
+    vergence: list = field(default_factory=list)
     mirrored: np.ndarray | None = None
     #: stills: roll consistency per turn (degrees) where a face was seen on the turned frame
     rolled: dict = field(default_factory=dict)
 
-    def add(self, g) -> None:
+    def add(self, g, face) -> None:
+        eyes = {e.side: e for e in g.eyes}
+        centres = {e.side: np.asarray(e.center_mm, float) for e in face.eyes}
         self.fused.append(np.degrees(np.asarray(g.pitchyaw, float)))
-        self.left.append(np.degrees(vector_to_pitchyaw(np.asarray(g.eyes[0].vector_cam, float))))
-        self.right.append(np.degrees(vector_to_pitchyaw(np.asarray(g.eyes[1].vector_cam, float))))
+        self.left.append(np.degrees(vector_to_pitchyaw(np.asarray(eyes["left"].vector_cam, float))))
+        self.right.append(np.degrees(vector_to_pitchyaw(np.asarray(eyes["right"].vector_cam, float))))
         self.to_camera.append(angle_to_camera_deg(g.vector_cam, g.origin_mm))
+        self.vergence.append(vergence_error_deg(eyes["left"].vector_cam, eyes["right"].vector_cam, centres["left"],
+                                                centres["right"]))
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         f = lambda x: np.array(x, float).reshape(-1, 2)  # noqa: E731  (0 frames: (0, 2))
@@ -443,7 +469,7 @@ class _FileRun:
 
 def _predict_all(run: _FileRun, stages: list[Stage], frame: np.ndarray, face) -> None:
     for s in stages:
-        run.traces[s.label].add(s.stage.predict(frame, face, display=False))
+        run.traces[s.label].add(s.stage.predict(frame, face, display=False), face)
 
 
 def _run_video(path: Path, ref: ReferenceTrack, stages: list[Stage], max_frames: int | None, progress: bool):
@@ -566,7 +592,9 @@ def _score_file(run: _FileRun, trace: _Trace, ref_info: dict) -> dict:
     err = angles_to_reference_deg(fused[kept], ref[kept])
     out["angle_to_ref_deg"] = _r(_median(err))
     out["eyes"] = eye_agreement(left[kept], right[kept])
+    verg = np.array(trace.vergence, float)
     if run.kind == "video":
+        out["vergence_error_deg"] = _r(_median(verg[kept]))
         out["angle_to_ref_offset_removed_deg"] = _r(_median(offset_removed_angles_deg(fused[kept], ref[kept])))
         out["offset_pitch_yaw_deg"] = [_r(x) for x in (fused[kept] - ref[kept]).mean(0)] if kept.any() else None
         for j, ax in enumerate(("pitch", "yaw")):
@@ -587,6 +615,7 @@ def _score_file(run: _FileRun, trace: _Trace, ref_info: dict) -> dict:
         out["roll_per_turn_deg"] = {f"{d:+g}": _r(v) for d, v in trace.rolled.items()}
     if run.name in PORTRAITS:
         out["to_camera_deg"] = _r(to_cam[0])
+        out["vergence_error_deg"] = _r(float(verg[0]))  # exact here: both eyes look at the camera
     return out
 
 
@@ -598,7 +627,7 @@ def _aim(name: str, value, count: str | None = None) -> dict:
 
 def _pool(run_list: list[_FileRun], label: str, files: dict) -> tuple[dict, dict]:
     """Pooled metrics and aims of one stage over all files (frames pooled over videos, medians over stills)."""
-    err, off, left, right, jit = [], [], [], [], []
+    err, off, left, right, jit, verg = [], [], [], [], [], []
     for run in run_list:
         if run.kind != "video" or not run.index:
             continue
@@ -609,6 +638,7 @@ def _pool(run_list: list[_FileRun], label: str, files: dict) -> tuple[dict, dict
         left.append(lft[kept])
         right.append(rgt[kept])
         jit.append(jitter_deg(fused[kept], index[kept]))
+        verg.append(np.array(run.traces[label].vergence, float)[kept])
     cat = lambda xs, w: np.concatenate(xs) if xs else np.zeros((0,) + w)  # noqa: E731
     jit_all = cat(jit, (2,))
     kind = {run.name: run.kind for run in run_list}
@@ -635,6 +665,9 @@ def _pool(run_list: list[_FileRun], label: str, files: dict) -> tuple[dict, dict
         "mirror_abs_yaw_sum_deg": _r(_median(mirror[:, 0])), "mirror_abs_pitch_diff_deg": _r(_median(mirror[:, 1])),
         "roll_median_deg": _r(_median(np.array(rolls))), "roll_max_deg": _r(max(rolls, default=None)),
         "to_camera_median_deg": _r(_median(np.array(to_cam))),
+        "vergence_error_videos_deg": _r(_median(cat(verg, ()))),
+        "vergence_error_portraits_deg": _r(_median(np.array([f["vergence_error_deg"] for f in stills.values()
+                                                             if f.get("vergence_error_deg") is not None]))),
         "portraits_within": int(within), "portraits": len(to_cam),
     }
     eye_med = [f["eyes"]["pitch_median_deg"] for f in videos.values() if f["eyes"]["pitch_median_deg"] is not None]
@@ -697,8 +730,9 @@ def format_scoreboard(report: dict) -> str:
     """Markdown tables of :func:`evaluate_real`'s report: pooled metrics per stage, the aims, then per-file notes."""
     head = ("| stage | video frames | pitch r | yaw r | to ref (°) | offset removed (°) | eyes Δpitch med / p90 (°) | "
             "stills eyes Δpitch med (°) | eyes Δyaw med (°) | jitter pitch / yaw (°) | mirror yaw sum / Δpitch (°) | "
-            f"roll ±{ROLL_DEG:g}° med / max (°) | portraits ≤{TO_CAMERA_DEG:g}° | stills to ref (°) |")
-    lines = [head, "|" + "---|" * 14]
+            f"roll ±{ROLL_DEG:g}° med / max (°) | portraits ≤{TO_CAMERA_DEG:g}° | stills to ref (°) | "
+            "vergence err videos / portraits (°) |")
+    lines = [head, "|" + "---|" * 15]
     for label, s in report["stages"].items():
         p, e = s["pooled"], s["pooled"]["eyes"]
         r = [("n/a" if p[f"clips_moving_{ax}"] == 0 else _fmt(p[f"{ax}_r_min"], 2)) for ax in ("pitch", "yaw")]
@@ -709,7 +743,8 @@ def format_scoreboard(report: dict) -> str:
             f"{_fmt(e['yaw_median_deg'])} | {_fmt(p['jitter_pitch_deg'], 2)} / {_fmt(p['jitter_yaw_deg'], 2)} | "
             f"{_fmt(p['mirror_abs_yaw_sum_deg'])} / {_fmt(p['mirror_abs_pitch_diff_deg'])} | "
             f"{_fmt(p.get('roll_median_deg'))} / {_fmt(p.get('roll_max_deg'))} | "
-            f"{p['portraits_within']}/{p['portraits']} | {_fmt(p['stills_angle_to_ref_deg'])} |")
+            f"{p['portraits_within']}/{p['portraits']} | {_fmt(p['stills_angle_to_ref_deg'])} | "
+            f"{_fmt(p.get('vergence_error_videos_deg'))} / {_fmt(p.get('vergence_error_portraits_deg'))} |")
     names = list(AIMS)
     lines += ["", "| stage | " + " | ".join(f"{n} {AIMS[n][1]} {AIMS[n][2]:g}" for n in names) + " | aims met |",
               "|" + "---|" * (len(names) + 2)]
@@ -728,7 +763,9 @@ def format_scoreboard(report: dict) -> str:
                  "the kept video frames; eye and jitter columns pooled over the kept video frames; stills eyes Δpitch: "
                  "median over the stills where our front-end finds a face (no reference needed); mirror, roll "
                  f"(the still turned ±{ROLL_DEG:g}° in-plane: how far the gaze fails to turn with it) and portraits "
-                 "over the stills.")
+                 "over the stills; vergence err: median of yaw_L − yaw_R less the convergence on the camera (~6° at "
+                 "60 cm; negative: the eyes diverge from it), on the video frames (assumes a target at the camera's "
+                 "distance) and the portraits (exact).")
     for name, f in report["files"].items():
         r = f["reference"]
         if f["kind"] == "video" and f["frames_decoded"] is None:

@@ -14,6 +14,7 @@ import pytest
 
 from gazezoom.cli import main
 from gazezoom.errors import InputValueError, MediaError, ModelFileError, UnknownNameError
+from gazezoom.geometry import pitchyaw_to_vector, vector_to_pitchyaw
 from gazezoom.realeval import (
     AIMS,
     PORTRAITS,
@@ -31,6 +32,7 @@ from gazezoom.realeval import (
     read_reference,
     roll_consistency_deg,
     rolled_frame,
+    vergence_error_deg,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -174,6 +176,20 @@ def test_jitter_skips_gaps_and_mirror_and_camera_angles():
     assert angle_to_camera_deg(down, np.array([0.0, -100.0, 600.0])) == pytest.approx(0.0, abs=1e-6)
 
 
+def test_vergence_error_is_signed_and_follows_where_the_eyes_are():
+    e_l, e_r = np.array([30.0, -40.0, 500.0]), np.array([-34.0, -38.0, 510.0])  # off-axis, slightly turned face
+    at_cam = [-e / np.linalg.norm(e) for e in (e_l, e_r)]
+    assert vergence_error_deg(*at_cam, e_l, e_r) == pytest.approx(0.0, abs=1e-9)
+    # both eyes turned 2 deg temporally (left eye towards the subject's left = -yaw): 4 deg of divergence
+    turn = lambda v, deg: pitchyaw_to_vector(vector_to_pitchyaw(v) + np.radians([0.0, deg]))  # noqa: E731
+    assert vergence_error_deg(turn(at_cam[0], -2), turn(at_cam[1], 2), e_l, e_r) == pytest.approx(-4.0, abs=1e-6)
+    # parallel axes diverge by the whole convergence angle (~7 deg here); swapped eyes by twice that
+    forward = np.array([0.0, 0.0, -1.0])
+    parallel = vergence_error_deg(forward, forward, e_l, e_r)
+    assert -8.0 < parallel < -6.0
+    assert vergence_error_deg(at_cam[1], at_cam[0], e_l, e_r) == pytest.approx(2 * parallel, abs=1e-9)
+
+
 def test_parse_candidate(tmp_path):
     w = tmp_path / "gaze_uniform_P.safetensors"
     w.write_bytes(b"")
@@ -254,6 +270,10 @@ def test_scoreboard_end_to_end_on_a_still_and_a_clip(tmp_path, media_dir, refere
         # (measured 1.8–6° on obama.jpg for every stage; not turning it at all would read ~2 x 15 x sin(gaze) off)
         assert set(still["roll_per_turn_deg"]) == {"-15", "+15"}
         assert 0.0 <= still["roll_deg"] < 10.0 and s["pooled"]["roll_median_deg"] == still["roll_deg"]
+        # vergence: signed, from each eye's own reading; on a portrait both eyes look at the camera
+        assert -45.0 < still["vergence_error_deg"] < 45.0 and -45.0 < f["vergence_error_deg"] < 45.0
+        assert s["pooled"]["vergence_error_portraits_deg"] == still["vergence_error_deg"]
+        assert s["pooled"]["vergence_error_videos_deg"] == f["vergence_error_deg"]
         assert set(s["aims"]) == set(AIMS)
         assert s["aims"]["pitch_r"]["pass"] is None  # n/a: no clip moves
         assert s["aims"]["portraits_to_camera"]["count"] in ("0/1", "1/1")
@@ -263,7 +283,7 @@ def test_scoreboard_end_to_end_on_a_still_and_a_clip(tmp_path, media_dir, refere
     assert Path(rep["figures"][0]).stat().st_size > 20_000
     table = format_scoreboard(rep)
     assert all(f"| {s} |" in table for s in rep["stages"]) and "~11 deg low" in table
-    assert "stills eyes Δpitch" in table and "roll ±15°" in table
+    assert "stills eyes Δpitch" in table and "roll ±15°" in table and "vergence err" in table
 
 
 def test_mirror_check_on_a_still_looking_away(tmp_path, media_dir, reference_dir):

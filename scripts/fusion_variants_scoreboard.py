@@ -2,9 +2,11 @@
 
     python scripts/fusion_variants_scoreboard.py [MEDIA_DIR REFERENCE_DIR] [-- [--more] more `gazezoom eval` options]
 
-Registers, for this run only, ``fusion_pair50`` / ``fusion_pair100`` (the shipped fusion plus the pair term:
-``PupilGaze(..., pair_weight=0.5 / 1.0)``, the two eyes' vertical *difference* partly the learned locator's) and
-``fusion_v50`` (learned ½ + MediaPipe ½ on both axes), then runs ``gazezoom eval --real`` with the geometric floor,
+Registers, for this run only, ``fusion_v2`` (the shipped fusion before stage v3: the two eyes' common vertical from
+MediaPipe's iris through the eyeball model, not from its blendshapes), ``fusion_pair50`` / ``fusion_pair100`` (that
+plus the pair term: ``PupilGaze(..., pair_weight=0.5 / 1.0)``, the two eyes' vertical *difference* partly the learned
+locator's) and ``fusion_v50`` (learned ½ + MediaPipe ½ on both axes) — all without the blendshape common vertical,
+which moves only the two eyes' mean pitch — then runs ``gazezoom eval --real`` with the geometric floor,
 the shipped fusion and the direct sampler@P network beside them and prints the table. With ``-- --weights DIR``
 the stages read that folder's ``pupil_sampler_P`` (link a candidate there); when it is a landmark locator
 (``train --output landmarks``) ``pupil_limbus`` / ``fusion_limbus`` read the centre of its limbus points too. ``--more``
@@ -26,7 +28,7 @@ from gazezoom.fileio import REPO_ROOT
 from gazezoom.models.stages import GAZE_STAGES, StageSpec, _predictor
 from gazezoom.realeval import format_scoreboard
 
-VARIANTS = {"fusion_pair50": ((0.5, 0.0), 0.5), "fusion_pair100": ((0.5, 0.0), 1.0), "fusion_v50": ((0.5, 0.5), 0.0)}
+VARIANTS = {"fusion_v2": ((0.5, 0.0), 0.0), "fusion_pair50": ((0.5, 0.0), 0.5), "fusion_pair100": ((0.5, 0.0), 1.0), "fusion_v50": ((0.5, 0.5), 0.0)}
 #: With a landmark locator (``train --output landmarks``): the same stages reading the centre of its 8 limbus points
 #: (the iris rim, amodal) instead of its pupil landmark.
 LIMBUS_VARIANTS = {"pupil_limbus": ((1.0, 1.0), 0.0), "fusion_limbus": ((0.5, 0.0), 0.0)}

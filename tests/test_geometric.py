@@ -226,3 +226,53 @@ def test_landmark_model_feeds_the_pupil_stages_with_its_pupil(tmp_path, portrait
     for weights in ((1.0, 1.0), (0.5, 0.0)):
         a, b = PupilGaze(lm, weights).predict(img, face), PupilGaze(pp, weights).predict(img, face)
         np.testing.assert_allclose(a.vector_cam, b.vector_cam, atol=1e-6)
+
+
+def test_with_common_pitch_sets_the_mean_and_keeps_each_eye_its_own():
+    from gazezoom.geometry import pitchyaw_to_vector
+    from gazezoom.models.geometric import with_common_pitch
+
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        R = np.linalg.qr(rng.normal(size=(3, 3)))[0]
+        R *= np.sign(np.linalg.det(R))  # a rotation
+        head = np.radians(rng.uniform([-25, -30], [25, 30], size=(2, 2)))  # eye-in-head (pitch, yaw) of two eyes
+        v = np.stack([R @ pitchyaw_to_vector(h) for h in head])
+        target = np.radians(rng.uniform(-20, 20))
+        out = np.stack([vector_to_pitchyaw(R.T @ x) for x in with_common_pitch(v, R, target)])
+        np.testing.assert_allclose(out[:, 0].mean(), target, atol=1e-9)
+        np.testing.assert_allclose(out[:, 0] - out[:, 0].mean(), head[:, 0] - head[:, 0].mean(), atol=1e-9)
+        np.testing.assert_allclose(out[:, 1], head[:, 1], atol=1e-9)
+
+
+def test_fusion_reads_the_common_vertical_from_the_blendshapes(portrait_faces):
+    """The shipped fusion: its two eyes' mean eye-in-head pitch is MediaPipe's blendshape reading (BLENDSHAPE_PITCH_DEG
+    x the mean eyeLookUp - eyeLookDown), their difference and their yaw are the iris geometry's (the same stage
+    without the blendshapes); a face without blendshapes falls back to that reading; more eyeLookDown reads lower."""
+    from gazezoom.models.geometric import BLENDSHAPE_PITCH_DEG, blendshape_pitch
+
+    (img, face), _ = portrait_faces
+    shipped = build_gaze_stage("fusion")
+    assert shipped.common_pitch == "blendshapes"
+    plain = PupilGaze(shipped.predictor, shipped.learned_weight)  # the same reading without the blendshapes
+    R = np.asarray(face.head.rotation, float)
+
+    def in_head(g):
+        return np.degrees(np.stack([vector_to_pitchyaw(R.T @ np.asarray(e.vector_cam)) for e in g.eyes]))
+
+    g, p = in_head(shipped.predict(img, face, display=False)), in_head(plain.predict(img, face, display=False))
+    b = face.blendshapes
+    v = np.mean([b[f"eyeLookUp{s}"] - b[f"eyeLookDown{s}"] for s in ("Left", "Right")])
+    assert g[:, 0].mean() == pytest.approx(BLENDSHAPE_PITCH_DEG * v, abs=1e-6)
+    assert np.degrees(blendshape_pitch(b)) == pytest.approx(BLENDSHAPE_PITCH_DEG * v, abs=1e-9)
+    np.testing.assert_allclose(g[:, 0] - g[:, 0].mean(), p[:, 0] - p[:, 0].mean(), atol=1e-6)
+    np.testing.assert_allclose(g[:, 1], p[:, 1], atol=1e-6)
+    # on obama.jpg the iris geometry reads his eyes ~6 deg up in the head, the blendshapes ~1 deg down (he looks
+    # into a camera below his eye line: docs/zoom.md)
+    assert p[:, 0].mean() - g[:, 0].mean() > 3.0
+    no_bs = dataclasses.replace(face, blendshapes={})
+    for a, c in zip(shipped.predict(img, no_bs, display=False).eyes, plain.predict(img, face, display=False).eyes):
+        np.testing.assert_allclose(a.vector_cam, c.vector_cam, atol=1e-12)
+    down = dict(b, eyeLookDownLeft=b["eyeLookDownLeft"] + 0.3, eyeLookDownRight=b["eyeLookDownRight"] + 0.3)
+    lower = in_head(shipped.predict(img, dataclasses.replace(face, blendshapes=down), display=False))
+    assert g[:, 0].mean() - lower[:, 0].mean() == pytest.approx(0.3 * BLENDSHAPE_PITCH_DEG, abs=1e-6)

@@ -36,8 +36,9 @@ from ..results import EyeGaze, EyeRegion, EyeSample, Face, GazeResult
 from ..synth.params import KAPPA_MEAN
 from .variants import LOCATOR_OUTPUTS
 
-__all__ = ["GeometricGaze", "PupilGaze", "EYEBALL_OFFSET_MM", "IRIS_SPHERE_MM", "region_points_to_camera", "ray_sphere_near",
-           "eyeball_gaze", "eyeball_fit", "eye_gaze_geometric", "eye_fit_geometric", "render_pupil_gaze", "gaze_of_output"]
+__all__ = ["GeometricGaze", "PupilGaze", "EYEBALL_OFFSET_MM", "IRIS_SPHERE_MM", "BLENDSHAPE_PITCH_DEG", "region_points_to_camera",
+           "ray_sphere_near", "eyeball_gaze", "eyeball_fit", "eye_gaze_geometric", "eye_fit_geometric",
+           "blendshape_pitch", "with_common_pitch", "render_pupil_gaze", "gaze_of_output"]
 
 #: Eyeball centre relative to the midpoint of the two eye corners, head axes of a *left* eye (x temporal, y down,
 #: z into the head), mm: the mean of the renderer's draws (``synth.params``: x ∈ [−0.8, 0.8], y ∈ [−2.5, 0.5],
@@ -46,6 +47,51 @@ EYEBALL_OFFSET_MM = np.array([0.0, -1.0, 9.75])
 #: Distance of the visible iris/pupil centre from the eyeball centre, mm (the renderer's pupil: limbus plane
 #: √(12² − 5.85²) ≈ 10.5 mm, less 0.4 mm).
 IRIS_SPHERE_MM = 10.1
+#: Eye-in-head pitch, degrees, per unit of MediaPipe's blendshape reading ``eyeLookUp − eyeLookDown`` (the two eyes'
+#: mean; :func:`blendshape_pitch`). Measured, not tuned to a reference or to the portraits: over the open-eyed frames of
+#: the three shared clips it is the least-squares slope of this module's own reading (MediaPipe's iris through the
+#: eyeball model, the two eyes' mean eye-in-head pitch) on the blendshapes' — 18.3 / 18.9 / 18.9 per clip, pooled 18.7,
+#: r 0.98 (``python scripts/blendshape_pitch_scale.py``; one man, 207 frames: the scale, not the zero, is taken).
+BLENDSHAPE_PITCH_DEG = 18.7
+_LOOK = ("eyeLookUpLeft", "eyeLookDownLeft", "eyeLookUpRight", "eyeLookDownRight")
+
+
+def blendshape_pitch(blendshapes) -> float | None:
+    """The two eyes' common eye-in-head pitch (radians, up > 0) that MediaPipe's blendshape model reads:
+    :data:`BLENDSHAPE_PITCH_DEG` times the mean over the eyes of ``eyeLookUp − eyeLookDown``; None when the face has
+    no blendshapes (landmarker run without them).
+
+    MediaPipe's blendshape model is trained on real faces and reads the lids with the iris: where the lids follow a
+    downward gaze it reads it, where the iris landmarks alone do not (docs/zoom.md). It reads the two eyes' vertical
+    as one (its left and right coefficients correlate 1.00 on the shared clips), so only their mean is used.
+
+    >>> round(float(np.degrees(blendshape_pitch({"eyeLookUpLeft": 0.0, "eyeLookDownLeft": 0.5,
+    ...                                          "eyeLookUpRight": 0.0, "eyeLookDownRight": 0.5}))), 2)
+    -9.35
+    >>> blendshape_pitch({}) is None
+    True
+    """
+    if not blendshapes or any(k not in blendshapes for k in _LOOK):
+        return None
+    b = blendshapes
+    v = 0.5 * (b["eyeLookUpLeft"] - b["eyeLookDownLeft"] + b["eyeLookUpRight"] - b["eyeLookDownRight"])
+    return float(np.radians(BLENDSHAPE_PITCH_DEG) * v)
+
+
+def with_common_pitch(vectors: np.ndarray, head_R: np.ndarray, pitch: float) -> np.ndarray:
+    """The eyes' gaze vectors ``(E, 3)`` (camera space) turned vertically in the head's frame so that their mean
+    eye-in-head pitch is ``pitch`` (radians): each eye keeps its own yaw and its own pitch offset from the eyes' mean,
+    so the eyes' *difference* — the label-free two-eye check — is untouched.
+
+    >>> R = np.eye(3)
+    >>> v = np.array([[0.0, 0.0, -1.0], [0.0, -np.sin(0.1), -np.cos(0.1)]])  # pitch 0 and 0.1 rad, yaw 0
+    >>> (np.round(vector_to_pitchyaw(with_common_pitch(v, R, 0.25)), 6) + 0.0).tolist()  # mean 0.05 -> 0.25: +0.2
+    [[0.2, 0.0], [0.3, 0.0]]
+    """
+    R = np.asarray(head_R, float)
+    head = np.stack([vector_to_pitchyaw(R.T @ np.asarray(v, float)) for v in vectors])  # (E, 2) eye-in-head
+    head[:, 0] += pitch - head[:, 0].mean()
+    return np.stack([R @ pitchyaw_to_vector(h) for h in head])
 
 
 def region_points_to_camera(eye: EyeRegion, points_px: np.ndarray) -> np.ndarray:
@@ -186,9 +232,16 @@ class PupilGaze:
     coordinates from it; the region map takes it back to frame pixels (the "unzoom"), where it replaces MediaPipe's
     iris centre in :func:`eye_gaze_geometric` (detected corners, head pose, eyeball model, kappa). Each eye keeps its
     own reading; the two are fused by openness as everywhere else.
+
+    ``learned_weight`` (u, v): the learned reading's share along each region axis (MediaPipe's iris centre has the
+    rest); ``pair_weight``: the share of the learned reading in the two eyes' vertical *difference*;
+    ``common_pitch="blendshapes"``: the two eyes' mean eye-in-head pitch replaced by MediaPipe's blendshape reading
+    (:func:`blendshape_pitch`, :func:`with_common_pitch`; each eye keeps its offset from the mean) — the ``fusion``
+    stage since v3.
     """
 
-    def __init__(self, predictor, learned_weight: tuple[float, float] = (1.0, 1.0), pair_weight: float = 0.0):
+    def __init__(self, predictor, learned_weight: tuple[float, float] = (1.0, 1.0), pair_weight: float = 0.0,
+                 common_pitch: str | None = None):
         cfg = predictor.model.config
         if cfg.output not in LOCATOR_OUTPUTS:
             from ..errors import WeightsMismatchError
@@ -202,6 +255,9 @@ class PupilGaze:
         self.pair_weight = float(pair_weight)
         if not 0.0 <= self.pair_weight <= 1.0:
             raise InputValueError(f"pair_weight must be in [0, 1], got {pair_weight}")
+        if common_pitch not in (None, "blendshapes"):
+            raise InputValueError(f"common_pitch must be None or 'blendshapes', got {common_pitch!r}")
+        self.common_pitch = common_pitch
 
     @property
     def name(self) -> str:
@@ -236,9 +292,12 @@ class PupilGaze:
             # shared by the two eyes of one face and cancels in the difference; each eye keeps its own reading.
             d = learned[:, 1] - uv[:, 1]
             uv[:, 1] += self.pair_weight * (d - d.mean())
-        gazes, reliability = [], []
-        for i, eye in enumerate(eyes):
-            v, w = eye_fit_geometric(face, eye, iris_px=apply_homography(Hs[i], uv[i][None])[0])
-            gazes.append(_eye_gaze(eye, v, r.sample(i)))
-            reliability.append(w)
-        return fused_result(eyes, gazes, reliability)
+        fits = [eye_fit_geometric(face, eye, iris_px=apply_homography(Hs[i], uv[i][None])[0])
+                for i, eye in enumerate(eyes)]
+        vectors = np.stack([v for v, _ in fits])
+        common = blendshape_pitch(face.blendshapes) if self.common_pitch == "blendshapes" else None
+        if common is not None:
+            # the two eyes' common vertical from MediaPipe's blendshapes, their difference from the iris geometry
+            vectors = with_common_pitch(vectors, face.head.rotation, common)
+        gazes = [_eye_gaze(eye, v, r.sample(i)) for i, (eye, v) in enumerate(zip(eyes, vectors))]
+        return fused_result(eyes, gazes, [w for _, w in fits])

@@ -8,7 +8,9 @@ are fused. Stages are registered in :data:`GAZE_STAGES` as :class:`StageSpec`:
 ``fusion``      (default) the saliency sampler zooms each eye of the full-resolution frame; a network trained on
                 rendered eyes locates the pupil in the zoomed patch; back in the frame ("unzoom") it is fused with
                 MediaPipe's iris centre — the learned reading for the horizontal, MediaPipe's for the vertical,
-                where lids hide the iris — and the eyeball model turns it into gaze (``pupil_<variant>`` weights)
+                where lids hide the iris — and the eyeball model turns it into gaze; the two eyes' *common*
+                vertical is then read by MediaPipe's real-trained blendshape model (lids with the iris), their
+                difference stays each eye's own (``pupil_<variant>`` weights)
 ``pupil``       the same with the learned pupil alone
 ``network``     the direct gaze network read through the saliency sampler (``gaze_<variant>`` weights)
 ``geometric``   no learned weights: MediaPipe's iris centre, eye corners and lids plus the head pose through the
@@ -58,7 +60,7 @@ DEFAULT_GAZE = "fusion"
 #: ``--help`` of every command's ``--gaze`` option.
 GAZE_HELP = ("gaze stage: fusion (default for a weights folder; a --weights FILE runs what it was trained for: "
              "network or fusion) (the sampler's learned pupil fused with MediaPipe's iris, through an eyeball "
-             "model), pupil (the learned pupil alone), network (the direct gaze network), geometric (no learned "
+             "model; the eyes' common vertical from MediaPipe's blendshapes), pupil (the learned pupil alone), network (the direct gaze network), geometric (no learned "
              "weights: MediaPipe's iris and eye corners through the eyeball model). Learned stages read --weights "
              "(pupil_<variant> / gaze_<variant>); measured on real faces in docs/zoom.md")
 
@@ -72,11 +74,12 @@ def _predictor(path, backend, device):
     return GazePredictor.from_weights(path, device=device, backend=backend)
 
 
-def _pupil_stage(learned_weight, pair_weight=0.0):
+def _pupil_stage(learned_weight, pair_weight=0.0, common_pitch=None):
     def build(path, backend=None, device="cpu"):
         from .geometric import PupilGaze
 
-        return PupilGaze(_predictor(path, backend, device), learned_weight, pair_weight=pair_weight)
+        return PupilGaze(_predictor(path, backend, device), learned_weight, pair_weight=pair_weight,
+                         common_pitch=common_pitch)
 
     return build
 
@@ -91,7 +94,8 @@ GAZE_STAGES.register("network", StageSpec(_predictor, "gaze", "v1"))
 # v2: MediaPipe's iris centre is the centre of its rim points (face.eyes.iris_centre_px), not its centre point
 GAZE_STAGES.register("geometric", StageSpec(_geometric, None, "v2"))
 GAZE_STAGES.register("pupil", StageSpec(_pupil_stage((1.0, 1.0)), "pupil", "v1"))
-GAZE_STAGES.register("fusion", StageSpec(_pupil_stage(FUSION_LEARNED_WEIGHT), "pupil", "v2"))
+# v3: the two eyes' common vertical from MediaPipe's blendshapes (geometric.blendshape_pitch)
+GAZE_STAGES.register("fusion", StageSpec(_pupil_stage(FUSION_LEARNED_WEIGHT, common_pitch="blendshapes"), "pupil", "v3"))
 
 
 def resolve_stage(name: str | None, weights: str | Path = WEIGHTS_DIR) -> str:

@@ -42,6 +42,10 @@ default ``geometric``), one per ``--candidate LABEL=WEIGHTS[:VARIANT]`` (a weigh
     gazezoom eval --real ../shared/media --reference ../shared/reference --variants sampler@P \\
         --candidate mine=runs/new/gaze_sampler_P.safetensors --figures figs/
 
+``--portraits DIR`` adds every image of DIR as a portrait of someone looking into the camera, *without* a reference
+(your own photos: nothing is compared with a reference there; the reference-free checks — mirror, roll, two eyes,
+vergence and the angle to the camera — run and pool with the others).
+
 ``--figures DIR`` writes ``traces_<video>.png`` per video: per-frame pitch and yaw of every stage and of the
 reference. ``--max-frames N`` reads only the first N frames of each video (quick checks).
 
@@ -66,7 +70,7 @@ from .geometry import angular_error_deg, pitchyaw_to_vector, vector_to_pitchyaw
 
 __all__ = [
     "PORTRAITS", "MIN_EAR", "MOVING_STD_DEG", "TO_CAMERA_DEG", "ROLL_DEG", "AIMS", "REFERENCE_COLUMNS", "REFERENCE_BIAS_NOTE",
-    "ReferenceTrack", "read_reference", "find_media", "pearson_r", "angles_to_reference_deg",
+    "ReferenceTrack", "read_reference", "no_reference", "find_media", "find_portraits", "pearson_r", "angles_to_reference_deg",
     "offset_removed_angles_deg", "eye_agreement", "jitter_deg", "mirror_consistency_deg", "angle_to_camera_deg",
     "rolled_frame", "roll_consistency_deg", "vergence_error_deg",
     "parse_candidate", "candidate_file", "build_stages", "evaluate_real", "format_scoreboard", "trace_figures",
@@ -202,6 +206,27 @@ def find_media(media_dir: str | Path, reference_dir: str | Path) -> list[tuple[P
         raise MediaError(f"no image or video in {media} has a reference CSV in {ref} (expected <media file name>.csv, "
                          f"e.g. single_face.mp4.csv); check the two folders belong together")
     return pairs
+
+
+def no_reference(path: str | Path) -> ReferenceTrack:
+    """The :class:`ReferenceTrack` of a still that has none (``--portraits``): one row, no face — nothing is kept for
+    the reference comparisons, the reference-free checks still run."""
+    nan2, nan3 = np.full((1, 2), np.nan), np.full((1, 3), np.nan)
+    return ReferenceTrack(Path(path), np.zeros(1, int), np.zeros(1), np.zeros(1, bool), nan2, nan3, nan2.copy())
+
+
+def find_portraits(portraits_dir: str | Path) -> list[Path]:
+    """The images of ``portraits_dir`` (``--portraits``), sorted by name; :class:`MediaError` when the folder is
+    missing or holds no image."""
+    from .io.readers import media_kind
+
+    d = Path(portraits_dir)
+    if not d.is_dir():
+        raise MediaError(f"portraits folder not found: {d}; pass an existing folder of photos to --portraits")
+    images = [p for p in sorted(d.iterdir()) if media_kind(p) == "image"]
+    if not images:
+        raise MediaError(f"no image in {d} (--portraits takes photos of people looking into the camera: .jpg, .png …)")
+    return images
 
 
 # --------------------------------------------------------------------------------------------------- metrics (pure)
@@ -460,6 +485,10 @@ class _FileRun:
     index: list = field(default_factory=list)
     time_s: list = field(default_factory=list)
     traces: dict = field(default_factory=dict)
+    #: a still whose subject looks into the camera (:data:`PORTRAITS`, or any image given with ``--portraits``)
+    portrait: bool = False
+    #: False for ``--portraits`` images: ``ref`` is :func:`no_reference`
+    has_reference: bool = True
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         index = np.array(self.index, int)
@@ -500,11 +529,11 @@ def _run_video(path: Path, ref: ReferenceTrack, stages: list[Stage], max_frames:
     return run
 
 
-def _run_still(path: Path, ref: ReferenceTrack, stages: list[Stage], fe) -> _FileRun:
+def _run_still(path: Path, ref: ReferenceTrack, stages: list[Stage], fe, portrait: bool = False) -> _FileRun:
     from .io.readers import read_image
 
     run = _FileRun(path.name, "image", ref, {"frames_decoded": 1, "our_face": 0, "our_blink": 0},
-                   traces={s.label: _Trace() for s in stages})
+                   traces={s.label: _Trace() for s in stages}, portrait=portrait)
     frame = read_image(path)
     face, _, _ = fe.process(frame)
     if face is None:
@@ -539,14 +568,22 @@ def _run_still(path: Path, ref: ReferenceTrack, stages: list[Stage], fe) -> _Fil
     return run
 
 
-def _collect(media_dir, reference_dir, stages: list[Stage], *, max_frames=None, progress=False) -> list[_FileRun]:
-    """Front-end once per frame of every media file with a reference, every stage on the same faces."""
+def _collect(media_dir, reference_dir, stages: list[Stage], *, max_frames=None, progress=False,
+             portraits_dir=None) -> list[_FileRun]:
+    """Front-end once per frame of every media file with a reference (and of every ``portraits_dir`` image, without
+    one), every stage on the same faces."""
     from tqdm import tqdm
 
     from .face.frontend import FrontEnd
     from .io.readers import media_kind
 
     pairs = [(m, read_reference(c)) for m, c in find_media(media_dir, reference_dir)]
+    extra = [] if portraits_dir is None else find_portraits(portraits_dir)
+    clash = sorted({p.name for p in extra} & {m.name for m, _ in pairs})
+    if clash:
+        raise InputValueError(f"--portraits holds {', '.join(clash)}, also in {media_dir}: the scoreboard names files by "
+                              f"their name, so rename one copy")
+    pairs += [(p, None) for p in extra]
     runs = []
     with FrontEnd(mode="image") as still_fe:
         for media, ref in tqdm(pairs, desc="real media", disable=not progress, file=sys.stderr):
@@ -557,7 +594,9 @@ def _collect(media_dir, reference_dir, stages: list[Stage], *, max_frames=None, 
                     continue
                 runs.append(_run_video(media, ref, stages, max_frames, progress))
             else:
-                runs.append(_run_still(media, ref, stages, still_fe))
+                portrait = ref is None or media.name in PORTRAITS
+                runs.append(_run_still(media, no_reference(media) if ref is None else ref, stages, still_fe, portrait))
+                runs[-1].has_reference = ref is not None
     return runs
 
 
@@ -576,7 +615,7 @@ def _reference_info(run: _FileRun) -> dict:
         info |= {"pitch_std_deg": _r(std[0]), "yaw_std_deg": _r(std[1]),
                  "pitch_moves": bool(std[0] >= MOVING_STD_DEG), "yaw_moves": bool(std[1] >= MOVING_STD_DEG),
                  "jitter_pitch_deg": _r(_median(jit[:, 0])), "jitter_yaw_deg": _r(_median(jit[:, 1]))}
-    elif run.name in PORTRAITS and r.usable[0]:
+    elif run.portrait and r.usable[0]:
         v = pitchyaw_to_vector(np.radians(r.pitchyaw_deg[0]))
         info["to_camera_deg"] = _r(angle_to_camera_deg(v, r.face_mm[0]))
     return info
@@ -613,7 +652,7 @@ def _score_file(run: _FileRun, trace: _Trace, ref_info: dict) -> dict:
     if trace.rolled:  # the mean over the turns where a face was seen
         out["roll_deg"] = _r(float(np.mean(list(trace.rolled.values()))))
         out["roll_per_turn_deg"] = {f"{d:+g}": _r(v) for d, v in trace.rolled.items()}
-    if run.name in PORTRAITS:
+    if run.portrait:
         out["to_camera_deg"] = _r(to_cam[0])
         out["vergence_error_deg"] = _r(float(verg[0]))  # exact here: both eyes look at the camera
     return out
@@ -684,12 +723,12 @@ def _pool(run_list: list[_FileRun], label: str, files: dict) -> tuple[dict, dict
     return pooled, aims
 
 
-def _score(runs: list[_FileRun], stages: list[Stage], media_dir, reference_dir, max_frames) -> dict:
+def _score(runs: list[_FileRun], stages: list[Stage], media_dir, reference_dir, max_frames, portraits_dir=None) -> dict:
     files = {}
     for run in runs:
         files[run.name] = {"kind": run.kind, "frames_decoded": run.counts["frames_decoded"],
                            "our_face": run.counts["our_face"], "our_blink": run.counts["our_blink"],
-                           "reference": _reference_info(run)}
+                           "reference": _reference_info(run) | {"given": run.has_reference}}
     out = {}
     for s in stages:
         per = {run.name: _score_file(run, run.traces[s.label], files[run.name]["reference"])
@@ -698,22 +737,26 @@ def _score(runs: list[_FileRun], stages: list[Stage], media_dir, reference_dir, 
         out[s.label] = {"kind": s.kind, "stage": s.name, "variant": s.variant, "weights": s.weights,
                         "pooled": pooled, "aims": aims, "files": per}
     return {"media_dir": str(media_dir), "reference_dir": str(reference_dir), "max_frames": max_frames,
-            "min_ear": MIN_EAR, "moving_std_deg": MOVING_STD_DEG, "portraits": list(PORTRAITS),
+            "portraits_dir": None if portraits_dir is None else str(portraits_dir),
+            "min_ear": MIN_EAR, "moving_std_deg": MOVING_STD_DEG, "portraits": [r.name for r in runs if r.portrait],
             "reference_note": REFERENCE_BIAS_NOTE, "files": files, "stages": out}
 
 
 def evaluate_real(media_dir, reference_dir, stages: list[Stage], *, max_frames: int | None = None,
-                  figures_dir: str | Path | None = None, progress: bool = False) -> dict:
+                  figures_dir: str | Path | None = None, progress: bool = False,
+                  portraits_dir: str | Path | None = None) -> dict:
     """Score every stage (:func:`build_stages`) on the media of ``media_dir`` against ``reference_dir`` → the
     ``--json`` dict (``files``: counts and the reference per file; ``stages``: per label ``pooled``, ``aims`` and
-    ``files``). ``max_frames`` reads only that many frames of each video; ``figures_dir`` also writes the traces.
+    ``files``). ``max_frames`` reads only that many frames of each video; ``figures_dir`` also writes the traces;
+    ``portraits_dir``: images scored as portraits looking into the camera, without a reference (``--portraits``).
     """
     if max_frames is not None and max_frames < 1:
         raise InputValueError(f"--max-frames must be >= 1, got {max_frames}")
     if not stages:
         raise InputValueError("no gaze stages to score")
-    runs = _collect(media_dir, reference_dir, stages, max_frames=max_frames, progress=progress)
-    report = _score(runs, stages, media_dir, reference_dir, max_frames)
+    runs = _collect(media_dir, reference_dir, stages, max_frames=max_frames, progress=progress,
+                    portraits_dir=portraits_dir)
+    report = _score(runs, stages, media_dir, reference_dir, max_frames, portraits_dir)
     if figures_dir is not None:
         report["figures"] = [str(p) for p in trace_figures(runs, stages, figures_dir)]
     return report
@@ -777,8 +820,9 @@ def format_scoreboard(report: dict) -> str:
                          f"{_fmt(r['jitter_pitch_deg'], 2)}° / {_fmt(r['jitter_yaw_deg'], 2)}°")
         else:
             cam = f", reference to camera {_fmt(r['to_camera_deg'])}°" if "to_camera_deg" in r else ""
-            lines.append(f"- {name}: our face {f['our_face']} (blink {f['our_blink']}), reference open eyes "
-                         f"{r['open_eyes']}{cam}")
+            ref = (f"reference open eyes {r['open_eyes']}{cam}" if r.get("given", True)
+                   else "no reference (--portraits: a portrait looking into the camera)")
+            lines.append(f"- {name}: our face {f['our_face']} (blink {f['our_blink']}), {ref}")
     lines.append(f"note: {report['reference_note']}.")
     return "\n".join(lines)
 

@@ -343,3 +343,41 @@ def test_help_explains_the_real_mode(capsys):
         main(["eval", "--help"])
     out = " ".join(capsys.readouterr().out.split())
     assert "--reference REF_DIR" in out and "--candidate LABEL=WEIGHTS[:VARIANT]" in out and "--baselines" in out
+
+
+def test_portraits_without_a_reference_are_scored_by_the_reference_free_checks(tmp_path, media_dir, reference_dir):
+    """--portraits DIR: photos without a reference CSV join the stills as portraits looking into the camera (here
+    matplotlib's public-domain Grace Hopper beside obama.jpg): angle to the camera, mirror, roll, vergence; no angle
+    to a reference; pooled with the others. A missing or empty folder and a name clash are clear errors."""
+    pytest.importorskip("mediapipe")
+    from matplotlib import cbook
+
+    from gazezoom.realeval import build_stages, evaluate_real
+
+    media, ref = _linked(tmp_path, media_dir, reference_dir, ["obama.jpg"])
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "hopper.jpg").symlink_to(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    (mine / "notes.txt").write_text("not an image")
+    stages = build_stages(WEIGHTS, [], ["geometric"])
+    rep = evaluate_real(media, ref, stages, portraits_dir=mine)
+    json.dumps(rep, allow_nan=False)
+    assert rep["portraits"] == ["obama.jpg", "hopper.jpg"] and rep["portraits_dir"] == str(mine)
+    assert rep["files"]["hopper.jpg"]["reference"]["given"] is False
+    assert rep["files"]["obama.jpg"]["reference"]["given"] is True
+    f = rep["stages"]["geometric"]["files"]["hopper.jpg"]
+    assert f["angle_to_ref_deg"] is None and f["frames"] == 0  # nothing to compare with
+    assert 0.0 <= f["to_camera_deg"] < 10.0  # measured 3.1 deg (geometric)
+    assert "mirror" in f and "roll_deg" in f and -45.0 < f["vergence_error_deg"] < 45.0
+    assert rep["stages"]["geometric"]["pooled"]["portraits"] == 2
+    assert "no reference (--portraits" in format_scoreboard(rep)
+    with pytest.raises(MediaError, match="portraits folder not found"):
+        evaluate_real(media, ref, stages, portraits_dir=tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(MediaError, match="no image in"):
+        evaluate_real(media, ref, stages, portraits_dir=tmp_path / "empty")
+    (mine / "obama.jpg").symlink_to(media_dir / "obama.jpg")
+    with pytest.raises(InputValueError, match="obama.jpg, also in"):
+        evaluate_real(media, ref, stages, portraits_dir=mine)
+    # the CLI: --portraits belongs to the scoreboard
+    assert main(["eval", "--synthetic", "4", "--portraits", str(mine)]) != 0

@@ -500,6 +500,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "sampler@P, or a .safetensors file, e.g. a pupil model) as row LABEL; repeat for more")
     p.add_argument("--max-frames", type=int, default=None, metavar="N",
                    help="with --reference: read only the first N frames of each video (quick checks)")
+    p.add_argument("--portraits", metavar="DIR", default=None,
+                   help="with --reference: also score every image of DIR as a portrait of someone looking into the "
+                        "camera, without a reference (your own photos): angle to the camera, mirror, roll, two-eye "
+                        "and vergence checks, pooled with the others")
     # --- end real-media scoreboard
 
 
@@ -510,6 +514,9 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     if args.reference is not None:  # --- real-media scoreboard
         return _run_real(args)
+    if args.portraits is not None:
+        raise InputValueError("--portraits DIR goes with the real-media scoreboard: --real DIR --reference REF_DIR "
+                              "--portraits DIR")
     variants = [resolve_variant(v) for v in (args.variants or ALL_VARIANTS)]
     if (args.data is None) == (args.synthetic is None):
         raise InputValueError("give exactly one of --synthetic N (rendered eyes), --data NAME:PATH (a public dataset) "
@@ -565,8 +572,12 @@ def _run_real(args: argparse.Namespace) -> int:
 
         baselines = [b for b in ("fusion", "pupil") if stage_weights_file(b, args.weights).is_file()] + ["geometric"]
     stages = build_stages(args.weights, args.variants, baselines, args.candidate, device=args.device)
+    if args.portraits is not None:
+        from ..realeval import find_portraits
+
+        find_portraits(args.portraits)  # a wrong folder fails before any model loads
     report = evaluate_real(args.real, args.reference, stages, max_frames=args.max_frames, figures_dir=args.figures,
-                           progress=True)
+                           progress=True, portraits_dir=args.portraits)
     for p in report.get("figures", []):
         print(f"wrote {p}", file=sys.stderr)
     print(json.dumps(report) if args.json else format_scoreboard(report))

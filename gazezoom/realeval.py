@@ -529,11 +529,13 @@ def _run_video(path: Path, ref: ReferenceTrack, stages: list[Stage], max_frames:
     return run
 
 
-def _run_still(path: Path, ref: ReferenceTrack, stages: list[Stage], fe, portrait: bool = False) -> _FileRun:
+def _run_still(path: Path, ref: ReferenceTrack | None, stages: list[Stage], fe, portrait: bool = False) -> _FileRun:
+    """One still (``ref`` None: a ``--portraits`` image without a reference, :func:`no_reference`)."""
     from .io.readers import read_image
 
-    run = _FileRun(path.name, "image", ref, {"frames_decoded": 1, "our_face": 0, "our_blink": 0},
-                   traces={s.label: _Trace() for s in stages}, portrait=portrait)
+    run = _FileRun(path.name, "image", no_reference(path) if ref is None else ref,
+                   {"frames_decoded": 1, "our_face": 0, "our_blink": 0}, traces={s.label: _Trace() for s in stages},
+                   portrait=portrait, has_reference=ref is not None)
     frame = read_image(path)
     face, _, _ = fe.process(frame)
     if face is None:
@@ -551,10 +553,7 @@ def _run_still(path: Path, ref: ReferenceTrack, stages: list[Stage], fe, portrai
         for s in stages:
             run.traces[s.label].mirrored = np.degrees(np.asarray(s.stage.predict(flipped, face_m, display=False).pitchyaw))
     # roll: the frame turned about the principal point of the camera the front-end assumes for this frame size
-    from .face.camera import default_camera
-
-    h, w = frame.shape[:2]
-    K = (default_camera(w, h) if fe.camera is None else fe.camera.for_size(w, h)).K
+    K = fe.camera_for(frame.shape[1], frame.shape[0]).K
     for deg in (-ROLL_DEG, ROLL_DEG):
         turned = rolled_frame(frame, deg, (K[0, 2], K[1, 2]))
         face_r, _, _ = fe.process(turned)
@@ -594,9 +593,7 @@ def _collect(media_dir, reference_dir, stages: list[Stage], *, max_frames=None, 
                     continue
                 runs.append(_run_video(media, ref, stages, max_frames, progress))
             else:
-                portrait = ref is None or media.name in PORTRAITS
-                runs.append(_run_still(media, no_reference(media) if ref is None else ref, stages, still_fe, portrait))
-                runs[-1].has_reference = ref is not None
+                runs.append(_run_still(media, ref, stages, still_fe, portrait=ref is None or media.name in PORTRAITS))
     return runs
 
 

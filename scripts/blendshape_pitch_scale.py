@@ -21,7 +21,7 @@ from gazezoom.face.frontend import FrontEnd
 from gazezoom.fileio import REPO_ROOT
 from gazezoom.geometry import vector_to_pitchyaw
 from gazezoom.io.readers import VideoReader
-from gazezoom.models.geometric import GeometricGaze
+from gazezoom.models.geometric import GeometricGaze, blendshape_vertical
 
 CLIPS = [REPO_ROOT.parent / "shared" / "media" / n for n in ("single_face.mp4", "face_noface.mov", "noface_face.mov")]
 
@@ -32,10 +32,10 @@ def samples(path) -> np.ndarray:
     with VideoReader(path) as reader, FrontEnd(mode="video") as fe:
         for f in reader.frames():
             face, _, _ = fe.process(f.image, f.time_s)
-            if face is None or face.blink or not face.blendshapes:
+            v = None if face is None or face.blink else blendshape_vertical(face.blendshapes)
+            if v is None:
                 continue
-            b, R = face.blendshapes, np.asarray(face.head.rotation, float)
-            v = np.mean([b[f"eyeLookUp{s}"] - b[f"eyeLookDown{s}"] for s in ("Left", "Right")])
+            R = np.asarray(face.head.rotation, float)
             g = stage.predict(f.image, face, display=False)
             pitch = np.mean([vector_to_pitchyaw(R.T @ np.asarray(e.vector_cam, float))[0] for e in g.eyes])
             out.append((v, np.degrees(pitch)))

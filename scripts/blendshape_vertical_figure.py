@@ -19,7 +19,6 @@ import cv2
 import numpy as np
 from matplotlib import cbook
 
-from gazezoom.face.camera import default_camera
 from gazezoom.face.frontend import FrontEnd
 from gazezoom.fileio import REPO_ROOT
 from gazezoom.io.readers import read_image
@@ -72,8 +71,7 @@ def main(out: str) -> Path:
             if face is None:
                 print(f"{path.name}: no face found, skipped")
                 continue
-            h, w = img.shape[:2]
-            K = default_camera(w, h).K if fe.camera is None else fe.camera.for_size(w, h).K
+            K = fe.camera_for(img.shape[1], img.shape[0]).K
             g2, g3 = v2.predict(img, face, display=False), v3.predict(img, face, display=False)
             a2, a3 = (angle_to_camera_deg(g.vector_cam, g.origin_mm) for g in (g2, g3))
             name = path.name if path.parent == media else f"{path.name} (held out)"

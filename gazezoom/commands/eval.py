@@ -558,7 +558,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_real(args: argparse.Namespace) -> int:
     """``--real DIR --reference REF_DIR``: the real-media scoreboard, a mode of its own."""
-    from ..realeval import build_stages, evaluate_real, find_media, format_scoreboard
+    from ..realeval import build_stages, evaluate_real, find_media, find_portraits, format_scoreboard
 
     if args.real is None:
         raise InputValueError("--reference needs --real DIR: the folder of images/videos the reference CSVs belong to")
@@ -566,16 +566,14 @@ def _run_real(args: argparse.Namespace) -> int:
         raise InputValueError("--real DIR --reference REF_DIR runs on its own; leave out --synthetic / --data "
                               "(or drop --reference for the weak checks next to --synthetic)")
     find_media(args.real, args.reference)  # a wrong folder fails before any model loads
+    if args.portraits is not None:
+        find_portraits(args.portraits)
     baselines = args.baselines
     if baselines is None:  # the learned stages whose weights are there, and the geometric floor
         from ..models.stages import stage_weights_file
 
         baselines = [b for b in ("fusion", "pupil") if stage_weights_file(b, args.weights).is_file()] + ["geometric"]
     stages = build_stages(args.weights, args.variants, baselines, args.candidate, device=args.device)
-    if args.portraits is not None:
-        from ..realeval import find_portraits
-
-        find_portraits(args.portraits)  # a wrong folder fails before any model loads
     report = evaluate_real(args.real, args.reference, stages, max_frames=args.max_frames, figures_dir=args.figures,
                            progress=True, portraits_dir=args.portraits)
     for p in report.get("figures", []):

@@ -38,7 +38,7 @@ from .variants import LOCATOR_OUTPUTS
 
 __all__ = ["GeometricGaze", "PupilGaze", "EYEBALL_OFFSET_MM", "IRIS_SPHERE_MM", "BLENDSHAPE_PITCH_DEG", "region_points_to_camera",
            "ray_sphere_near", "eyeball_gaze", "eyeball_fit", "eye_gaze_geometric", "eye_fit_geometric",
-           "blendshape_pitch", "with_common_pitch", "render_pupil_gaze", "gaze_of_output"]
+           "blendshape_vertical", "blendshape_pitch", "with_common_pitch", "render_pupil_gaze", "gaze_of_output"]
 
 #: Eyeball centre relative to the midpoint of the two eye corners, head axes of a *left* eye (x temporal, y down,
 #: z into the head), mm: the mean of the renderer's draws (``synth.params``: x ∈ [−0.8, 0.8], y ∈ [−2.5, 0.5],
@@ -56,10 +56,23 @@ BLENDSHAPE_PITCH_DEG = 18.7
 _LOOK = ("eyeLookUpLeft", "eyeLookDownLeft", "eyeLookUpRight", "eyeLookDownRight")
 
 
+def blendshape_vertical(blendshapes) -> float | None:
+    """MediaPipe's blendshape reading of the two eyes' vertical: the mean over the eyes of ``eyeLookUp −
+    eyeLookDown`` (unitless, up > 0); None when the face has no blendshapes (landmarker run without them).
+
+    >>> blendshape_vertical({"eyeLookUpLeft": 0.2, "eyeLookDownLeft": 0.0, "eyeLookUpRight": 0.0,
+    ...                      "eyeLookDownRight": 0.1})
+    0.05
+    """
+    if not blendshapes or any(k not in blendshapes for k in _LOOK):
+        return None
+    b = blendshapes
+    return 0.5 * (b["eyeLookUpLeft"] - b["eyeLookDownLeft"] + b["eyeLookUpRight"] - b["eyeLookDownRight"])
+
+
 def blendshape_pitch(blendshapes) -> float | None:
     """The two eyes' common eye-in-head pitch (radians, up > 0) that MediaPipe's blendshape model reads:
-    :data:`BLENDSHAPE_PITCH_DEG` times the mean over the eyes of ``eyeLookUp − eyeLookDown``; None when the face has
-    no blendshapes (landmarker run without them).
+    :data:`BLENDSHAPE_PITCH_DEG` times :func:`blendshape_vertical`; None when the face has no blendshapes.
 
     MediaPipe's blendshape model is trained on real faces and reads the lids with the iris: where the lids follow a
     downward gaze it reads it, where the iris landmarks alone do not (docs/zoom.md). It reads the two eyes' vertical
@@ -71,11 +84,8 @@ def blendshape_pitch(blendshapes) -> float | None:
     >>> blendshape_pitch({}) is None
     True
     """
-    if not blendshapes or any(k not in blendshapes for k in _LOOK):
-        return None
-    b = blendshapes
-    v = 0.5 * (b["eyeLookUpLeft"] - b["eyeLookDownLeft"] + b["eyeLookUpRight"] - b["eyeLookDownRight"])
-    return float(np.radians(BLENDSHAPE_PITCH_DEG) * v)
+    v = blendshape_vertical(blendshapes)
+    return None if v is None else float(np.radians(BLENDSHAPE_PITCH_DEG) * v)
 
 
 def with_common_pitch(vectors: np.ndarray, head_R: np.ndarray, pitch: float) -> np.ndarray:

@@ -60,7 +60,8 @@ DEFAULT_GAZE = "fusion"
 #: ``--help`` of every command's ``--gaze`` option.
 GAZE_HELP = ("gaze stage: fusion (default for a weights folder; a --weights FILE runs what it was trained for: "
              "network or fusion) (the sampler's learned pupil fused with MediaPipe's iris, through an eyeball "
-             "model; the eyes' common vertical from MediaPipe's blendshapes), pupil (the learned pupil alone), network (the direct gaze network), geometric (no learned "
+             "model; the eyes' common vertical from MediaPipe's blendshapes), pupil (the learned pupil alone), "
+             "network (the direct gaze network), geometric (no learned "
              "weights: MediaPipe's iris and eye corners through the eyeball model). Learned stages read --weights "
              "(pupil_<variant> / gaze_<variant>); measured on real faces in docs/zoom.md")
 
@@ -74,12 +75,11 @@ def _predictor(path, backend, device):
     return GazePredictor.from_weights(path, device=device, backend=backend)
 
 
-def _pupil_stage(learned_weight, pair_weight=0.0, common_pitch=None):
+def _pupil_stage(learned_weight, common_pitch=None):
     def build(path, backend=None, device="cpu"):
         from .geometric import PupilGaze
 
-        return PupilGaze(_predictor(path, backend, device), learned_weight, pair_weight=pair_weight,
-                         common_pitch=common_pitch)
+        return PupilGaze(_predictor(path, backend, device), learned_weight, common_pitch=common_pitch)
 
     return build
 
@@ -95,7 +95,8 @@ GAZE_STAGES.register("network", StageSpec(_predictor, "gaze", "v1"))
 GAZE_STAGES.register("geometric", StageSpec(_geometric, None, "v2"))
 GAZE_STAGES.register("pupil", StageSpec(_pupil_stage((1.0, 1.0)), "pupil", "v1"))
 # v3: the two eyes' common vertical from MediaPipe's blendshapes (geometric.blendshape_pitch)
-GAZE_STAGES.register("fusion", StageSpec(_pupil_stage(FUSION_LEARNED_WEIGHT, common_pitch="blendshapes"), "pupil", "v3"))
+GAZE_STAGES.register("fusion", StageSpec(_pupil_stage(FUSION_LEARNED_WEIGHT, common_pitch="blendshapes"), "pupil",
+                                         "v3"))
 
 
 def resolve_stage(name: str | None, weights: str | Path = WEIGHTS_DIR) -> str:

@@ -14,7 +14,7 @@ from gazezoom.io.readers import read_image
 def test_load_gaze_resolves_the_stage_from_the_weights():
     folder = load_gaze(None, weights=WEIGHTS_DIR)
     assert folder.name == "fusion" and folder.weights.name == "pupil_sampler_P.safetensors"
-    assert folder.identity.startswith("gaze_fusion@v3:pupil_sampler_P@")
+    assert folder.identity.startswith("gaze_fusion@v4:pupil_sampler_P@")
     net = load_gaze(None, weights=WEIGHTS_DIR / "gaze_sampler_P.safetensors")  # a gaze network file runs as one
     assert net.name == "network" and net.identity.startswith("gaze_sampler_P@")
     geo = load_gaze("geometric")

@@ -245,11 +245,68 @@ def test_with_common_pitch_sets_the_mean_and_keeps_each_eye_its_own():
         np.testing.assert_allclose(out[:, 1], head[:, 1], atol=1e-9)
 
 
+def test_with_common_pitch_weighted_mean():
+    """With the eyes' shares in the fused gaze, it is their *weighted* mean eye-in-head pitch that is set; an eye of
+    weight 0 keeps the other eye exactly at the target."""
+    from gazezoom.geometry import pitchyaw_to_vector
+    from gazezoom.models.geometric import with_common_pitch
+
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        R = np.linalg.qr(rng.normal(size=(3, 3)))[0]
+        R *= np.sign(np.linalg.det(R))
+        head = np.radians(rng.uniform([-25, -30], [25, 30], size=(2, 2)))
+        v = np.stack([R @ pitchyaw_to_vector(h) for h in head])
+        w, target = rng.uniform(0.05, 1.0, 2), np.radians(rng.uniform(-20, 20))
+        out = np.stack([vector_to_pitchyaw(R.T @ x) for x in with_common_pitch(v, R, target, w)])
+        np.testing.assert_allclose(np.average(out[:, 0], weights=w), target, atol=1e-9)
+        np.testing.assert_allclose(out[:, 0] - head[:, 0], out[0, 0] - head[0, 0], atol=1e-9)  # one shift for both
+        np.testing.assert_allclose(out[:, 1], head[:, 1], atol=1e-9)
+        only_left = np.stack([vector_to_pitchyaw(R.T @ x) for x in with_common_pitch(v, R, target, [1.0, 0.0])])
+        assert only_left[0, 0] == pytest.approx(target, abs=1e-9)
+
+
+def test_fusion_an_eye_that_hardly_counts_moves_neither_the_common_vertical_nor_the_other_eye(portrait_faces):
+    """A wink on a real face (obama.jpg, the right eye flagged closed: openness 0): whatever that eye's iris landmarks
+    and blendshapes read — here its iris pushed 3 px down and its eyeLookDown up by 0.5, as a closing lid does —
+    barely moves the open eye's reading or the fused gaze (gaze stage v4). With the plain two-eye mean (stage v3)
+    the open eye would move by half the closed eye's change and the fused vertical with the plain blendshape mean."""
+    from gazezoom.face.eyes import EYE_LANDMARKS
+    from gazezoom.models.geometric import BLENDSHAPE_PITCH_DEG
+
+    (img, face), _ = portrait_faces
+    shipped = build_gaze_stage("fusion")
+    left, right = face.eyes
+    assert (left.side, right.side) == ("left", "right")
+    wink = dataclasses.replace(face, eyes=(left, dataclasses.replace(right, openness=0.0, blink=True)))
+    P = np.array(wink.landmarks_px, float)
+    i = EYE_LANDMARKS["right"]["iris"]
+    P[i : i + 5, 1] += 3.0  # the closed eye's iris (centre and rim) 3 px lower
+    b = dict(wink.blendshapes, eyeLookDownRight=wink.blendshapes["eyeLookDownRight"] + 0.5)
+    moved = dataclasses.replace(wink, landmarks_px=P, blendshapes=b)
+    R = np.asarray(face.head.rotation, float)
+
+    def in_head(g):  # (3, 2) degrees: left eye, right eye, fused
+        vs = [e.vector_cam for e in g.eyes] + [g.vector_cam]
+        return np.degrees(np.stack([vector_to_pitchyaw(R.T @ np.asarray(v, float)) for v in vs]))
+
+    a, c = in_head(shipped.predict(img, wink, display=False)), in_head(shipped.predict(img, moved, display=False))
+    closed_change = abs(c[1, 0] - a[1, 0])
+    assert closed_change > 1.0  # the closed eye's own reading did move (its landmarks and blendshape did)
+    assert abs(c[0, 0] - a[0, 0]) < 0.1 * closed_change  # the open eye: ~5 % (its weight share), not 50 %
+    plain_mean_shift = 0.5 / 2 * BLENDSHAPE_PITCH_DEG  # the two eyes' plain blendshape mean: 4.7 deg lower
+    assert abs(c[2, 0] - a[2, 0]) < 0.2 * plain_mean_shift  # fused: measured 0.7 deg
+    assert c[0, 1] == pytest.approx(a[0, 1], abs=1e-6)  # the open eye's yaw does not move
+    assert c[2, 1] == pytest.approx(a[2, 1], abs=0.05)
+
+
 def test_fusion_reads_the_common_vertical_from_the_blendshapes(portrait_faces):
-    """The shipped fusion: its two eyes' mean eye-in-head pitch is MediaPipe's blendshape reading (BLENDSHAPE_PITCH_DEG
-    x the mean eyeLookUp - eyeLookDown), their difference and their yaw are the iris geometry's (the same stage
-    without the blendshapes); a face without blendshapes falls back to that reading; more eyeLookDown reads lower."""
+    """The shipped fusion: its two eyes' mean eye-in-head pitch, weighted by their shares in the fused gaze, is
+    MediaPipe's blendshape reading (BLENDSHAPE_PITCH_DEG x eyeLookUp - eyeLookDown, the same weights), their
+    difference and their yaw are the iris geometry's (the same stage without the blendshapes); a face without
+    blendshapes falls back to that reading; more eyeLookDown reads lower."""
     from gazezoom.models.geometric import BLENDSHAPE_PITCH_DEG, blendshape_pitch
+    from gazezoom.models.predictor import eye_weights
 
     (img, face), _ = portrait_faces
     shipped = build_gaze_stage("fusion")
@@ -262,10 +319,14 @@ def test_fusion_reads_the_common_vertical_from_the_blendshapes(portrait_faces):
 
     g, p = in_head(shipped.predict(img, face, display=False)), in_head(plain.predict(img, face, display=False))
     b = face.blendshapes
-    v = np.mean([b[f"eyeLookUp{s}"] - b[f"eyeLookDown{s}"] for s in ("Left", "Right")])
-    assert g[:, 0].mean() == pytest.approx(BLENDSHAPE_PITCH_DEG * v, abs=1e-6)
-    assert np.degrees(blendshape_pitch(b)) == pytest.approx(BLENDSHAPE_PITCH_DEG * v, abs=1e-9)
-    np.testing.assert_allclose(g[:, 0] - g[:, 0].mean(), p[:, 0] - p[:, 0].mean(), atol=1e-6)
+    # each eye's share in the fused gaze: openness x the eyeball model's reliability (fuse_eyes)
+    _, _, reliability, _ = plain.eye_readings(img, face, display=False)
+    w = eye_weights(np.array([e.openness for e in face.eyes]), reliability)
+    per_eye = np.array([b[f"eyeLookUp{s}"] - b[f"eyeLookDown{s}"] for s in ("Left", "Right")])
+    v = np.average(per_eye, weights=w)
+    assert g[:, 0] @ w / w.sum() == pytest.approx(BLENDSHAPE_PITCH_DEG * v, abs=1e-6)
+    assert np.degrees(blendshape_pitch(b)) == pytest.approx(BLENDSHAPE_PITCH_DEG * per_eye.mean(), abs=1e-9)
+    np.testing.assert_allclose(g[:, 0] - g[0, 0], p[:, 0] - p[0, 0], atol=1e-6)  # the difference is the iris's
     np.testing.assert_allclose(g[:, 1], p[:, 1], atol=1e-6)
     # on obama.jpg the iris geometry reads his eyes ~6 deg up in the head, the blendshapes ~1 deg down (he looks
     # into a camera below his eye line: docs/zoom.md)

@@ -56,27 +56,35 @@ BLENDSHAPE_PITCH_DEG = 18.7
 _LOOK = ("eyeLookUpLeft", "eyeLookDownLeft", "eyeLookUpRight", "eyeLookDownRight")
 
 
-def blendshape_vertical(blendshapes) -> float | None:
-    """MediaPipe's blendshape reading of the two eyes' vertical: the mean over the eyes of ``eyeLookUp −
-    eyeLookDown`` (unitless, up > 0); None when the face has no blendshapes (landmarker run without them).
+def blendshape_vertical(blendshapes, weights=None) -> float | None:
+    """MediaPipe's blendshape reading of the two eyes' vertical: ``eyeLookUp − eyeLookDown`` averaged over the eyes
+    (unitless, up > 0), weighted by ``weights (2,)`` (left, right; MediaPipe's ``Left`` is the subject's left eye, as
+    ours) when given; None when the face has no blendshapes (landmarker run without them).
 
     >>> blendshape_vertical({"eyeLookUpLeft": 0.2, "eyeLookDownLeft": 0.0, "eyeLookUpRight": 0.0,
     ...                      "eyeLookDownRight": 0.1})
     0.05
+    >>> round(blendshape_vertical({"eyeLookUpLeft": 0.2, "eyeLookDownLeft": 0.0, "eyeLookUpRight": 0.0,
+    ...                            "eyeLookDownRight": 0.1}, weights=(3.0, 1.0)), 6)  # the left eye counts 3x
+    0.125
     """
     if not blendshapes or any(k not in blendshapes for k in _LOOK):
         return None
     b = blendshapes
-    return 0.5 * (b["eyeLookUpLeft"] - b["eyeLookDownLeft"] + b["eyeLookUpRight"] - b["eyeLookDownRight"])
+    per_eye = np.array([b["eyeLookUpLeft"] - b["eyeLookDownLeft"], b["eyeLookUpRight"] - b["eyeLookDownRight"]])
+    w = np.ones(2) if weights is None else np.asarray(weights, float).reshape(2)
+    return float(per_eye @ w / w.sum())
 
 
-def blendshape_pitch(blendshapes) -> float | None:
+def blendshape_pitch(blendshapes, weights=None) -> float | None:
     """The two eyes' common eye-in-head pitch (radians, up > 0) that MediaPipe's blendshape model reads:
-    :data:`BLENDSHAPE_PITCH_DEG` times :func:`blendshape_vertical`; None when the face has no blendshapes.
+    :data:`BLENDSHAPE_PITCH_DEG` times :func:`blendshape_vertical` (``weights (2,)``: each eye's share, left and
+    right); None when the face has no blendshapes.
 
     MediaPipe's blendshape model is trained on real faces and reads the lids with the iris: where the lids follow a
     downward gaze it reads it, where the iris landmarks alone do not (docs/zoom.md). It reads the two eyes' vertical
-    as one (its left and right coefficients correlate 1.00 on the shared clips), so only their mean is used.
+    almost as one (its left and right coefficients correlate 1.00 on the shared clips), so it sets their common
+    vertical only.
 
     >>> round(float(np.degrees(blendshape_pitch({"eyeLookUpLeft": 0.0, "eyeLookDownLeft": 0.5,
     ...                                          "eyeLookUpRight": 0.0, "eyeLookDownRight": 0.5}))), 2)
@@ -84,23 +92,27 @@ def blendshape_pitch(blendshapes) -> float | None:
     >>> blendshape_pitch({}) is None
     True
     """
-    v = blendshape_vertical(blendshapes)
+    v = blendshape_vertical(blendshapes, weights)
     return None if v is None else float(np.radians(BLENDSHAPE_PITCH_DEG) * v)
 
 
-def with_common_pitch(vectors: np.ndarray, head_R: np.ndarray, pitch: float) -> np.ndarray:
+def with_common_pitch(vectors: np.ndarray, head_R: np.ndarray, pitch: float, weights=None) -> np.ndarray:
     """The eyes' gaze vectors ``(E, 3)`` (camera space) turned vertically in the head's frame so that their mean
-    eye-in-head pitch is ``pitch`` (radians): each eye keeps its own yaw and its own pitch offset from the eyes' mean,
-    so the eyes' *difference* — the label-free two-eye check — is untouched.
+    eye-in-head pitch — weighted by ``weights (E,)`` when given, the eyes' shares in the fused gaze — is ``pitch``
+    (radians): each eye keeps its own yaw and its own pitch offset from that mean, so the eyes' *difference* — the
+    label-free two-eye check — is untouched, and with the fusion's weights an eye that hardly counts (closed, or
+    turned near the eyeball's silhouette) no longer moves the other eye's reading.
 
     >>> R = np.eye(3)
     >>> v = np.array([[0.0, 0.0, -1.0], [0.0, -np.sin(0.1), -np.cos(0.1)]])  # pitch 0 and 0.1 rad, yaw 0
     >>> (np.round(vector_to_pitchyaw(with_common_pitch(v, R, 0.25)), 6) + 0.0).tolist()  # mean 0.05 -> 0.25: +0.2
     [[0.2, 0.0], [0.3, 0.0]]
+    >>> (np.round(vector_to_pitchyaw(with_common_pitch(v, R, 0.25, weights=[1.0, 0.0])), 6) + 0.0).tolist()
+    [[0.25, 0.0], [0.35, 0.0]]
     """
     R = np.asarray(head_R, float)
     head = np.stack([vector_to_pitchyaw(R.T @ np.asarray(v, float)) for v in vectors])  # (E, 2) eye-in-head
-    head[:, 0] += pitch - head[:, 0].mean()
+    head[:, 0] += pitch - np.average(head[:, 0], weights=weights)
     return np.stack([R @ pitchyaw_to_vector(h) for h in head])
 
 
@@ -282,9 +294,11 @@ class PupilGaze:
     def backend(self):
         return self.predictor.backend
 
-    def predict(self, frame_bgr: np.ndarray, face: Face, *, display: bool = True) -> GazeResult:
+    def eye_readings(self, frame_bgr: np.ndarray, face: Face, *, display: bool = True):
+        """Each eye's own reading before any common vertical: ``(eyes, vectors (2, 3) camera space, reliability
+        (2,) cos² β of the eyeball model, the locator's RegionGaze)``."""
         from ..geometry import apply_homography
-        from .predictor import fused_result, two_eyes
+        from .predictor import two_eyes
 
         eyes = two_eyes(face)
         if self.predictor.model.config.binocular and tuple(e.side for e in eyes) != ("left", "right"):
@@ -304,10 +318,20 @@ class PupilGaze:
             uv[:, 1] += self.pair_weight * (d - d.mean())
         fits = [eye_fit_geometric(face, eye, iris_px=apply_homography(Hs[i], uv[i][None])[0])
                 for i, eye in enumerate(eyes)]
-        vectors = np.stack([v for v, _ in fits])
-        common = blendshape_pitch(face.blendshapes) if self.common_pitch == "blendshapes" else None
-        if common is not None:
-            # the two eyes' common vertical from MediaPipe's blendshapes, their difference from the iris geometry
-            vectors = with_common_pitch(vectors, face.head.rotation, common)
+        return eyes, np.stack([v for v, _ in fits]), np.array([rel for _, rel in fits]), r
+
+    def predict(self, frame_bgr: np.ndarray, face: Face, *, display: bool = True) -> GazeResult:
+        from .predictor import eye_weights, fused_result
+
+        eyes, vectors, reliability, r = self.eye_readings(frame_bgr, face, display=display)
+        if self.common_pitch == "blendshapes":
+            # The two eyes' common vertical from MediaPipe's blendshapes, their difference from the iris geometry.
+            # Both averages take each eye's share in the fused gaze (openness x reliability): the fused vertical is
+            # the blendshapes', and an eye that hardly counts there (closed, or near the eyeball's silhouette)
+            # moves neither the common reading nor the other eye's (gaze stage v4).
+            w = eye_weights(np.array([e.openness for e in eyes]), reliability)
+            common = blendshape_pitch(face.blendshapes, w)
+            if common is not None:
+                vectors = with_common_pitch(vectors, face.head.rotation, common, w)
         gazes = [_eye_gaze(eye, v, r.sample(i)) for i, (eye, v) in enumerate(zip(eyes, vectors))]
-        return fused_result(eyes, gazes, [w for _, w in fits])
+        return fused_result(eyes, gazes, reliability)

@@ -28,7 +28,7 @@ from .checkpoint import load_weights, weights_path
 from .nets import fold_batchnorm
 from .variants import GazeNet
 
-__all__ = ["GazePredictor", "RegionGaze", "frame_crop", "region_maps", "fuse_eyes", "two_eyes", "fused_result"]
+__all__ = ["GazePredictor", "RegionGaze", "frame_crop", "region_maps", "eye_weights", "fuse_eyes", "two_eyes", "fused_result"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -95,19 +95,28 @@ def region_maps(region_to_frame: np.ndarray | Sequence[EyeRegion]) -> np.ndarray
     return H
 
 
-def fuse_eyes(vectors: np.ndarray, openness: np.ndarray, reliability: np.ndarray | None = None) -> np.ndarray:
-    """Openness-weighted mean of unit gaze vectors ``(E, 3)`` → unit ``(3,)``; ``reliability (E,)`` in [0, 1], when
-    given, multiplies each eye's weight (the eyeball model's, :func:`gazezoom.models.geometric.eyeball_fit`).
+def eye_weights(openness: np.ndarray, reliability: np.ndarray | None = None) -> np.ndarray:
+    """Each eye's weight ``(E,)`` in the fused gaze: its openness times ``reliability`` when given, each clipped to
+    ``[0.05, 1]`` (so two closed eyes still give a low-confidence average). Not normalised.
 
-    Weights are clipped to ``[0.05, 1]`` so two closed eyes still give a (low-confidence) average.
-
-    >>> fuse_eyes(np.array([[0., 0., -1.], [0., 0., -1.]]), np.array([1., 0.])).tolist()
-    [0.0, 0.0, -1.0]
+    >>> eye_weights(np.array([1.0, 0.0]), np.array([0.5, 1.0])).tolist()
+    [0.5, 0.05]
     """
     w = np.clip(np.asarray(openness, float), 0.05, 1.0)
     if reliability is not None:
         w = w * np.clip(np.asarray(reliability, float), 0.05, 1.0)
-    v = (np.asarray(vectors, float) * w[:, None]).sum(0)
+    return w
+
+
+def fuse_eyes(vectors: np.ndarray, openness: np.ndarray, reliability: np.ndarray | None = None) -> np.ndarray:
+    """Openness-weighted mean of unit gaze vectors ``(E, 3)`` → unit ``(3,)``; ``reliability (E,)`` in [0, 1], when
+    given, multiplies each eye's weight (the eyeball model's, :func:`gazezoom.models.geometric.eyeball_fit`); the
+    weights are :func:`eye_weights`.
+
+    >>> fuse_eyes(np.array([[0., 0., -1.], [0., 0., -1.]]), np.array([1., 0.])).tolist()
+    [0.0, 0.0, -1.0]
+    """
+    v = (np.asarray(vectors, float) * eye_weights(openness, reliability)[:, None]).sum(0)
     return v / np.linalg.norm(v)
 
 

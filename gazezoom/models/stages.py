@@ -95,8 +95,9 @@ GAZE_STAGES.register("network", StageSpec(_predictor, "gaze", "v1"))
 GAZE_STAGES.register("geometric", StageSpec(_geometric, None, "v2"))
 GAZE_STAGES.register("pupil", StageSpec(_pupil_stage((1.0, 1.0)), "pupil", "v1"))
 # v3: the two eyes' common vertical from MediaPipe's blendshapes (geometric.blendshape_pitch)
+# v4: that common vertical and each eye's offset from it weighted by the eyes' shares in the fused gaze
 GAZE_STAGES.register("fusion", StageSpec(_pupil_stage(FUSION_LEARNED_WEIGHT, common_pitch="blendshapes"), "pupil",
-                                         "v3"))
+                                         "v4"))
 
 
 def resolve_stage(name: str | None, weights: str | Path = WEIGHTS_DIR) -> str:

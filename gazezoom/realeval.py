@@ -23,7 +23,10 @@ Per stage and file, and pooled per stage (angles in degrees):
   ``|pitch − pitch_m|``), the two eyes' ``|pitch_L − pitch_R|`` (pooled: the median over the stills, other faces
   than the videos' one, which can hide a bias that cancels on one face only), roll consistency (the still turned
   in-plane by ±:data:`ROLL_DEG` about the camera's principal point, which is the camera rolling about its axis: the
-  gaze must turn with it, :func:`roll_consistency_deg`; a head tilted in front of a webcam is the everyday case) and,
+  gaze must turn with it, :func:`roll_consistency_deg`; a head tilted in front of a webcam is the everyday case),
+  scale consistency (the still at :data:`SCALE` of its size, area-averaged: the same scene through a camera of lower
+  resolution, so the gaze must not move, :func:`scale_consistency_deg`; a user further from the webcam, or a
+  webcam of fewer pixels, is the everyday case — eye widths go from a median 43 px to 22 px on the shared stills) and,
   for the portraits in :data:`PORTRAITS`, the angle between the fused gaze and the direction from ``origin_mm`` to
   the camera;
 * vergence (:func:`vergence_error_deg`), from each eye's own reading and position: the two eyes' horizontal
@@ -43,7 +46,7 @@ default ``geometric``), one per ``--candidate LABEL=WEIGHTS[:VARIANT]`` (a weigh
         --candidate mine=runs/new/gaze_sampler_P.safetensors --figures figs/
 
 ``--portraits DIR`` adds every image of DIR as a portrait of someone looking into the camera, *without* a reference
-(your own photos: nothing is compared with a reference there; the reference-free checks — mirror, roll, two eyes,
+(your own photos: nothing is compared with a reference there; the reference-free checks — mirror, roll, scale, two eyes,
 vergence and the angle to the camera — run and pool with the others).
 
 ``--figures DIR`` writes ``traces_<video>.png`` per video: per-frame pitch and yaw of every stage and of the
@@ -69,10 +72,10 @@ from .errors import InputValueError, MediaError, ModelFileError
 from .geometry import angular_error_deg, pitchyaw_to_vector, vector_to_pitchyaw
 
 __all__ = [
-    "PORTRAITS", "MIN_EAR", "MOVING_STD_DEG", "TO_CAMERA_DEG", "ROLL_DEG", "AIMS", "REFERENCE_COLUMNS", "REFERENCE_BIAS_NOTE",
+    "PORTRAITS", "MIN_EAR", "MOVING_STD_DEG", "TO_CAMERA_DEG", "ROLL_DEG", "SCALE", "AIMS", "REFERENCE_COLUMNS", "REFERENCE_BIAS_NOTE",
     "ReferenceTrack", "read_reference", "no_reference", "find_media", "find_portraits", "pearson_r", "angles_to_reference_deg",
     "offset_removed_angles_deg", "eye_agreement", "jitter_deg", "mirror_consistency_deg", "angle_to_camera_deg",
-    "rolled_frame", "roll_consistency_deg", "vergence_error_deg",
+    "rolled_frame", "roll_consistency_deg", "scaled_frame", "scale_consistency_deg", "vergence_error_deg",
     "parse_candidate", "candidate_file", "build_stages", "evaluate_real", "format_scoreboard", "trace_figures",
 ]
 
@@ -320,6 +323,33 @@ def roll_consistency_deg(vector_cam: np.ndarray, rolled_vector_cam: np.ndarray, 
     return float(angular_error_deg(np.asarray(rolled_vector_cam, float), turned))
 
 
+#: The stills' scale check: the frame resized to this fraction of its width and height.
+SCALE = 0.5
+
+
+def scaled_frame(frame: np.ndarray, scale: float = SCALE) -> np.ndarray:
+    """``frame`` resized by ``scale`` (area averaging, as a sensor of fewer, larger pixels would see it; sizes
+    rounded). With the front-end's camera for the new size (focal length in proportion to the width, principal point
+    at the centre) it is the same scene through a camera of lower resolution."""
+    import cv2
+
+    if not 0.0 < scale <= 1.0:
+        raise InputValueError(f"scale must be in (0, 1], got {scale}")
+    h, w = frame.shape[:2]
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+
+
+def scale_consistency_deg(vector_cam: np.ndarray, scaled_vector_cam: np.ndarray) -> float:
+    """Angle (degrees) between the gaze read on a frame and on the same frame at lower resolution
+    (:func:`scaled_frame`): the scene did not change, so 0 for a consistent stage.
+
+    >>> round(scale_consistency_deg(np.array([0.0, 0.0, -1.0]), np.array([0.0, np.sin(0.01), -np.cos(0.01)])), 3)
+    0.573
+    """
+    return float(angular_error_deg(np.asarray(scaled_vector_cam, float), np.asarray(vector_cam, float)))
+
+
 def angle_to_camera_deg(vector_cam: np.ndarray, origin_mm: np.ndarray) -> float:
     """Angle (degrees) between a gaze vector ``(3,)`` and the direction from its origin ``(3,)`` (camera mm) to
     the camera at (0, 0, 0).
@@ -457,6 +487,8 @@ class _Trace:
     mirrored: np.ndarray | None = None
     #: stills: roll consistency per turn (degrees) where a face was seen on the turned frame
     rolled: dict = field(default_factory=dict)
+    #: stills: scale consistency (degrees) when a face was seen on the frame at :data:`SCALE` of its size
+    scaled: float | None = None
 
     def add(self, g, face) -> None:
         eyes = {e.side: e for e in g.eyes}
@@ -564,6 +596,14 @@ def _run_still(path: Path, ref: ReferenceTrack | None, stages: list[Stage], fe, 
             v = s.stage.predict(turned, face_r, display=False).vector_cam
             # the still's own fused gaze as a vector (its pitch/yaw came from one)
             trace.rolled[deg] = roll_consistency_deg(pitchyaw_to_vector(np.radians(trace.fused[0])), v, deg)
+    # scale: the same scene through a camera of lower resolution (the front-end's camera for the smaller size)
+    small = scaled_frame(frame)
+    face_s, _, _ = fe.process(small)
+    if face_s is not None and not face_s.blink:
+        for s in stages:
+            trace = run.traces[s.label]
+            v = s.stage.predict(small, face_s, display=False).vector_cam
+            trace.scaled = scale_consistency_deg(pitchyaw_to_vector(np.radians(trace.fused[0])), v)
     return run
 
 
@@ -649,6 +689,8 @@ def _score_file(run: _FileRun, trace: _Trace, ref_info: dict) -> dict:
     if trace.rolled:  # the mean over the turns where a face was seen
         out["roll_deg"] = _r(float(np.mean(list(trace.rolled.values()))))
         out["roll_per_turn_deg"] = {f"{d:+g}": _r(v) for d, v in trace.rolled.items()}
+    if trace.scaled is not None:
+        out["scale_deg"] = _r(trace.scaled)
     if run.portrait:
         out["to_camera_deg"] = _r(to_cam[0])
         out["vergence_error_deg"] = _r(float(verg[0]))  # exact here: both eyes look at the camera
@@ -684,6 +726,7 @@ def _pool(run_list: list[_FileRun], label: str, files: dict) -> tuple[dict, dict
                        for f in stills.values() if "mirror" in f]).reshape(-1, 2)
     to_cam = [f["to_camera_deg"] for f in stills.values() if f.get("to_camera_deg") is not None]
     rolls = [f["roll_deg"] for f in stills.values() if "roll_deg" in f]
+    scales = [f["scale_deg"] for f in stills.values() if "scale_deg" in f]
     within = sum(a <= TO_CAMERA_DEG for a in to_cam)
     r_of = {ax: [f[f"{ax}_r"] for f in videos.values() if f.get(f"{ax}_r_meaningful")] for ax in ("pitch", "yaw")}
     pooled = {
@@ -700,6 +743,7 @@ def _pool(run_list: list[_FileRun], label: str, files: dict) -> tuple[dict, dict
         "jitter_pitch_deg": _r(_median(jit_all[:, 0])), "jitter_yaw_deg": _r(_median(jit_all[:, 1])),
         "mirror_abs_yaw_sum_deg": _r(_median(mirror[:, 0])), "mirror_abs_pitch_diff_deg": _r(_median(mirror[:, 1])),
         "roll_median_deg": _r(_median(np.array(rolls))), "roll_max_deg": _r(max(rolls, default=None)),
+        "scale_median_deg": _r(_median(np.array(scales))), "scale_max_deg": _r(max(scales, default=None)),
         "to_camera_median_deg": _r(_median(np.array(to_cam))),
         "vergence_error_videos_deg": _r(_median(cat(verg, ()))),
         "vergence_error_portraits_deg": _r(_median(np.array([f["vergence_error_deg"] for f in stills.values()
@@ -770,9 +814,10 @@ def format_scoreboard(report: dict) -> str:
     """Markdown tables of :func:`evaluate_real`'s report: pooled metrics per stage, the aims, then per-file notes."""
     head = ("| stage | video frames | pitch r | yaw r | to ref (°) | offset removed (°) | eyes Δpitch med / p90 (°) | "
             "stills eyes Δpitch med (°) | eyes Δyaw med (°) | jitter pitch / yaw (°) | mirror yaw sum / Δpitch (°) | "
-            f"roll ±{ROLL_DEG:g}° med / max (°) | portraits ≤{TO_CAMERA_DEG:g}° | stills to ref (°) | "
+            f"roll ±{ROLL_DEG:g}° med / max (°) | scale ×{SCALE:g} med / max (°) | portraits ≤{TO_CAMERA_DEG:g}° | "
+            "stills to ref (°) | "
             "vergence err videos / portraits (°) |")
-    lines = [head, "|" + "---|" * 15]
+    lines = [head, "|" + "---|" * 16]
     for label, s in report["stages"].items():
         p, e = s["pooled"], s["pooled"]["eyes"]
         r = [("n/a" if p[f"clips_moving_{ax}"] == 0 else _fmt(p[f"{ax}_r_min"], 2)) for ax in ("pitch", "yaw")]
@@ -783,6 +828,7 @@ def format_scoreboard(report: dict) -> str:
             f"{_fmt(e['yaw_median_deg'])} | {_fmt(p['jitter_pitch_deg'], 2)} / {_fmt(p['jitter_yaw_deg'], 2)} | "
             f"{_fmt(p['mirror_abs_yaw_sum_deg'])} / {_fmt(p['mirror_abs_pitch_diff_deg'])} | "
             f"{_fmt(p.get('roll_median_deg'))} / {_fmt(p.get('roll_max_deg'))} | "
+            f"{_fmt(p.get('scale_median_deg'))} / {_fmt(p.get('scale_max_deg'))} | "
             f"{p['portraits_within']}/{p['portraits']} | {_fmt(p['stills_angle_to_ref_deg'])} | "
             f"{_fmt(p.get('vergence_error_videos_deg'))} / {_fmt(p.get('vergence_error_portraits_deg'))} |")
     names = list(AIMS)
@@ -802,7 +848,8 @@ def format_scoreboard(report: dict) -> str:
                  f"{report['moving_std_deg']:g}°), n/a where none does; to ref: median angle to the reference over "
                  "the kept video frames; eye and jitter columns pooled over the kept video frames; stills eyes Δpitch: "
                  "median over the stills where our front-end finds a face (no reference needed); mirror, roll "
-                 f"(the still turned ±{ROLL_DEG:g}° in-plane: how far the gaze fails to turn with it) and portraits "
+                 f"(the still turned ±{ROLL_DEG:g}° in-plane: how far the gaze fails to turn with it), scale (the "
+                 f"still at ×{SCALE:g} its size: how far the gaze moves) and portraits "
                  "over the stills; vergence err: median of yaw_L − yaw_R less the convergence on the camera (~6° at "
                  "60 cm; negative: the eyes diverge from it), on the video frames (assumes a target at the camera's "
                  "distance) and the portraits (exact).")

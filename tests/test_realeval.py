@@ -156,6 +156,25 @@ def test_eye_agreement_exact_values():
     assert eye_agreement(np.zeros((0, 2)), np.zeros((0, 2)))["pitch_median_deg"] is None
 
 
+def test_scaled_frame_is_the_same_scene_at_lower_resolution():
+    from gazezoom.errors import InputValueError
+    from gazezoom.realeval import scale_consistency_deg, scaled_frame
+
+    frame = np.zeros((100, 60, 3), np.uint8)
+    frame[40:44, 20:24] = 200  # a 4x4 bright square ...
+    small = scaled_frame(frame, 0.5)
+    assert small.shape == (50, 30, 3)
+    assert small[20:22, 10:12].min() == 200 and small.sum() == frame.sum() // 4  # ... is 2x2, area-averaged
+    assert scaled_frame(np.zeros((101, 63, 3), np.uint8), 0.5).shape == (50, 32, 3)  # sizes rounded
+    assert scaled_frame(frame, 1.0).shape == frame.shape
+    for bad in (0.0, -0.5, 1.5):
+        with pytest.raises(InputValueError, match="scale must be in"):
+            scaled_frame(frame, bad)
+    v = np.array([0.0, 0.0, -1.0])
+    assert scale_consistency_deg(v, v) == 0.0
+    assert scale_consistency_deg(v, np.array([math.sin(0.1), 0.0, -math.cos(0.1)])) == pytest.approx(math.degrees(0.1))
+
+
 def test_jitter_skips_gaps_and_mirror_and_camera_angles():
     py = np.array([[0.0, 0.0], [0.5, -1.0], [10.0, 10.0], [10.0, 10.25]])
     np.testing.assert_array_equal(jitter_deg(py, np.array([3, 4, 9, 10])), [[0.5, 1.0], [0.0, 0.25]])
@@ -270,6 +289,10 @@ def test_scoreboard_end_to_end_on_a_still_and_a_clip(tmp_path, media_dir, refere
         # (measured 1.8–6° on obama.jpg for every stage; not turning it at all would read ~2 x 15 x sin(gaze) off)
         assert set(still["roll_per_turn_deg"]) == {"-15", "+15"}
         assert 0.0 <= still["roll_deg"] < 10.0 and s["pooled"]["roll_median_deg"] == still["roll_deg"]
+        # scale: the still at half its size (eyes ~22 px instead of 43) is the same scene, so the gaze stays put
+        # (measured 0.5-3.3 deg on obama.jpg for every stage); one still: pooled median = max = its figure
+        assert 0.0 <= still["scale_deg"] < 8.0
+        assert s["pooled"]["scale_median_deg"] == s["pooled"]["scale_max_deg"] == still["scale_deg"]
         # vergence: signed, from each eye's own reading; on a portrait both eyes look at the camera
         assert -45.0 < still["vergence_error_deg"] < 45.0 and -45.0 < f["vergence_error_deg"] < 45.0
         assert s["pooled"]["vergence_error_portraits_deg"] == still["vergence_error_deg"]
@@ -283,7 +306,7 @@ def test_scoreboard_end_to_end_on_a_still_and_a_clip(tmp_path, media_dir, refere
     assert Path(rep["figures"][0]).stat().st_size > 20_000
     table = format_scoreboard(rep)
     assert all(f"| {s} |" in table for s in rep["stages"]) and "~11 deg low" in table
-    assert "stills eyes Δpitch" in table and "roll ±15°" in table and "vergence err" in table
+    assert "stills eyes Δpitch" in table and "roll ±15°" in table and "scale ×0.5" in table and "vergence err" in table
 
 
 def test_mirror_check_on_a_still_looking_away(tmp_path, media_dir, reference_dir):

@@ -502,7 +502,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="with --reference: read only the first N frames of each video (quick checks)")
     p.add_argument("--portraits", metavar="DIR", default=None,
                    help="with --reference: also score every image of DIR as a portrait of someone looking into the "
-                        "camera, without a reference (your own photos): angle to the camera, mirror, roll, two-eye "
+                        "camera, without a reference (your own photos): angle to the camera, mirror, roll, scale, two-eye "
                         "and vergence checks, pooled with the others")
     # --- end real-media scoreboard
 

@@ -1,11 +1,11 @@
 """Portraits looking into the camera: the fused gaze of fusion v2 (the two eyes' common vertical from MediaPipe's iris
-through the eyeball model) and v3 (from MediaPipe's blendshapes) against the direction to the camera (a figure).
+through the eyeball model) and the shipped v4 (from MediaPipe's blendshapes) against the direction to the camera (a figure).
 
     python scripts/blendshape_vertical_figure.py [OUT_PNG]
 
 The five portraits of ../shared/media plus matplotlib's public-domain Grace Hopper (held out: nothing was tuned on
 it). Per face, the eyes' region with two arrows from the eyes' midpoint, each the projection of 120 mm along the fused
-gaze: v2 (orange), v3 (green), and each one's angle to the camera in the title. A gaze straight at the camera runs
+gaze: v2 (orange), v4 (green), and each one's angle to the camera in the title. A gaze straight at the camera runs
 along the line of sight and projects to a point (the white ring): the shorter the arrow, the nearer the camera. Default
 output: docs/img/real_blendshape_vertical.png (docs/zoom.md, "Gaze that reads real eyes").
 """
@@ -76,14 +76,14 @@ def main(out: str) -> Path:
             a2, a3 = (angle_to_camera_deg(g.vector_cam, g.origin_mm) for g in (g2, g3))
             name = path.name if path.parent == media else f"{path.name} (held out)"
             tiles.append(tile(img, face, K, [(g2.vector_cam, (0, 140, 255)), (g3.vector_cam, (0, 220, 0))],
-                              f"{name}: v2 {a2:.1f} / v3 {a3:.1f} deg"))
-            print(f"{path.name}: angle to the camera v2 {a2:.1f} deg, v3 {a3:.1f} deg")
+                              f"{name}: v2 {a2:.1f} / v4 {a3:.1f} deg"))
+            print(f"{path.name}: angle to the camera v2 {a2:.1f} deg, v4 {a3:.1f} deg")
     cols = 3
     while len(tiles) % cols:
         tiles.append(np.zeros_like(tiles[0]))
     grid = np.vstack([np.hstack(tiles[i: i + cols]) for i in range(0, len(tiles), cols)])
     key = np.zeros((22, grid.shape[1], 3), np.uint8)
-    cv2.putText(key, "orange: fusion v2 (iris common vertical)   green: fusion v3 (blendshape common vertical)   "
+    cv2.putText(key, "orange: fusion v2 (iris common vertical)   green: fusion v4 (blendshape common vertical)   "
                 "white ring: a gaze at the camera (projects to a point)", (6, 15), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (255, 255, 255), 1, cv2.LINE_AA)
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)

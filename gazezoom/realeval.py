@@ -329,7 +329,7 @@ SCALE = 0.5
 
 def scaled_frame(frame: np.ndarray, scale: float = SCALE) -> np.ndarray:
     """``frame`` resized by ``scale`` (area averaging, as a sensor of fewer, larger pixels would see it; sizes
-    rounded). With the front-end's camera for the new size (focal length in proportion to the width, principal point
+    rounded). With the front-end's camera for the new size (focal length in proportion to the frame's size, principal point
     at the centre) it is the same scene through a camera of lower resolution."""
     import cv2
 

@@ -11,7 +11,8 @@ For a real video at its own size and re-encoded at 1280×720 (OpenCV mp4v in a t
 
 frames/s are frames over the wall time of the frame loop (model loading excluded for both; each starts with a
 fresh landmarker, so its first, slower call counts in both). The process loop runs twice: with the landmarker one
-frame ahead in a thread (``overlap``, ``gazezoom process --overlap``) and all in one thread (``serial``, the default).
+frame ahead in a thread (``overlap``, ``gazezoom process``'s default on two or more cores) and all in one thread
+(``serial``, ``--no-overlap``).
 CPU time per frame (all threads of the process; MediaPipe runs its inference on threads of its own) is printed too:
 on a machine busy with other work, wall-clock ratios swing with the load while the CPU ratio stays put, and with
 every core busy throughput follows CPU time. The aim of the

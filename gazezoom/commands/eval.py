@@ -486,9 +486,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="with --real DIR: score every gaze stage on each image/video of DIR that has <file name>.csv "
                         "in REF_DIR (format: ../shared/reference/README.md; a real-trained network's gaze, for "
                         "evaluation only) over the frames where both see an open-eyed face: Pearson r of pitch/yaw "
-                        "over time, angle to the reference raw and offset-removed, two-eye agreement, jitter, mirror "
-                        "and look-into-the-camera checks on stills, and the real-eye aims (docs/zoom.md). With --figures DIR: "
-                        "traces_<video>.png per video")
+                        "over time, angle to the reference raw and offset-removed, two-eye agreement, jitter, mirror, "
+                        "roll, scale (the still at half its size), vergence and look-into-the-camera checks on "
+                        "stills, and the real-eye aims (docs/zoom.md). With --figures DIR: traces_<video>.png per video")
     p.add_argument("--baselines", nargs="*", default=None, metavar="NAME",
                    help="with --reference: the other gaze stages to score beside the network variants (default: "
                         "geometric, and fusion and pupil when their weights are in --weights; give none to leave "

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from gazezoom.errors import GazezoomError
 from gazezoom.face.frontend import FrontEnd
 from gazezoom.fileio import REPO_ROOT
 from gazezoom.geometry import vector_to_pitchyaw
@@ -86,7 +87,12 @@ def main(argv=None) -> None:
     print("left - right eye pitch (deg): d on the frame, b = image side (d + d_m) / 2, a = face (d - d_m) / 2")
     print(f"{'file':24s} {'stage':10s} {'frames':>6s} {'mean d':>7s} {'mean b':>7s} {'mean a':>7s}")
     for path in paths:
-        for name, da in split(path, stages, args.every).items():
+        try:
+            found = split(path, stages, args.every)
+        except GazezoomError as err:  # a file that is not media, a corrupt video: say so, go on with the others
+            print(f"{path.name}: skipped, {err}", file=sys.stderr)
+            continue
+        for name, da in found.items():
             if not len(da):
                 print(f"{path.name:24s} {name:10s} {0:6d}  (no open-eyed face on both)")
                 continue

@@ -561,6 +561,15 @@ def _run_video(path: Path, ref: ReferenceTrack, stages: list[Stage], max_frames:
     return run
 
 
+def _predict_on(fe, frame: np.ndarray, stages: list[Stage]) -> dict:
+    """Every stage's gaze on ``frame`` (a still flipped, turned or shrunk for a reference-free check), label →
+    GazeResult; empty when the front-end sees no open-eyed face there."""
+    face, _, _ = fe.process(frame)
+    if face is None or face.blink:
+        return {}
+    return {s.label: s.stage.predict(frame, face, display=False) for s in stages}
+
+
 def _run_still(path: Path, ref: ReferenceTrack | None, stages: list[Stage], fe, portrait: bool = False) -> _FileRun:
     """One still (``ref`` None: a ``--portraits`` image without a reference, :func:`no_reference`)."""
     from .io.readers import read_image
@@ -579,31 +588,18 @@ def _run_still(path: Path, ref: ReferenceTrack | None, stages: list[Stage], fe, 
     run.index.append(0)
     run.time_s.append(0.0)
     _predict_all(run, stages, frame, face)
-    flipped = np.ascontiguousarray(frame[:, ::-1])
-    face_m, _, _ = fe.process(flipped)
-    if face_m is not None and not face_m.blink:
-        for s in stages:
-            run.traces[s.label].mirrored = np.degrees(np.asarray(s.stage.predict(flipped, face_m, display=False).pitchyaw))
+    # the still's own fused gaze as a vector (its pitch/yaw came from one)
+    own = {s.label: pitchyaw_to_vector(np.radians(run.traces[s.label].fused[0])) for s in stages}
+    for label, g in _predict_on(fe, np.ascontiguousarray(frame[:, ::-1]), stages).items():
+        run.traces[label].mirrored = np.degrees(np.asarray(g.pitchyaw))
     # roll: the frame turned about the principal point of the camera the front-end assumes for this frame size
     K = fe.camera_for(frame.shape[1], frame.shape[0]).K
     for deg in (-ROLL_DEG, ROLL_DEG):
-        turned = rolled_frame(frame, deg, (K[0, 2], K[1, 2]))
-        face_r, _, _ = fe.process(turned)
-        if face_r is None or face_r.blink:
-            continue
-        for s in stages:
-            trace = run.traces[s.label]
-            v = s.stage.predict(turned, face_r, display=False).vector_cam
-            # the still's own fused gaze as a vector (its pitch/yaw came from one)
-            trace.rolled[deg] = roll_consistency_deg(pitchyaw_to_vector(np.radians(trace.fused[0])), v, deg)
+        for label, g in _predict_on(fe, rolled_frame(frame, deg, (K[0, 2], K[1, 2])), stages).items():
+            run.traces[label].rolled[deg] = roll_consistency_deg(own[label], g.vector_cam, deg)
     # scale: the same scene through a camera of lower resolution (the front-end's camera for the smaller size)
-    small = scaled_frame(frame)
-    face_s, _, _ = fe.process(small)
-    if face_s is not None and not face_s.blink:
-        for s in stages:
-            trace = run.traces[s.label]
-            v = s.stage.predict(small, face_s, display=False).vector_cam
-            trace.scaled = scale_consistency_deg(pitchyaw_to_vector(np.radians(trace.fused[0])), v)
+    for label, g in _predict_on(fe, scaled_frame(frame), stages).items():
+        run.traces[label].scaled = scale_consistency_deg(own[label], g.vector_cam)
     return run
 
 

@@ -61,8 +61,8 @@ def tile(img, face, K, arrows, title):
 def main(out: str) -> Path:
     media = REPO_ROOT.parent / "shared" / "media"
     files = [media / n for n in PORTRAITS] + [Path(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))]
-    v3 = build_gaze_stage("fusion")
-    v2 = PupilGaze(v3.predictor, v3.learned_weight)  # the same stage without the blendshape common vertical
+    v4 = build_gaze_stage("fusion")
+    v2 = PupilGaze(v4.predictor, v4.learned_weight)  # the same stage without the blendshape common vertical
     tiles = []
     with FrontEnd(mode="image") as fe:
         for path in files:
@@ -72,12 +72,12 @@ def main(out: str) -> Path:
                 print(f"{path.name}: no face found, skipped")
                 continue
             K = fe.camera_for(img.shape[1], img.shape[0]).K
-            g2, g3 = v2.predict(img, face, display=False), v3.predict(img, face, display=False)
-            a2, a3 = (angle_to_camera_deg(g.vector_cam, g.origin_mm) for g in (g2, g3))
+            g2, g4 = v2.predict(img, face, display=False), v4.predict(img, face, display=False)
+            a2, a4 = (angle_to_camera_deg(g.vector_cam, g.origin_mm) for g in (g2, g4))
             name = path.name if path.parent == media else f"{path.name} (held out)"
-            tiles.append(tile(img, face, K, [(g2.vector_cam, (0, 140, 255)), (g3.vector_cam, (0, 220, 0))],
-                              f"{name}: v2 {a2:.1f} / v4 {a3:.1f} deg"))
-            print(f"{path.name}: angle to the camera v2 {a2:.1f} deg, v4 {a3:.1f} deg")
+            tiles.append(tile(img, face, K, [(g2.vector_cam, (0, 140, 255)), (g4.vector_cam, (0, 220, 0))],
+                              f"{name}: v2 {a2:.1f} / v4 {a4:.1f} deg"))
+            print(f"{path.name}: angle to the camera v2 {a2:.1f} deg, v4 {a4:.1f} deg")
     cols = 3
     while len(tiles) % cols:
         tiles.append(np.zeros_like(tiles[0]))

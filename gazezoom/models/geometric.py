@@ -258,7 +258,8 @@ class PupilGaze:
     ``learned_weight`` (u, v): the learned reading's share along each region axis (MediaPipe's iris centre has the
     rest); ``pair_weight``: the share of the learned reading in the two eyes' vertical *difference*;
     ``common_pitch="blendshapes"``: the two eyes' mean eye-in-head pitch replaced by MediaPipe's blendshape reading
-    (:func:`blendshape_pitch`, :func:`with_common_pitch`; each eye keeps its offset from the mean) — the ``fusion``
+    (:func:`blendshape_pitch`, :func:`with_common_pitch`; each eye keeps its offset from the mean; since stage v4
+    both means weighted by the eyes' shares in the fused gaze, :func:`~.predictor.eye_weights`) — the ``fusion``
     stage since v3.
     """
 
@@ -268,7 +269,7 @@ class PupilGaze:
         if cfg.output not in LOCATOR_OUTPUTS:
             from ..errors import WeightsMismatchError
 
-            raise WeightsMismatchError(f"the pupil stage needs weights trained with --output pupil; these predict "
+            raise WeightsMismatchError(f"the pupil stage needs weights trained with --output pupil (or landmarks); these predict "
                                        f"{cfg.output!r} ({cfg.variant})")
         self.predictor = predictor
         self.learned_weight = np.asarray(learned_weight, float).reshape(2)

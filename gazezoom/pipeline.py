@@ -102,6 +102,11 @@ class Pipeline:
         all_faces: also gaze every other face (``FrameResult.others_gaze``; default: the primary only). In
             ``mode="image"`` the faces of a still are then renumbered ``track_id = 1, 2, …`` left to right (by the
             centre of their box), so a still's ids are a fixed order rather than the detector's.
+        mirror: mirror averaging (:mod:`gazezoom.face.mirror`): a second front-end also reads each frame flipped
+            left–right and every gaze is averaged with its mirror image's, which cancels the landmarker's left/right
+            bias and averages two landmark passes' noise — about twice the front-end's time, for recordings. A face
+            the mirror pass misses keeps its own reading. Landmarks, head pose and the sampler's pictures stay the
+            frame's own.
         **frontend_options: passed to :class:`FrontEnd` (``num_faces``, ``min_detection_confidence``,
             ``model_path``, ``blink_thresholds`` …).
 
@@ -117,6 +122,7 @@ class Pipeline:
         calibration: Callable[[FrameResult], ScreenPoint | None] | None = None,
         color: str = "bgr",
         all_faces: bool = False,
+        mirror: bool = False,
         **frontend_options,
     ):
         if gaze is not None and not callable(getattr(gaze, "predict", None)):
@@ -130,6 +136,11 @@ class Pipeline:
         quiet_opencv()
         with native_logs_silenced():  # MediaPipe's start-up lines (absl/TFLite) unless --verbose
             self.frontend = FrontEnd(landmarker, camera=camera, mode=mode, color=color, **frontend_options)
+            self.mirror = None
+            if mirror:
+                from .face.mirror import MirrorPass
+
+                self.mirror = MirrorPass(landmarker, camera=camera, mode=mode, color=color, **frontend_options)
         self.mode, self.color, self.gaze = mode, color, gaze
         self.screen = ScreenStage(calibration, hold=mode == "video")  # owns the calibration and its blink hold
         self.all_faces = bool(all_faces)
@@ -139,7 +150,8 @@ class Pipeline:
     def process(self, frame: np.ndarray, time_s: float | None = None) -> FrameResult:
         """One frame → :class:`FrameResult`. ``time_s``: the frame's time (seconds, increasing in video mode);
         None = ``index / DEFAULT_FPS``. ``timings_ms`` has "landmarks", "mediapipe", "frontend", "gaze",
-        "gaze_others" (``all_faces``), "calibration" (when run) and "total"."""
+        "gaze_others" (``all_faces``), "mirror" (the mirror pass's front-end, ``mirror=True``), "calibration" (when
+        run) and "total"."""
         t0 = time.perf_counter()
         index = self._index
         self._index += 1
@@ -150,10 +162,11 @@ class Pipeline:
             face, others = _left_to_right(face, others)
         gaze, others_gaze, last = None, (), self._last_gaze
         self._last_gaze = {}  # rebuilt from the faces gazed in this frame
+        view = _MirrorView(self.mirror, frame, time_s, timings)
         if face is not None and self.gaze is not None:
-            gaze = self._gaze(frame, face, last, timings, "gaze")
+            gaze = self._gaze(frame, face, last, timings, "gaze", view)
         if self.all_faces and self.gaze is not None:
-            others_gaze = tuple(self._gaze(frame, f, last, timings, "gaze_others") for f in others)
+            others_gaze = tuple(self._gaze(frame, f, last, timings, "gaze_others", view) for f in others)
         camera = self.frontend.camera_for(frame.shape[1], frame.shape[0])
         result = FrameResult(index, float(time_s), tuple(frame.shape[:2]), face, others, gaze, None, {},
                              others_gaze, camera)
@@ -162,16 +175,23 @@ class Pipeline:
         # built once more, complete: nothing fills a result after it is returned
         return dataclasses.replace(result, screen=screen, timings_ms=MappingProxyType(timings))
 
-    def _gaze(self, frame: np.ndarray, face: Face, last: dict[int, GazeResult], timings: dict, key: str) -> GazeResult:
+    def _gaze(self, frame: np.ndarray, face: Face, last: dict[int, GazeResult], timings: dict, key: str,
+              view: "_MirrorView") -> GazeResult:
         """Predict, or during a blink of a face tracked since the last frame hold its last good gaze (``held=True``;
         ``last``: track id → last good gaze). Only a stream holds: stills (``mode="image"``) are unrelated, and their
-        track ids restart with every frame. Prediction time adds up in ``timings[key]``."""
+        track ids restart with every frame. Prediction time adds up in ``timings[key]``. With mirror averaging the
+        reading is averaged with the same face's in the mirror image (``view``)."""
         held = last.get(face.track_id)
         if face.blink and self.mode == "video" and held is not None:
             self._last_gaze[face.track_id] = held
             return dataclasses.replace(held, held=True)
+        face_m = view.match(face)  # runs the mirror pass (once per frame) when mirror averaging is on
         t1 = time.perf_counter()
         gaze = self.gaze.predict(self._bgr(frame), face)
+        if face_m is not None:
+            from .face.mirror import average_with_mirror
+
+            gaze = average_with_mirror(gaze, self.gaze.predict(self._bgr(view.frame), face_m), face)
         timings[key] = timings.get(key, 0.0) + (time.perf_counter() - t1) * 1e3
         if not face.blink:
             self._last_gaze[face.track_id] = gaze
@@ -191,12 +211,33 @@ class Pipeline:
 
     def close(self) -> None:
         self.frontend.close()
+        if self.mirror is not None:
+            self.mirror.close()
 
     def __enter__(self) -> "Pipeline":
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class _MirrorView:
+    """One frame's mirror pass, run on first use (frames whose faces are all held in a blink need none): ``match(face)``
+    → the same face in the mirror image, or None (mirror averaging off, or the mirror pass missed it)."""
+
+    def __init__(self, mirror, frame: np.ndarray, time_s: float, timings: dict):
+        self._mirror, self._source, self._time_s, self._timings = mirror, frame, time_s, timings
+        self.frame, self.faces = None, ()
+
+    def match(self, face: Face) -> Face | None:
+        if self._mirror is None:
+            return None
+        if self.frame is None:
+            self.frame, self.faces, ms = self._mirror.process(self._source, self._time_s)
+            self._timings["mirror"] = ms
+        from .face.mirror import match_mirrored
+
+        return match_mirrored(face, self.faces, self._source.shape[1])
 
 
 def _left_to_right(face: Face | None, others: tuple[Face, ...]) -> tuple[Face | None, tuple[Face, ...]]:

@@ -528,12 +528,42 @@ class _FileRun:
         return index, ref, kept
 
 
-def _predict_all(run: _FileRun, stages: list[Stage], frame: np.ndarray, face) -> None:
-    for s in stages:
-        run.traces[s.label].add(s.stage.predict(frame, face, display=False), face)
+def _read(stages: list[Stage], frame: np.ndarray, face, mirror=None, time_s: float | None = None) -> dict:
+    """Every stage's gaze of ``face`` in ``frame``, label → GazeResult; with ``mirror`` (a
+    :class:`~gazezoom.face.mirror.MirrorPass`) each averaged with the same face's gaze in the mirror image, as
+    ``Pipeline(mirror=True)`` does (a face the mirror pass misses keeps its own reading)."""
+    out = {s.label: s.stage.predict(frame, face, display=False) for s in stages}
+    if mirror is None:
+        return out
+    from .face.mirror import average_with_mirror, match_mirrored
+
+    mirrored, faces_m, _ = mirror.process(frame, time_s)
+    face_m = match_mirrored(face, faces_m, frame.shape[1])
+    if face_m is None:
+        return out
+    return {s.label: average_with_mirror(out[s.label], s.stage.predict(mirrored, face_m, display=False), face)
+            for s in stages}
 
 
-def _run_video(path: Path, ref: ReferenceTrack, stages: list[Stage], max_frames: int | None, progress: bool):
+def _predict_all(run: _FileRun, stages: list[Stage], frame: np.ndarray, face, mirror=None,
+                 time_s: float | None = None) -> None:
+    for label, g in _read(stages, frame, face, mirror, time_s).items():
+        run.traces[label].add(g, face)
+
+
+def _mirror_pass(mirror: bool, mode: str):
+    """A :class:`~gazezoom.face.mirror.MirrorPass` (``mirror`` True) or a stand-in context that gives None."""
+    import contextlib
+
+    if not mirror:
+        return contextlib.nullcontext()
+    from .face.mirror import MirrorPass
+
+    return MirrorPass(mode=mode)
+
+
+def _run_video(path: Path, ref: ReferenceTrack, stages: list[Stage], max_frames: int | None, progress: bool,
+               mirror: bool = False):
     from tqdm import tqdm
 
     from .face.frontend import FrontEnd
@@ -543,7 +573,7 @@ def _run_video(path: Path, ref: ReferenceTrack, stages: list[Stage], max_frames:
                    traces={s.label: _Trace() for s in stages})
     stop = None if max_frames is None else max_frames - 1
     usable = {int(i) for i in ref.frame[ref.usable]}
-    with VideoReader(path) as reader, FrontEnd(mode="video") as fe:
+    with VideoReader(path) as reader, FrontEnd(mode="video") as fe, _mirror_pass(mirror, "video") as mp:
         total = reader.info.frame_count if stop is None else min(stop + 1, max(reader.info.frame_count, 0))
         for f in tqdm(reader.frames(stop_after=stop), total=total or None, desc=path.name, disable=not progress,
                       file=sys.stderr, leave=False):
@@ -557,21 +587,24 @@ def _run_video(path: Path, ref: ReferenceTrack, stages: list[Stage], max_frames:
                 continue  # only kept frames are scored: no stage needs to read the others
             run.index.append(f.index)
             run.time_s.append(f.time_s)
-            _predict_all(run, stages, f.image, face)
+            _predict_all(run, stages, f.image, face, mp, f.time_s)
     return run
 
 
-def _predict_on(fe, frame: np.ndarray, stages: list[Stage]) -> dict:
+def _predict_on(fe, frame: np.ndarray, stages: list[Stage], mirror=None) -> dict:
     """Every stage's gaze on ``frame`` (a still flipped, turned or shrunk for a reference-free check), label →
-    GazeResult; empty when the front-end sees no open-eyed face there."""
+    GazeResult (mirror-averaged with ``mirror``); empty when the front-end sees no open-eyed face there."""
     face, _, _ = fe.process(frame)
     if face is None or face.blink:
         return {}
-    return {s.label: s.stage.predict(frame, face, display=False) for s in stages}
+    return _read(stages, frame, face, mirror)
 
 
-def _run_still(path: Path, ref: ReferenceTrack | None, stages: list[Stage], fe, portrait: bool = False) -> _FileRun:
-    """One still (``ref`` None: a ``--portraits`` image without a reference, :func:`no_reference`)."""
+def _run_still(path: Path, ref: ReferenceTrack | None, stages: list[Stage], fe, portrait: bool = False,
+               mirror=None) -> _FileRun:
+    """One still (``ref`` None: a ``--portraits`` image without a reference, :func:`no_reference`); ``mirror``: an
+    image-mode :class:`~gazezoom.face.mirror.MirrorPass` for mirror averaging, under which the mirror check is
+    left out (a mirror-averaged reading is its mirror image's reflection by construction)."""
     from .io.readers import read_image
 
     run = _FileRun(path.name, "image", no_reference(path) if ref is None else ref,
@@ -587,26 +620,27 @@ def _run_still(path: Path, ref: ReferenceTrack | None, stages: list[Stage], fe, 
         return run
     run.index.append(0)
     run.time_s.append(0.0)
-    _predict_all(run, stages, frame, face)
+    _predict_all(run, stages, frame, face, mirror)
     # the still's own fused gaze as a vector (its pitch/yaw came from one)
     own = {s.label: pitchyaw_to_vector(np.radians(run.traces[s.label].fused[0])) for s in stages}
-    for label, g in _predict_on(fe, np.ascontiguousarray(frame[:, ::-1]), stages).items():
-        run.traces[label].mirrored = np.degrees(np.asarray(g.pitchyaw))
+    if mirror is None:
+        for label, g in _predict_on(fe, np.ascontiguousarray(frame[:, ::-1]), stages).items():
+            run.traces[label].mirrored = np.degrees(np.asarray(g.pitchyaw))
     # roll: the frame turned about the principal point of the camera the front-end assumes for this frame size
     K = fe.camera_for(frame.shape[1], frame.shape[0]).K
     for deg in (-ROLL_DEG, ROLL_DEG):
-        for label, g in _predict_on(fe, rolled_frame(frame, deg, (K[0, 2], K[1, 2])), stages).items():
+        for label, g in _predict_on(fe, rolled_frame(frame, deg, (K[0, 2], K[1, 2])), stages, mirror).items():
             run.traces[label].rolled[deg] = roll_consistency_deg(own[label], g.vector_cam, deg)
     # scale: the same scene through a camera of lower resolution (the front-end's camera for the smaller size)
-    for label, g in _predict_on(fe, scaled_frame(frame), stages).items():
+    for label, g in _predict_on(fe, scaled_frame(frame), stages, mirror).items():
         run.traces[label].scaled = scale_consistency_deg(own[label], g.vector_cam)
     return run
 
 
 def _collect(media_dir, reference_dir, stages: list[Stage], *, max_frames=None, progress=False,
-             portraits_dir=None) -> list[_FileRun]:
+             portraits_dir=None, mirror: bool = False) -> list[_FileRun]:
     """Front-end once per frame of every media file with a reference (and of every ``portraits_dir`` image, without
-    one), every stage on the same faces."""
+    one), every stage on the same faces (``mirror``: and on the mirror image's, averaged)."""
     from tqdm import tqdm
 
     from .face.frontend import FrontEnd
@@ -620,16 +654,17 @@ def _collect(media_dir, reference_dir, stages: list[Stage], *, max_frames=None, 
                               f"their name, so rename one copy")
     pairs += [(p, None) for p in extra]
     runs = []
-    with FrontEnd(mode="image") as still_fe:
+    with FrontEnd(mode="image") as still_fe, _mirror_pass(mirror, "image") as still_mp:
         for media, ref in tqdm(pairs, desc="real media", disable=not progress, file=sys.stderr):
             if media_kind(media) == "video":
                 if not ref.usable.any():  # e.g. no_face.mp4: nothing to score, and decoding it costs
                     runs.append(_FileRun(media.name, "video", ref, {"frames_decoded": None, "our_face": None,
                                                                      "our_blink": None}))
                     continue
-                runs.append(_run_video(media, ref, stages, max_frames, progress))
+                runs.append(_run_video(media, ref, stages, max_frames, progress, mirror))
             else:
-                runs.append(_run_still(media, ref, stages, still_fe, portrait=ref is None or media.name in PORTRAITS))
+                runs.append(_run_still(media, ref, stages, still_fe, portrait=ref is None or media.name in PORTRAITS,
+                                       mirror=still_mp))
     return runs
 
 
@@ -781,19 +816,22 @@ def _score(runs: list[_FileRun], stages: list[Stage], media_dir, reference_dir, 
 
 def evaluate_real(media_dir, reference_dir, stages: list[Stage], *, max_frames: int | None = None,
                   figures_dir: str | Path | None = None, progress: bool = False,
-                  portraits_dir: str | Path | None = None) -> dict:
+                  portraits_dir: str | Path | None = None, mirror: bool = False) -> dict:
     """Score every stage (:func:`build_stages`) on the media of ``media_dir`` against ``reference_dir`` → the
     ``--json`` dict (``files``: counts and the reference per file; ``stages``: per label ``pooled``, ``aims`` and
     ``files``). ``max_frames`` reads only that many frames of each video; ``figures_dir`` also writes the traces;
-    ``portraits_dir``: images scored as portraits looking into the camera, without a reference (``--portraits``).
+    ``portraits_dir``: images scored as portraits looking into the camera, without a reference (``--portraits``);
+    ``mirror``: every reading mirror-averaged (``gazezoom process --mirror``; the stills' mirror check is then left
+    out, ``null``: it holds by construction). The report says which (``"mirror_averaged"``).
     """
     if max_frames is not None and max_frames < 1:
         raise InputValueError(f"--max-frames must be >= 1, got {max_frames}")
     if not stages:
         raise InputValueError("no gaze stages to score")
     runs = _collect(media_dir, reference_dir, stages, max_frames=max_frames, progress=progress,
-                    portraits_dir=portraits_dir)
+                    portraits_dir=portraits_dir, mirror=mirror)
     report = _score(runs, stages, media_dir, reference_dir, max_frames, portraits_dir)
+    report["mirror_averaged"] = bool(mirror)
     if figures_dir is not None:
         report["figures"] = [str(p) for p in trace_figures(runs, stages, figures_dir)]
     return report
@@ -840,6 +878,9 @@ def format_scoreboard(report: dict) -> str:
             cells.append(verdict if a["value"] is None else f"{val} {verdict}")
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {met}/{sum(s['aims'][n]['pass'] is not None for n in names)} |")
     lines.append("")
+    if report.get("mirror_averaged"):
+        lines.append("Every reading mirror-averaged (--mirror: each frame also read flipped left-right); the stills' "
+                     "mirror check left out (it holds by construction).")
     lines.append("pitch r / yaw r: lowest over the clips whose reference moves (std >= "
                  f"{report['moving_std_deg']:g}°), n/a where none does; to ref: median angle to the reference over "
                  "the kept video frames; eye and jitter columns pooled over the kept video frames; stills eyes Δpitch: "

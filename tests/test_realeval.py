@@ -404,3 +404,22 @@ def test_portraits_without_a_reference_are_scored_by_the_reference_free_checks(t
         evaluate_real(media, ref, stages, portraits_dir=mine)
     # the CLI: --portraits belongs to the scoreboard
     assert main(["eval", "--synthetic", "4", "--portraits", str(mine)]) != 0
+
+
+@pytest.mark.slow
+def test_scoreboard_mirror_mode_on_a_still(tmp_path, media_dir, reference_dir):
+    """Mirror averaging (``evaluate_real(mirror=True)``, ``eval --mirror``; tests/test_mirror.py has the rest): said in the report, the stills' mirror check left out (it would hold by
+    construction), the other checks still run."""
+    pytest.importorskip("mediapipe")
+    from gazezoom.realeval import build_stages, evaluate_real
+
+    media, ref = _linked(tmp_path, media_dir, reference_dir, ["obama.jpg"])
+    stages = build_stages(WEIGHTS, [], ["geometric"])
+    plain, rep = evaluate_real(media, ref, stages), evaluate_real(media, ref, stages, mirror=True)
+    assert rep["mirror_averaged"] is True and plain["mirror_averaged"] is False
+    f, p = rep["stages"]["geometric"]["files"]["obama.jpg"], plain["stages"]["geometric"]["files"]["obama.jpg"]
+    assert "mirror" not in f and "mirror" in p
+    assert rep["stages"]["geometric"]["aims"]["mirror_yaw"]["pass"] is None
+    assert 0.0 <= f["roll_deg"] < 10.0 and 0.0 <= f["scale_deg"] < 8.0 and 0.0 <= f["to_camera_deg"] < 30.0
+    assert f["pitch_yaw_deg"] != p["pitch_yaw_deg"]
+    assert "mirror-averaged" in format_scoreboard(rep) and "mirror-averaged" not in format_scoreboard(plain)

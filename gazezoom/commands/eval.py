@@ -504,6 +504,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="with --reference: also score every image of DIR as a portrait of someone looking into the "
                         "camera, without a reference (your own photos): angle to the camera, mirror, roll, scale, two-eye "
                         "and vergence checks, pooled with the others")
+    p.add_argument("--mirror", action="store_true",
+                   help="with --reference: mirror-average every reading, as `gazezoom process --mirror` does (a "
+                        "second front-end on each frame flipped left-right); the stills' mirror check is then left "
+                        "out (it holds by construction)")
     # --- end real-media scoreboard
 
 
@@ -517,6 +521,8 @@ def run(args: argparse.Namespace) -> int:
     if args.portraits is not None:
         raise InputValueError("--portraits DIR goes with the real-media scoreboard: --real DIR --reference REF_DIR "
                               "--portraits DIR")
+    if args.mirror:
+        raise InputValueError("--mirror goes with the real-media scoreboard: --real DIR --reference REF_DIR --mirror")
     variants = [resolve_variant(v) for v in (args.variants or ALL_VARIANTS)]
     if (args.data is None) == (args.synthetic is None):
         raise InputValueError("give exactly one of --synthetic N (rendered eyes), --data NAME:PATH (a public dataset) "
@@ -575,7 +581,7 @@ def _run_real(args: argparse.Namespace) -> int:
         baselines = [b for b in ("fusion", "pupil") if stage_weights_file(b, args.weights).is_file()] + ["geometric"]
     stages = build_stages(args.weights, args.variants, baselines, args.candidate, device=args.device)
     report = evaluate_real(args.real, args.reference, stages, max_frames=args.max_frames, figures_dir=args.figures,
-                           progress=True, portraits_dir=args.portraits)
+                           progress=True, portraits_dir=args.portraits, mirror=args.mirror)
     for p in report.get("figures", []):
         print(f"wrote {p}", file=sys.stderr)
     print(json.dumps(report) if args.json else format_scoreboard(report))

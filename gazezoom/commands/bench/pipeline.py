@@ -4,7 +4,7 @@ For a real video at its own size and re-encoded at 1280×720 (OpenCV mp4v in a t
 
 - **landmarker alone**: MediaPipe (our backend's ``detect``, VIDEO mode) on frames decoded and converted to RGB
   beforehand — the most the landmarker achieves; measured before and after the full run, the two averaged;
-- **process**: the very loop of ``gazezoom process`` (:func:`gazezoom.commands.process.process_job`: decode, Pipeline —
+- **process**: the very loop of ``gazezoom process`` (with ``--mirror``: ``process --mirror``) (:func:`gazezoom.commands.process.process_job`: decode, Pipeline —
   front-end, the gaze stage (default fusion: sampler + pupil network + eyeball model) — row, CSV write with a flush per row), per-stage medians:
   ``decode``, ``landmarks`` (the backend's detect), ``frontend`` (the rest of the front-end), ``sampler`` (the
   saliency sampler's ``forward_regions``), ``gaze`` (predictor call without the sampler), ``write``.
@@ -64,6 +64,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "model package's choice)")
     parser.add_argument("--variant", default="sampler", help="variant for an untrained model (default: sampler)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the three loops; medians reported (default 3)")
+    parser.add_argument("--mirror", action="store_true", help="run the process loops with mirror averaging "
+                        "(gazezoom process --mirror: a second landmarker pass on each flipped frame; per-stage "
+                        "'mirror' is its time)")
     add_threads_arg(parser, default=1, help="torch threads (default 1, as gazezoom process; 0 = torch's choice)")
 
 
@@ -146,9 +149,9 @@ def run(args: argparse.Namespace) -> int:
         tmp = Path(tmp)
         stage, wfile, wkind = _weights(args, tmp)
         settings = Settings(weights=str(wfile), variant=args.variant, backend=args.backend, model_identity="bench",
-                            overwrite=True, gaze=stage)
+                            overwrite=True, gaze=stage, mirror=args.mirror)
         print(f"video {args.video}; gaze stage {stage}, weights {Path(wfile).name} ({wkind}); torch threads "
-              f"{torch.get_num_threads()}")
+              f"{torch.get_num_threads()}" + ("; mirror averaging (process --mirror)" if args.mirror else ""))
         print(f"{'size':>10} {'frames':>6} {'landmarker':>11} {'process':>9} {'ratio':>6}  {'mode':<8} per-stage medians (ms)")
         decoded, fps = _frames(args.video, args.frames)
         for size in args.sizes:
@@ -208,7 +211,7 @@ def run(args: argparse.Namespace) -> int:
                     "sampler": sampler,
                     "gaze": gaze - sampler if sampler == sampler else gaze,
                     "write": med([x for st, _, _ in runs[overlap] for x in st.write_ms]),
-                }
+                } | ({"mirror": med([p["mirror"] for p in pt if "mirror" in p])} if args.mirror else {})
                 text = " ".join(f"{k} {v:.2f}" if v == v else f"{k} n/a" for k, v in parts.items())
                 if sampler != sampler:  # NaN: no separate sampler timing, say why instead of printing "nan"
                     text += " (sampler: not timed apart, it runs inside the gaze call with ONNX Runtime or had no face)"

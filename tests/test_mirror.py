@@ -208,3 +208,26 @@ def test_eval_mirror_goes_with_the_scoreboard(capsys):
 
     assert main(["eval", "--synthetic", "8", "--mirror"]) == InputValueError.exit_code
     assert "--mirror goes with the real-media scoreboard" in capsys.readouterr().err
+
+
+def test_live_app_and_calibration_take_mirror(obama):
+    """``demo --mirror`` / ``calibrate --mirror`` reach the live pipeline (``AppConfig.mirror``), which then runs the
+    mirror pass on every frame."""
+    pytest.importorskip("mediapipe")
+    import argparse
+
+    from gazezoom.commands import calibrate, demo
+    from gazezoom.live.config import AppConfig, pipeline_factory
+
+    def parser(module):
+        p = argparse.ArgumentParser()
+        module.add_arguments(p)
+        return p
+
+    assert parser(demo).parse_args(["--mirror"]).mirror and not parser(demo).parse_args([]).mirror
+    assert parser(calibrate).parse_args(["--user", "a", "--mirror"]).mirror
+    with pipeline_factory(AppConfig(mirror=True))() as pipe:
+        r = pipe.process(obama)
+    assert pipe.mirror is not None and r.gaze is not None and "mirror" in r.timings_ms
+    with pipeline_factory(AppConfig())() as pipe:
+        assert pipe.mirror is None

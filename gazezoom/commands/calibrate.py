@@ -60,6 +60,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    gaze_help=GAZE_HELP + "; a profile only works with the stage it was fitted with")
     parser.add_argument("--landmarker", default="mediapipe", help="face landmarker backend")
     parser.add_argument("--camera-file", help="camera intrinsics (JSON / OpenCV YAML); default from frame size")
+    parser.add_argument("--mirror", action="store_true", help="mirror averaging (as `demo --mirror` / `process "
+                        "--mirror`): fit the profile on the readings those commands will map")
     parser.add_argument("--camera", type=int, default=0, help="live: camera index (default 0)")
     parser.add_argument("--screen", metavar="JSON",
                         help="live: screen geometry file (width_px, height_px, width_mm, height_mm, "
@@ -111,7 +113,7 @@ def _replay(args) -> int:
     gaze = load_gaze(args.gaze, weights=args.weights, variant=args.variant)
     identity = gaze.identity
     with build_pipeline(gaze=gaze, display=False, landmarker=args.landmarker, camera=args.camera_file,
-                        mode="video") as pipe:
+                        mode="video", mirror=args.mirror) as pipe:
         samples, counts = replay_samples(recording, lambda frame, t: pipe.process(frame, t), settings, progress=True)
     print(f"frames: {json.dumps(counts)}")
     names = [args.regressor] + ([n for n in REGRESSORS.names() if n != args.regressor] if args.compare else [])

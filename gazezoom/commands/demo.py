@@ -38,6 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_args(mod)
     mod.add_argument("--landmarker", default="mediapipe", help="face landmarker backend")
     mod.add_argument("--camera-file", help="camera intrinsics (JSON / OpenCV YAML); default from the frame size")
+    mod.add_argument("--mirror", action="store_true", help="mirror averaging, as `gazezoom process --mirror`: each frame also read flipped and the gaze averaged with its mirror image's (steadier, the two eyes agree better); a second landmarker pass per frame (~10 ms on a 2-core machine: still within a 30 fps camera's frame time there). Calibrate with the same setting")
     mod.add_argument("--profile", metavar="USER", help="calibration profile to use (default: the last one used)")
     mod.add_argument("--profiles", metavar="DIR", help="profiles folder (default $GAZEZOOM_PROFILES, else calibration/)")
     mod.add_argument("--min-cutoff", type=float, help="One Euro filter min cutoff in Hz (steadiness at rest)")
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = AppConfig(source=spec, weights=args.weights, variant=args.variant,
                        gaze=resolve_stage(args.gaze, args.weights), backend=args.backend,
-                       landmarker=args.landmarker,
+                       landmarker=args.landmarker, mirror=args.mirror,
                        camera_file=args.camera_file, profile=args.profile, profiles_dir=args.profiles,
                        min_cutoff=args.min_cutoff, beta=args.beta, out_dir=args.out_dir,
                        display_width=args.display_width, settings_file=args.settings)

@@ -36,6 +36,7 @@ def run_calibration(args, *, gaze_factory=None, on_window=None) -> int:
                                      regressor=args.regressor, settings=settings, pursuit_s=args.pursuit_s)
     config = AppConfig(source=parse_source(str(args.camera)), weights=args.weights, variant=args.variant,
                        gaze=resolve_stage(getattr(args, "gaze", None), args.weights), landmarker=args.landmarker, camera_file=args.camera_file, profiles_dir=args.profiles,
+                       mirror=getattr(args, "mirror", False),
                        gaze_factory=gaze_factory)
     from ..live.config import load_gaze
 

@@ -28,6 +28,7 @@ class AppConfig:
     backend: str | None = None  # gaze inference backend (torch / onnx / auto); None = the predictor's default
     landmarker: str = "mediapipe"
     camera_file: str | None = None
+    mirror: bool = False  # mirror averaging (Pipeline(mirror=True)): each frame also read flipped, gaze averaged
     profile: str | None = None
     profiles_dir: str | None = None
     min_cutoff: float | None = None
@@ -71,6 +72,7 @@ def pipeline_factory(config: AppConfig, on_gaze: Callable[[GazeSetup], None] | N
         if on_gaze is not None:
             on_gaze(gaze)
         return build_pipeline(gaze=gaze, calibration=calibration,
-                              landmarker=config.landmarker, camera=config.camera_file, mode="video")
+                              landmarker=config.landmarker, camera=config.camera_file, mode="video",
+                              mirror=config.mirror)
 
     return make

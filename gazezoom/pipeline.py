@@ -185,7 +185,7 @@ class Pipeline:
         if face.blink and self.mode == "video" and held is not None:
             self._last_gaze[face.track_id] = held
             return dataclasses.replace(held, held=True)
-        face_m = view.match(face)  # runs the mirror pass (once per frame) when mirror averaging is on
+        face_m = view.match(face)
         t1 = time.perf_counter()
         gaze = self.gaze.predict(self._bgr(frame), face)
         if face_m is not None:
@@ -222,22 +222,22 @@ class Pipeline:
 
 
 class _MirrorView:
-    """One frame's mirror pass, run on first use (frames whose faces are all held in a blink need none): ``match(face)``
-    → the same face in the mirror image, or None (mirror averaging off, or the mirror pass missed it)."""
+    """One frame's mirror pass, run at once on every frame when mirror averaging is on (so the mirror's tracking sees
+    the same frames as the front-end's, and a mirror landmarker running ahead, ``io.overlap``, gets every frame it
+    was given): ``match(face)`` → the same face in the mirror image, or None (mirror averaging off, or the mirror
+    pass missed it)."""
 
     def __init__(self, mirror, frame: np.ndarray, time_s: float, timings: dict):
-        self._mirror, self._source, self._time_s, self._timings = mirror, frame, time_s, timings
-        self.frame, self.faces = None, ()
+        self.width, self.frame, self.faces = frame.shape[1], None, ()
+        if mirror is not None:
+            self.frame, self.faces, timings["mirror"] = mirror.process(frame, time_s)
 
     def match(self, face: Face) -> Face | None:
-        if self._mirror is None:
-            return None
         if self.frame is None:
-            self.frame, self.faces, ms = self._mirror.process(self._source, self._time_s)
-            self._timings["mirror"] = ms
+            return None
         from .face.mirror import match_mirrored
 
-        return match_mirrored(face, self.faces, self._source.shape[1])
+        return match_mirrored(face, self.faces, self.width)
 
 
 def _left_to_right(face: Face | None, others: tuple[Face, ...]) -> tuple[Face | None, tuple[Face, ...]]:

@@ -6,7 +6,9 @@ with torch and OpenCV work on another core. Results are the same as without over
 frames with the same timestamps in the same order, from one thread.
 
 :class:`LookaheadLandmarker` wraps a backend (:class:`gazezoom.face.landmarker.Landmarker`) and is installed as
-``pipeline.frontend.landmarker``; :func:`lookahead` drives it from a frame iterator.
+``pipeline.frontend.landmarker``; :func:`lookahead` drives it from a frame iterator. With mirror averaging
+(``Pipeline(mirror=True)``) the mirror pass's landmarker runs ahead too, in a thread of its own that flips each
+frame itself (``transform``), fed by the first one's :meth:`~LookaheadLandmarker.submit` (``followers``).
 """
 
 from __future__ import annotations
@@ -29,14 +31,17 @@ class LookaheadLandmarker:
     ``submit(frame, time_s)`` must be called for a frame before the front-end processes it (``lookahead`` does),
     with the frame in the front-end's colour order and the same ``time_s`` the pipeline gets.
     ``last_compute_ms``: the landmarker's own time for the frame just returned (the wait is shorter when overlapped).
+    ``transform``: applied to each submitted frame in the worker before the landmarker sees it (e.g. the mirror pass's
+    flip); ``followers``: lookahead landmarkers that every :meth:`submit` also feeds.
     """
 
     #: ``detect`` ignores the RGB array it is given (the worker converted the frame at submit time), so the
     #: front-end skips its own conversion.
     converts_frames = True
 
-    def __init__(self, inner, color: str = "bgr"):
-        self.inner, self.color = inner, color
+    def __init__(self, inner, color: str = "bgr", transform=None):
+        self.inner, self.color, self.transform = inner, color, transform
+        self.followers: list[LookaheadLandmarker] = []
         self.mode = inner.mode
         self.model_path = getattr(inner, "model_path", None)
         self.last_call_ms = float("nan")
@@ -49,6 +54,8 @@ class LookaheadLandmarker:
         from ..face.landmarker import to_rgb
 
         t0 = time.perf_counter()
+        if self.transform is not None:
+            frame = self.transform(frame)
         rgb = to_rgb(frame, self.color, self._rgb)  # into the last frame's buffer, as FrontEnd.process does
         if not np.may_share_memory(rgb, frame):  # never keep (and later overwrite) the caller's own array
             self._rgb = rgb
@@ -59,6 +66,8 @@ class LookaheadLandmarker:
         # the same millisecond timestamp FrontEnd.process passes to detect
         ts = None if time_s is None else int(round(time_s * 1e3))
         self._pending.append((ts, self._pool.submit(self._run, frame, ts)))
+        for follower in self.followers:
+            follower.submit(frame, time_s)
 
     def detect(self, rgb: np.ndarray, timestamp_ms: int | None = None):
         if not self._pending:
@@ -80,10 +89,18 @@ class LookaheadLandmarker:
 
 
 def install(pipeline) -> LookaheadLandmarker:
-    """Wrap ``pipeline.frontend.landmarker`` in a :class:`LookaheadLandmarker` (``pipeline.close()`` closes both)."""
+    """Wrap ``pipeline.frontend.landmarker`` in a :class:`LookaheadLandmarker` (``pipeline.close()`` closes both),
+    and the mirror pass's (``pipeline.mirror``, if any) in one that flips each frame, fed by the first."""
     fe = pipeline.frontend
     if not isinstance(fe.landmarker, LookaheadLandmarker):
         fe.landmarker = LookaheadLandmarker(fe.landmarker, getattr(fe, "color", "bgr"))
+    mirror = getattr(pipeline, "mirror", None)
+    if mirror is not None and not isinstance(mirror.frontend.landmarker, LookaheadLandmarker):
+        from ..face.mirror import mirror_frame
+
+        mfe = mirror.frontend
+        mfe.landmarker = LookaheadLandmarker(mfe.landmarker, getattr(mfe, "color", "bgr"), transform=mirror_frame)
+        fe.landmarker.followers.append(mfe.landmarker)
     return fe.landmarker
 
 

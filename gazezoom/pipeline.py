@@ -140,7 +140,11 @@ class Pipeline:
             if mirror:
                 from .face.mirror import MirrorPass
 
-                self.mirror = MirrorPass(landmarker, camera=camera, mode=mode, color=color, **frontend_options)
+                try:
+                    self.mirror = MirrorPass(landmarker, camera=camera, mode=mode, color=color, **frontend_options)
+                except BaseException:  # e.g. a camera model the mirror cannot take: release the first landmarker
+                    self.frontend.close()
+                    raise
         self.mode, self.color, self.gaze = mode, color, gaze
         self.screen = ScreenStage(calibration, hold=mode == "video")  # owns the calibration and its blink hold
         self.all_faces = bool(all_faces)

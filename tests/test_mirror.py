@@ -235,3 +235,11 @@ def test_live_app_and_calibration_take_mirror(obama):
     assert pipe.mirror is not None and r.gaze is not None and "mirror" in r.timings_ms
     with pipeline_factory(AppConfig())() as pipe:
         assert pipe.mirror is None
+
+
+def test_pipeline_mirror_refuses_a_tilted_camera_with_a_clear_error():
+    pytest.importorskip("mediapipe")
+    from gazezoom.pipeline import Pipeline
+
+    with pytest.raises(InputValueError, match="tilted sensor"):
+        Pipeline(camera=_camera(dist=(0.1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.01, 0.0)), mirror=True)

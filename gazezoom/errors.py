@@ -16,6 +16,7 @@ __all__ = [
     "MediaError",
     "CameraError",
     "NoFaceError",
+    "UnreadableEyesError",
     "ProfileError",
     "CalibrationError",
     "NotEnoughDataError",
@@ -88,6 +89,13 @@ class NoFaceError(GazezoomError):
     """A call needed a face and the frame has none."""
 
     exit_code = 6
+
+
+class UnreadableEyesError(NoFaceError):
+    """A face was found but no gaze can be read from its eyes: the landmarks put every open eye's iris where no
+    eyeball could show it (outside the eyeball's silhouette seen from the camera, or a gaze pointing away from the
+    camera) — sunglasses, a hand over the eyes, or a failed landmark fit. The pipeline reports such a face without
+    gaze."""
 
 
 class ProfileError(GazezoomError):

@@ -20,7 +20,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .errors import InputValueError, MediaError
+from .errors import InputValueError, MediaError, UnreadableEyesError
 from .face.camera import Camera, load_camera
 from .face.frontend import FrontEnd
 from .results import Face, FrameResult, GazeResult, ScreenPoint
@@ -180,23 +180,32 @@ class Pipeline:
         return dataclasses.replace(result, screen=screen, timings_ms=MappingProxyType(timings))
 
     def _gaze(self, frame: np.ndarray, face: Face, last: dict[int, GazeResult], timings: dict, key: str,
-              view: "_MirrorView") -> GazeResult:
+              view: "_MirrorView") -> GazeResult | None:
         """Predict, or during a blink of a face tracked since the last frame hold its last good gaze (``held=True``;
         ``last``: track id → last good gaze). Only a stream holds: stills (``mode="image"``) are unrelated, and their
         track ids restart with every frame. Prediction time adds up in ``timings[key]``. With mirror averaging the
-        reading is averaged with the same face's in the mirror image (``view``)."""
+        reading is averaged with the same face's in the mirror image (``view``; a mirror reading that cannot be had
+        is left out). A face whose eyes cannot be read (:class:`~gazezoom.errors.UnreadableEyesError`: sunglasses,
+        a hand over the eyes, a failed landmark fit) has no gaze (None): nothing is made up, nothing held."""
         held = last.get(face.track_id)
         if face.blink and self.mode == "video" and held is not None:
             self._last_gaze[face.track_id] = held
             return dataclasses.replace(held, held=True)
         face_m = view.match(face)
         t1 = time.perf_counter()
-        gaze = self.gaze.predict(self._bgr(frame), face)
-        if face_m is not None:
-            from .face.mirror import average_with_mirror
+        try:
+            gaze = self.gaze.predict(self._bgr(frame), face)
+            if face_m is not None:
+                from .face.mirror import average_with_mirror
 
-            gaze = average_with_mirror(gaze, self.gaze.predict(self._bgr(view.frame), face_m), face)
-        timings[key] = timings.get(key, 0.0) + (time.perf_counter() - t1) * 1e3
+                try:
+                    gaze = average_with_mirror(gaze, self.gaze.predict(self._bgr(view.frame), face_m), face)
+                except UnreadableEyesError:
+                    pass  # the mirror image's eyes could not be read: the frame's own reading stands
+        except UnreadableEyesError:
+            return None
+        finally:
+            timings[key] = timings.get(key, 0.0) + (time.perf_counter() - t1) * 1e3
         if not face.blink:
             self._last_gaze[face.track_id] = gaze
         return gaze

@@ -6,7 +6,9 @@ reference folder (format: ``../shared/reference/README.md``; the per-frame gaze 
 images, **for evaluation only**, never a training target), the face front-end runs once per frame and every stage
 reads the same faces. A frame is *kept* where both sides see an open-eyed face: our face found with its blink flag
 off, and the reference's ``face == 1`` with ``min(ear_l, ear_r) >= 0.2`` (:data:`MIN_EAR`; below it the reference
-reads closed eyes as looking down). Frames are matched by decoded frame index.
+reads closed eyes as looking down) and every stage can read the eyes (a face whose eyes a stage cannot read,
+``UnreadableEyesError``, gets no gaze from the pipeline; such frames are counted per file as ``unreadable``). Frames
+are matched by decoded frame index.
 
 Per stage and file, and pooled per stage (angles in degrees):
 
@@ -531,8 +533,15 @@ class _FileRun:
 def _read(stages: list[Stage], frame: np.ndarray, face, mirror=None, time_s: float | None = None) -> dict:
     """Every stage's gaze of ``face`` in ``frame``, label → GazeResult; with ``mirror`` (a
     :class:`~gazezoom.face.mirror.MirrorPass`) each averaged with the same face's gaze in the mirror image, as
-    ``Pipeline(mirror=True)`` does (a face the mirror pass misses keeps its own reading)."""
-    out = {s.label: s.stage.predict(frame, face, display=False) for s in stages}
+    ``Pipeline(mirror=True)`` does (a face the mirror pass misses, or whose mirrored eyes a stage cannot read, keeps
+    its own reading). Empty when some stage cannot read the face's eyes at all (``UnreadableEyesError``: the
+    pipeline gives such a face no gaze), so every stage is scored on the same frames."""
+    from .errors import UnreadableEyesError
+
+    try:
+        out = {s.label: s.stage.predict(frame, face, display=False) for s in stages}
+    except UnreadableEyesError:
+        return {}
     if mirror is None:
         return out
     from .face.mirror import average_with_mirror, match_mirrored
@@ -541,14 +550,21 @@ def _read(stages: list[Stage], frame: np.ndarray, face, mirror=None, time_s: flo
     face_m = match_mirrored(face, faces_m, frame.shape[1])
     if face_m is None:
         return out
-    return {s.label: average_with_mirror(out[s.label], s.stage.predict(mirrored, face_m, display=False), face)
-            for s in stages}
+    for s in stages:
+        try:
+            out[s.label] = average_with_mirror(out[s.label], s.stage.predict(mirrored, face_m, display=False), face)
+        except UnreadableEyesError:
+            pass
+    return out
 
 
 def _predict_all(run: _FileRun, stages: list[Stage], frame: np.ndarray, face, mirror=None,
-                 time_s: float | None = None) -> None:
-    for label, g in _read(stages, frame, face, mirror, time_s).items():
+                 time_s: float | None = None) -> bool:
+    """Every stage's reading of ``face`` added to its trace; False (nothing added) where a stage cannot read it."""
+    readings = _read(stages, frame, face, mirror, time_s)
+    for label, g in readings.items():
         run.traces[label].add(g, face)
+    return bool(readings)
 
 
 def _mirror_pass(mirror: bool, mode: str):
@@ -585,9 +601,11 @@ def _run_video(path: Path, ref: ReferenceTrack, stages: list[Stage], max_frames:
             run.counts["our_blink"] += bool(face.blink)
             if face.blink or f.index not in usable:
                 continue  # only kept frames are scored: no stage needs to read the others
-            run.index.append(f.index)
-            run.time_s.append(f.time_s)
-            _predict_all(run, stages, f.image, face, mp, f.time_s)
+            if _predict_all(run, stages, f.image, face, mp, f.time_s):
+                run.index.append(f.index)
+                run.time_s.append(f.time_s)
+            else:
+                run.counts["unreadable"] = run.counts.get("unreadable", 0) + 1
     return run
 
 
@@ -618,9 +636,11 @@ def _run_still(path: Path, ref: ReferenceTrack | None, stages: list[Stage], fe, 
     run.counts["our_blink"] = int(bool(face.blink))
     if face.blink:
         return run
+    if not _predict_all(run, stages, frame, face, mirror):
+        run.counts["unreadable"] = 1
+        return run
     run.index.append(0)
     run.time_s.append(0.0)
-    _predict_all(run, stages, frame, face, mirror)
     # the still's own fused gaze as a vector (its pitch/yaw came from one)
     own = {s.label: pitchyaw_to_vector(np.radians(run.traces[s.label].fused[0])) for s in stages}
     if mirror is None:
@@ -800,7 +820,8 @@ def _score(runs: list[_FileRun], stages: list[Stage], media_dir, reference_dir, 
     for run in runs:
         files[run.name] = {"kind": run.kind, "frames_decoded": run.counts["frames_decoded"],
                            "our_face": run.counts["our_face"], "our_blink": run.counts["our_blink"],
-                           "reference": _reference_info(run) | {"given": run.has_reference}}
+                           "reference": _reference_info(run) | {"given": run.has_reference}} | (
+                           {"unreadable": run.counts["unreadable"]} if "unreadable" in run.counts else {})
     out = {}
     for s in stages:
         per = {run.name: _score_file(run, run.traces[s.label], files[run.name]["reference"])

@@ -63,8 +63,14 @@ def test_group_photo_gives_a_row_per_face_left_to_right(media_dir, tmp_path):
     assert iris_x == sorted(iris_x)
     assert all(r["frame"] == 0 and r["face"] == 1 and r["faces"] == n for r in rows)
     assert sum(r["face_primary"] for r in rows) == 1
-    assert all(r[c] is not None and math.isfinite(r[c]) for r in rows for c in GAZE)  # every face has its own gaze
-    assert len({r["gaze_yaw_deg"] for r in rows}) == n
+    # every face has its own gaze, but the leftmost, who wears sunglasses: MediaPipe still reports his eyes open and
+    # puts both irises ~12 px above the corners of 17 px wide eyes, outside any eyeball's silhouette, so no gaze can
+    # be read there (UnreadableEyesError) and the row has the face without a gaze (it read pitch +66°, yaw −128°,
+    # pointing away from the camera, before)
+    sunglasses, seen = rows[0], rows[1:]
+    assert sunglasses["face"] == 1 and all(sunglasses[c] is None for c in GAZE)
+    assert all(r[c] is not None and math.isfinite(r[c]) for r in seen for c in GAZE)
+    assert len({r["gaze_yaw_deg"] for r in seen}) == n - 1
     m = meta(table)
     assert m["settings"]["all_faces"] is True and m["columns"] == list(FACE_COLUMNS)
 
@@ -93,14 +99,17 @@ def test_pipeline_gazes_and_draws_every_face(media_dir):
         primary_only = pipe.process(image)
     assert primary_only.others_gaze == () and len(primary_only.others) == len(result.others) >= 3
     assert len(result.others_gaze) == len(result.others)
-    assert all(g is not None and np.isfinite(g.vector_cam).all() for g in result.others_gaze)
+    # every face gazed but the one in sunglasses, whose eyes cannot be read (test above): no gaze, nothing drawn
+    unread = [f for f, g in zip(result.others, result.others_gaze) if g is None]
+    assert len(unread) == 1 and unread[0].bbox[0] == min(f.bbox[0] for f in (result.face, *result.others))
+    assert all(np.isfinite(g.vector_cam).all() for g in result.others_gaze if g is not None)
     assert np.allclose(result.gaze.vector_cam, primary_only.gaze.vector_cam)
     K = pipe.frontend.camera_for(image.shape[1], image.shape[0]).K
     drawn = draw_result(image.copy(), result, K)
     plain = draw_result(image.copy(), primary_only, K)
-    for face in result.others:  # each other face's gaze ray is drawn from its eyes
+    for face, g in zip(result.others, result.others_gaze):  # each other face's gaze ray is drawn from its eyes
         x0, y0, x1, y1 = face.bbox.astype(int)
-        assert (drawn[y0:y1, x0:x1] != plain[y0:y1, x0:x1]).any()
+        assert (drawn[y0:y1, x0:x1] != plain[y0:y1, x0:x1]).any() == (g is not None)
 
 
 @pytest.mark.slow
@@ -122,7 +131,13 @@ def test_video_face_ids_are_stable_and_resume_keeps_every_face(pan_video, tmp_pa
     for track in long.values():  # the same face all along: it moves PAN_PX a frame, never jumps to another face
         f, x = np.array(track).T  # (faces are >= 90 px apart; a face's first landmarks may be off by ~30 px)
         assert (np.diff(f) == 1).all() and abs(np.median(np.diff(x)) + PAN_PX) < 0.5 and np.abs(np.diff(x)).max() < 45
-    assert all(r[c] is not None and math.isfinite(r[c]) for r in faced for c in GAZE)
+    # every face row has a gaze but a few of the man in sunglasses (the leftmost face), whose hallucinated irises
+    # land outside any eyeball in some frames (UnreadableEyesError: the face without a gaze; 3 rows when written)
+    unread = [r for r in faced if r["gaze_pitch_deg"] is None]
+    iris = lambda r: (r["left_iris_x_px"] + r["right_iris_x_px"]) / 2  # noqa: E731
+    assert len(unread) <= 6 and all(iris(r) == min(iris(q) for q in frames[r["frame"]]) for r in unread)
+    assert all(all(r[c] is None for c in GAZE) for r in unread)
+    assert all(r[c] is not None and math.isfinite(r[c]) for r in faced if r not in unread for c in GAZE)
 
     # a run killed between two faces of frame 44, the second one's row cut in the middle; resumed, the video is
     # replayed from frame 0 (not from a short warm-up, which would restart the track ids at 1)

@@ -71,6 +71,29 @@ def test_eyeball_reliability_falls_towards_the_silhouette():
     assert weighted @ a > even @ a
 
 
+def test_an_eye_no_eyeball_can_show_has_no_weight_and_two_give_no_gaze():
+    """An eye whose iris ray misses the eyeball (reliability exactly 0) weighs 0 in the fused gaze — not the 0.05
+    floor of a closed or barely readable eye — and a face with no readable eye, or whose fused gaze points away from
+    the camera (no pupil is visible then), raises UnreadableEyesError: the pipeline shows such a face without gaze."""
+    from types import SimpleNamespace as NS
+
+    from gazezoom.errors import NoFaceError, UnreadableEyesError
+    from gazezoom.models.predictor import fuse_eyes, fused_result
+
+    a, b = np.array([0.0, 0.0, -1.0]), np.array([np.sin(0.5), 0.0, -np.cos(0.5)])
+    np.testing.assert_allclose(fuse_eyes(np.stack([a, b]), np.ones(2), np.array([1.0, 0.0])), a, atol=1e-12)
+    assert fuse_eyes(np.stack([a, b]), np.ones(2), np.array([1.0, 1e-4])) @ b > np.cos(0.5) + 1e-3  # floor 0.05
+    with pytest.raises(UnreadableEyesError, match="sunglasses"):
+        fuse_eyes(np.stack([a, b]), np.ones(2), np.zeros(2))
+    assert issubclass(UnreadableEyesError, NoFaceError)
+    eyes = [NS(openness=1.0, center_mm=np.array([x, 0.0, 600.0])) for x in (30.0, -30.0)]
+    toward = [NS(vector_cam=v) for v in (a, a)]
+    assert fused_result(eyes, toward).vector_cam @ a > 0.999
+    away = np.array([0.0, np.sin(0.2), np.cos(0.2)])  # +z: away from a camera 600 mm in front of the eyes
+    with pytest.raises(UnreadableEyesError, match="away from the camera"):
+        fused_result(eyes, [NS(vector_cam=away), NS(vector_cam=away)])
+
+
 def test_stages_read_the_iris_circle_centre_not_the_centre_point(portrait_faces):
     """MediaPipe's iris centre, for every stage, is the centre of its four rim points (face.eyes.iris_centre_px):
     moving its separate centre point changes nothing; moving the rim moves the gaze and the face's iris_px."""

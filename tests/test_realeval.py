@@ -423,3 +423,25 @@ def test_scoreboard_mirror_mode_on_a_still(tmp_path, media_dir, reference_dir):
     assert 0.0 <= f["roll_deg"] < 10.0 and 0.0 <= f["scale_deg"] < 8.0 and 0.0 <= f["to_camera_deg"] < 30.0
     assert f["pitch_yaw_deg"] != p["pitch_yaw_deg"]
     assert "mirror-averaged" in format_scoreboard(rep) and "mirror-averaged" not in format_scoreboard(plain)
+
+
+def test_a_face_whose_eyes_a_stage_cannot_read_is_left_out_for_every_stage(tmp_path, media_dir, reference_dir):
+    """A stage that finds the face's eyes unreadable (UnreadableEyesError: the pipeline gives such a face no gaze)
+    takes the frame out for every stage — they are scored on the same frames — and the file says how many."""
+    pytest.importorskip("mediapipe")
+    from gazezoom.errors import UnreadableEyesError
+    from gazezoom.realeval import Stage, build_stages, evaluate_real
+
+    class Unreadable:
+        def predict(self, frame, face, display=True):
+            raise UnreadableEyesError("no gaze can be read from this face's eyes")
+
+    media, ref = _linked(tmp_path, media_dir, reference_dir, ["obama.jpg"])
+    stages = build_stages(WEIGHTS, [], ["geometric"]) + [Stage("blind", "candidate", "blind", None, None, Unreadable())]
+    rep = evaluate_real(media, ref, stages)
+    assert rep["files"]["obama.jpg"]["our_face"] == 1 and rep["files"]["obama.jpg"]["unreadable"] == 1
+    for label in ("geometric", "blind"):
+        f = rep["stages"][label]["files"]["obama.jpg"]
+        assert f["frames"] == 0 and f["angle_to_ref_deg"] is None
+    alone = evaluate_real(media, ref, stages[:1])["stages"]["geometric"]["files"]["obama.jpg"]
+    assert alone["frames"] == 1 and "unreadable" not in evaluate_real(media, ref, stages[:1])["files"]["obama.jpg"]

@@ -172,7 +172,10 @@ def eyeball_fit(iris_ray: np.ndarray, corner_mid_mm: np.ndarray, head_R: np.ndar
     optical = ray_sphere_near(iris_ray, E, IRIS_SPHERE_MM) - E
     optical /= np.linalg.norm(optical)
     d = np.asarray(iris_ray, float) / np.linalg.norm(iris_ray)
-    cos_beta = max(0.0, float(-d @ optical))
+    # a ray that misses the sphere: no eyeball could show its iris there (a failed landmark fit, sunglasses):
+    # reliability exactly 0, so the eye has no weight anywhere (predictor.eye_weights)
+    hit = float(d @ E) ** 2 >= float(E @ E) - IRIS_SPHERE_MM**2
+    cos_beta = max(0.0, float(-d @ optical)) if hit else 0.0
     return R @ _with_kappa(R.T @ optical, side), cos_beta * cos_beta
 
 
@@ -322,7 +325,7 @@ class PupilGaze:
         return eyes, np.stack([v for v, _ in fits]), np.array([rel for _, rel in fits]), r
 
     def predict(self, frame_bgr: np.ndarray, face: Face, *, display: bool = True) -> GazeResult:
-        from .predictor import eye_weights, fused_result
+        from .predictor import fused_result, readable_weights
 
         eyes, vectors, reliability, r = self.eye_readings(frame_bgr, face, display=display)
         if self.common_pitch == "blendshapes":
@@ -330,7 +333,7 @@ class PupilGaze:
             # Both averages take each eye's share in the fused gaze (openness x reliability): the fused vertical is
             # the blendshapes', and an eye that hardly counts there (closed, or near the eyeball's silhouette)
             # moves neither the common reading nor the other eye's (gaze stage v4).
-            w = eye_weights(np.array([e.openness for e in eyes]), reliability)
+            w = readable_weights(np.array([e.openness for e in eyes]), reliability)
             common = blendshape_pitch(face.blendshapes, w)
             if common is not None:
                 vectors = with_common_pitch(vectors, face.head.rotation, common, w)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import InputValueError, ShapeError, StateError
+from ..errors import InputValueError, ShapeError, StateError, UnreadableEyesError
 from ..face.eyes import normalised_to_camera
 from ..fileio import WEIGHTS_DIR
 from ..geometry import apply_homography, pitchyaw_to_vector, vector_to_pitchyaw
@@ -28,7 +28,7 @@ from .checkpoint import load_weights, weights_path
 from .nets import fold_batchnorm
 from .variants import GazeNet
 
-__all__ = ["GazePredictor", "RegionGaze", "frame_crop", "region_maps", "eye_weights", "fuse_eyes", "two_eyes", "fused_result"]
+__all__ = ["GazePredictor", "RegionGaze", "frame_crop", "region_maps", "eye_weights", "readable_weights", "fuse_eyes", "two_eyes", "fused_result"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -97,14 +97,30 @@ def region_maps(region_to_frame: np.ndarray | Sequence[EyeRegion]) -> np.ndarray
 
 def eye_weights(openness: np.ndarray, reliability: np.ndarray | None = None) -> np.ndarray:
     """Each eye's weight ``(E,)`` in the fused gaze: its openness times ``reliability`` when given, each clipped to
-    ``[0.05, 1]`` (so two closed eyes still give a low-confidence average). Not normalised.
+    ``[0.05, 1]`` (so two closed eyes still give a low-confidence average) — except a reliability of exactly 0, an
+    eye the eyeball model cannot read at all (:func:`gazezoom.models.geometric.eyeball_fit`), which weighs 0. Not
+    normalised.
 
     >>> eye_weights(np.array([1.0, 0.0]), np.array([0.5, 1.0])).tolist()
     [0.5, 0.05]
+    >>> eye_weights(np.array([1.0, 1.0]), np.array([0.0, 0.02])).tolist()
+    [0.0, 0.05]
     """
     w = np.clip(np.asarray(openness, float), 0.05, 1.0)
     if reliability is not None:
-        w = w * np.clip(np.asarray(reliability, float), 0.05, 1.0)
+        rel = np.asarray(reliability, float)
+        w = w * np.where(rel > 0.0, np.clip(rel, 0.05, 1.0), 0.0)
+    return w
+
+
+def readable_weights(openness: np.ndarray, reliability: np.ndarray | None = None) -> np.ndarray:
+    """:func:`eye_weights`, or :class:`~gazezoom.errors.UnreadableEyesError` when every eye weighs 0 (the eyeball
+    model can read none of them)."""
+    w = eye_weights(openness, reliability)
+    if not w.any():
+        raise UnreadableEyesError("no gaze can be read from this face's eyes: MediaPipe puts every eye's iris "
+                                  "outside the eyeball's silhouette (sunglasses, a hand over the eyes, or a failed "
+                                  "landmark fit)")
     return w
 
 
@@ -116,7 +132,7 @@ def fuse_eyes(vectors: np.ndarray, openness: np.ndarray, reliability: np.ndarray
     >>> fuse_eyes(np.array([[0., 0., -1.], [0., 0., -1.]]), np.array([1., 0.])).tolist()
     [0.0, 0.0, -1.0]
     """
-    v = (np.asarray(vectors, float) * eye_weights(openness, reliability)[:, None]).sum(0)
+    v = (np.asarray(vectors, float) * readable_weights(openness, reliability)[:, None]).sum(0)
     return v / np.linalg.norm(v)
 
 
@@ -136,6 +152,11 @@ def fused_result(eyes: Sequence[EyeRegion], gazes: Sequence[EyeGaze],
     v = fuse_eyes(np.stack([g.vector_cam for g in gazes]), np.array([e.openness for e in eyes]),
                   None if reliability is None else np.asarray(reliability, float))
     origin = np.mean([np.asarray(e.center_mm, float) for e in eyes], 0)
+    if float(v @ origin) >= 0.0:  # the camera is at the origin: a gaze pointing away from it shows no pupil
+        raise UnreadableEyesError(f"no gaze can be read from this face's eyes: the reading points away from the "
+                                  f"camera ({np.degrees(np.arccos(np.clip(-v @ origin / np.linalg.norm(origin), -1, 1))):.0f}° "
+                                  "from it), which no visible pupil can (sunglasses, a hand over the eyes, or a "
+                                  "failed landmark fit)")
     return GazeResult(eyes=tuple(gazes), vector_cam=v, pitchyaw=vector_to_pitchyaw(v), origin_mm=origin)
 
 

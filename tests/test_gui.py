@@ -7,6 +7,7 @@ arrows, calibration, screen point) is the same, only the gaze angles are meaning
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -366,3 +367,20 @@ def test_headless_demo_never_writes_user_settings(tmp_path, media_dir, repo_dir)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (tmp_path / "s.png").is_file()
     assert not (config / "gazezoom").exists() or not any((config / "gazezoom").iterdir()), list(config.rglob("*"))
+
+
+def test_info_text_says_when_a_face_has_no_readable_eyes(media_dir):
+    """The man in sunglasses of multi_face.jpg: a face, a gaze model, no gaze (his eyes cannot be read) — the info
+    lines say so instead of "no gaze model"."""
+    from gazezoom.build import build_pipeline
+    from gazezoom.gui.window import NO_GAZE_READ, _info_text
+    from gazezoom.live.engine import View
+
+    image = cv2.imread(str(media_dir / "multi_face.jpg"))
+    with build_pipeline(mode="image", tiles=2, all_faces=True) as pipe:
+        r = pipe.process(image)
+    face = next(f for f, g in zip(r.others, r.others_gaze) if g is None)
+    unread = dataclasses.replace(r, face=face, gaze=None, others=(), others_gaze=())
+    view = View(unread, image, image, None, None, None, "multi_face.jpg")
+    assert NO_GAZE_READ in _info_text(view, True) and "no gaze model" in _info_text(view, False)
+    assert "pitch" in _info_text(dataclasses.replace(view, result=r), True)

@@ -230,11 +230,13 @@ class MainWindow(ProfilesMixin, QMainWindow):
         self.views_shown += 1
         self.live.set_image(view.image)
         self.panel.set_image(view.panel)
+        has_model = self.gaze is not None and self.gaze.stage is not None
         if view.panel is None:
-            self.panel.set_message("no face" if view.result.face is None else "no gaze model: no patches")
+            self.panel.set_message("no face" if view.result.face is None else
+                                   NO_GAZE_READ if has_model else "no gaze model: no patches")
         elif self.panel.message:
             self.panel.set_message("")
-        self.info.setText(_info_text(view))
+        self.info.setText(_info_text(view, has_model))
         self.minimap.set_point(view.screen)
         self.overlay_window.set_point(view.screen)
         self.counters_label.setText(view.counters.summary())
@@ -334,8 +336,13 @@ class MainWindow(ProfilesMixin, QMainWindow):
             self.notify(f"streaming gaze: {self.engine.streamer.describe()}")
 
 
-def _info_text(view: View) -> str:
-    """Gaze angles, eye openness and blink state as a few monospace lines."""
+#: What the app says when a gaze model is loaded but a face's eyes cannot be read (``UnreadableEyesError``).
+NO_GAZE_READ = "eyes not readable (sunglasses? covered?): no gaze"
+
+
+def _info_text(view: View, has_model: bool = False) -> str:
+    """Gaze angles, eye openness and blink state as a few monospace lines (``has_model``: a gaze stage is loaded,
+    so a face without gaze is one whose eyes could not be read)."""
     r = view.result
     if r.face is None:
         return "no face"
@@ -348,7 +355,7 @@ def _info_text(view: View) -> str:
             ep, ey = np.degrees(vector_to_pitchyaw(np.asarray(eg.vector_cam, float)))
             lines.append(f"{eg.side:<6} pitch {ep:+6.1f}°  yaw {ey:+6.1f}°")
     else:
-        lines.append("gaze   — (no gaze model)")
+        lines.append("gaze   — " + (f"({NO_GAZE_READ})" if has_model else "(no gaze model)"))
     left, right = r.face.eyes
     lines.append(f"open   L {left.openness:.2f}  R {right.openness:.2f}   blink: {'YES' if r.face.blink else 'no'}")
     if view.screen is not None:

@@ -411,3 +411,22 @@ def test_wet_profile_adds_the_lower_lid_margin_to_the_clutter():
     assert float(diff[on].median()) > 0.01 and float(diff[~on].max()) < 1e-6 if (~on).any() else True
     ds = DATASETS.get("synthetic_wet")(8, 0, "test", 8, (24, 40), "cpu")
     assert ds.lights == "wet" and ds[0]["image"].shape == (8, 3, 24, 40)
+
+
+def test_zero_width_edges_render_no_nan():
+    """A smoothstep with equal edges (the lid band's, off in every profile but "real") is a step, not 0 / 0 = NaN
+    where the pixel sits exactly on the edge: that rendered one NaN pixel in eye 7 of batch 10 of the squint training
+    set (seed 0), which the camera's blur spread over the whole image."""
+    from gazezoom.models.data import DATASETS
+    from gazezoom.synth.renderer import EyeRenderer
+    from gazezoom.synth.scene import _smoothstep
+
+    x = torch.tensor([-1.0, 0.0, 1.0])
+    assert _smoothstep(0.0, 0.0, x).tolist() == [0.0, 0.0, 1.0]
+    assert _smoothstep(torch.zeros(1), torch.zeros(1), x).tolist() == [0.0, 0.0, 1.0]
+    assert torch.allclose(_smoothstep(0.0, 2.0, torch.tensor([1.0])), torch.tensor([0.5]))
+    ds = DATASETS.get("synthetic_squint")(16384, 0, "train", 256, (96, 160), "cpu")
+    params = ds.batch_params(10)[torch.tensor([7])]
+    assert float(params.lid_band[0, 0]) == 0.0
+    out = EyeRenderer((96, 160)).render(params)
+    assert torch.isfinite(out["image"]).all()

@@ -71,7 +71,15 @@ def _powf(x, e):
 
 
 def _smoothstep(e0, e1, x):
-    t = ((x - e0) / (e1 - e0)).clamp(0, 1)
+    """0 below ``e0``, 1 beyond ``e1`` (either order), smooth between; edges as floats or tensors broadcasting with
+    ``x``. Equal edges give a step at ``e0`` (not 0 / 0 = NaN where ``x == e0``: a zero-width lid band rendered
+    one NaN pixel in ~16,000 eyes, which the camera's blur spread over the whole image)."""
+    d = e1 - e0
+    if torch.is_tensor(d):
+        d = torch.where(d == 0, torch.full_like(d, 1e-12), d)
+    elif d == 0:
+        d = 1e-12
+    t = ((x - e0) / d).clamp(0, 1)
     return t * t * (3 - 2 * t)
 
 

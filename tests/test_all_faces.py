@@ -73,6 +73,9 @@ def test_group_photo_gives_a_row_per_face_left_to_right(media_dir, tmp_path):
     assert len({r["gaze_yaw_deg"] for r in seen}) == n - 1
     m = meta(table)
     assert m["settings"]["all_faces"] is True and m["columns"] == list(FACE_COLUMNS)
+    assert m["summary"]["faces_without_gaze"] == 1  # and the run's line says why (below, --no-gaze: none counted)
+    assert gz(image, "--out", tmp_path / "ng.csv", "--tiles", "2", "--all-faces", "--no-gaze") == 0
+    assert meta(tmp_path / "ng.csv")["summary"]["faces_without_gaze"] == 0
 
     # JSONL holds the same rows
     assert gz(image, "--out", tmp_path / "all.jsonl", "--format", "jsonl", "--tiles", "2", "--all-faces") == 0

@@ -100,6 +100,7 @@ class JobOutcome:
     new_frames: int = 0  # frames processed by this run (= new_rows, one row per frame, without --all-faces)
     faces: int = 0  # rows with a face, whole table
     blinks: int = 0  # blink onsets, whole table
+    unread: int = 0  # rows with a face but no gaze although a gaze model ran: eyes that could not be read, whole table
     seconds: float = 0.0  # this run
     annotated: str | None = None
     peak_rss_mb: float = 0.0
@@ -113,6 +114,10 @@ class JobOutcome:
         text = (f"{self.name}: {self.status}, {self.rows} rows ({self.faces} with a face, {self.blinks} blinks), "
                 f"{self.new_rows} new in {self.seconds:.1f} s{fps}")
         text += f" -> {self.table}"
+        if self.unread:
+            rows = "1 row has" if self.unread == 1 else f"{self.unread} rows have"
+            text += (f"\n    {rows} a face without gaze: its eyes could not be read (sunglasses, covered eyes or a "
+                     "failed landmark fit)")
         if self.message:
             text += f"\n    {self.message}"
         return text
@@ -364,7 +369,8 @@ class ResumableJob:
         meta["runs"][-1].update({"ended": _now(), "rows": written, "seconds": round(out.seconds, 3),
                                  "status": out.status, "peak_rss_mb": round(out.peak_rss_mb, 1)})
         meta.update({"status": out.status, "message": out.message, "updated": _now(),
-                     "summary": {"rows": out.rows, "faces": out.faces, "blinks": out.blinks}})
+                     "summary": {"rows": out.rows, "faces": out.faces, "blinks": out.blinks,
+                                 "faces_without_gaze": out.unread}})
         try:
             _write_json_atomic(self.meta_path, meta)
         except OSError as err:
@@ -376,9 +382,10 @@ class TableSink:
     counted over the whole table (the recovered ``rows`` of a resumed one included). ``writer`` is set once the
     pipeline is built (:func:`gazezoom.io.table.open_writer`)."""
 
-    def __init__(self, rows: list[dict], all_faces: bool):
-        self.writer, self.all_faces = None, all_faces
+    def __init__(self, rows: list[dict], all_faces: bool, gaze: bool = True):
+        self.writer, self.all_faces, self.gaze = None, all_faces, gaze
         self.faces = sum(1 for r in rows if r["face"] == 1)
+        self.unread = sum(1 for r in rows if self._unread(r))
         self.blinks = 0
         self._blinking: dict = {}  # face id → blink on its last row
         for r in rows:
@@ -396,7 +403,13 @@ class TableSink:
                 row["time_s"] = None  # stills have no time
             self.writer.write(row)
             self.faces += row["face"] == 1
+            self.unread += self._unread(row)
             self.blinks += self._onset(row)
+
+    def _unread(self, row: dict) -> bool:
+        """A face without gaze in a table whose gaze model ran: its eyes could not be read (``UnreadableEyesError``;
+        a ``--no-gaze`` table's faces all lack one, and are not counted)."""
+        return self.gaze and row["face"] == 1 and row.get("gaze_pitch_deg") is None
 
     def _onset(self, row: dict) -> bool:
         """Whether ``row`` starts a blink of its face (``face_id``; None: the one face of a one-row-per-frame table)."""
@@ -542,7 +555,7 @@ def process_job(job: Job, table: Path, settings: Settings, progress: Callable[[i
         if not state.open():
             status, message, exit_code = "skipped", "already complete", 0
             return out
-        table_sink = TableSink(state.rows, settings.all_faces)
+        table_sink = TableSink(state.rows, settings.all_faces, settings.model_identity is not None)
         state.begin_run(reader)
         pipeline = build_pipeline(settings, "video" if job.kind == "video" else "image")
         if on_pipeline is not None:
@@ -591,9 +604,10 @@ def process_job(job: Job, table: Path, settings: Settings, progress: Callable[[i
         out.status, out.message, out.exit_code = status, message, exit_code
         written = 0 if writer is None else writer.rows
         if table_sink is not None:
-            faces, blinks = table_sink.faces, table_sink.blinks
+            faces, blinks, out.unread = table_sink.faces, table_sink.blinks, table_sink.unread
         else:  # a skipped job reports its complete table's summary
             faces, blinks = state.summary.get("faces", 0), state.summary.get("blinks", 0)
+            out.unread = state.summary.get("faces_without_gaze", 0)
         out.rows, out.new_rows, out.new_frames, out.faces, out.blinks = (state.old_rows + written, written,
                                                                          state.new_frames, faces, blinks)
         if writer is not None:

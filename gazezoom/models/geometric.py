@@ -37,7 +37,7 @@ from ..synth.params import KAPPA_MEAN
 from .variants import LOCATOR_OUTPUTS
 
 __all__ = ["GeometricGaze", "PupilGaze", "EYEBALL_OFFSET_MM", "IRIS_SPHERE_MM", "BLENDSHAPE_PITCH_DEG", "region_points_to_camera",
-           "ray_sphere_near", "eyeball_gaze", "eyeball_fit", "eye_gaze_geometric", "eye_fit_geometric",
+           "ray_sphere_near", "ray_sphere_meet", "eyeball_gaze", "eyeball_fit", "eye_gaze_geometric", "eye_fit_geometric",
            "blendshape_vertical", "blendshape_pitch", "with_common_pitch", "render_pupil_gaze", "gaze_of_output"]
 
 #: Eyeball centre relative to the midpoint of the two eye corners, head axes of a *left* eye (x temporal, y down,
@@ -127,17 +127,22 @@ def region_points_to_camera(eye: EyeRegion, points_px: np.ndarray) -> np.ndarray
     return np.asarray(eye.center_mm, float) + (w_mm / 2) * uv[:, :1] * R[0] + (h_mm / 2) * uv[:, 1:] * R[1]
 
 
-def ray_sphere_near(direction: np.ndarray, center: np.ndarray, radius: float) -> np.ndarray:
-    """The nearer point ``(3,)`` where the ray from the origin along ``direction (3,)`` meets the sphere; where it
-    misses, the sphere's point closest to the ray."""
+def ray_sphere_meet(direction: np.ndarray, center: np.ndarray, radius: float) -> tuple[np.ndarray, bool]:
+    """:func:`ray_sphere_near`'s point ``(3,)`` and whether the ray meets the sphere at all."""
     d = np.asarray(direction, float) / np.linalg.norm(direction)
     c = np.asarray(center, float)
     b = float(d @ c)
     disc = b * b - (float(c @ c) - radius * radius)
     if disc >= 0.0:
-        return (b - np.sqrt(disc)) * d
+        return (b - np.sqrt(disc)) * d, True
     q = b * d - c  # closest point of the ray to the centre, relative to it
-    return c + radius * q / np.linalg.norm(q)
+    return c + radius * q / np.linalg.norm(q), False
+
+
+def ray_sphere_near(direction: np.ndarray, center: np.ndarray, radius: float) -> np.ndarray:
+    """The nearer point ``(3,)`` where the ray from the origin along ``direction (3,)`` meets the sphere; where it
+    misses, the sphere's point closest to the ray."""
+    return ray_sphere_meet(direction, center, radius)[0]
 
 
 def _with_kappa(optical_head: np.ndarray, side: str) -> np.ndarray:
@@ -169,12 +174,11 @@ def eyeball_fit(iris_ray: np.ndarray, corner_mid_mm: np.ndarray, head_R: np.ndar
     if side == "right":
         off[0] = -off[0]  # temporal is the head's -x for the right eye
     E = np.asarray(corner_mid_mm, float) + R @ off
-    optical = ray_sphere_near(iris_ray, E, IRIS_SPHERE_MM) - E
-    optical /= np.linalg.norm(optical)
+    point, hit = ray_sphere_meet(iris_ray, E, IRIS_SPHERE_MM)
+    optical = (point - E) / np.linalg.norm(point - E)
     d = np.asarray(iris_ray, float) / np.linalg.norm(iris_ray)
     # a ray that misses the sphere: no eyeball could show its iris there (a failed landmark fit, sunglasses):
     # reliability exactly 0, so the eye has no weight anywhere (predictor.eye_weights)
-    hit = float(d @ E) ** 2 >= float(E @ E) - IRIS_SPHERE_MM**2
     cos_beta = max(0.0, float(-d @ optical)) if hit else 0.0
     return R @ _with_kappa(R.T @ optical, side), cos_beta * cos_beta
 

@@ -23,6 +23,7 @@ import numpy as np
 from .errors import InputValueError, MediaError, UnreadableEyesError
 from .face.camera import Camera, load_camera
 from .face.frontend import FrontEnd
+from .face.mirror import MirrorPass, match_mirrored, with_mirror
 from .results import Face, FrameResult, GazeResult, ScreenPoint
 
 __all__ = ["Pipeline", "ScreenStage", "GazeStage", "DEFAULT_FPS", "read_camera_file"]
@@ -138,8 +139,6 @@ class Pipeline:
             self.frontend = FrontEnd(landmarker, camera=camera, mode=mode, color=color, **frontend_options)
             self.mirror = None
             if mirror:
-                from .face.mirror import MirrorPass
-
                 try:
                     self.mirror = MirrorPass(landmarker, camera=camera, mode=mode, color=color, **frontend_options)
                 except BaseException:  # e.g. a camera model the mirror cannot take: release the first landmarker
@@ -166,11 +165,16 @@ class Pipeline:
             face, others = _left_to_right(face, others)
         gaze, others_gaze, last = None, (), self._last_gaze
         self._last_gaze = {}  # rebuilt from the faces gazed in this frame
-        view = _MirrorView(self.mirror, frame, time_s, timings)
+        mirrored = None
+        if self.mirror is not None:
+            # every frame, face or not: the mirror's tracking sees the front-end's frames, and a mirror landmarker
+            # running ahead (io.overlap) gets every frame it was given
+            flipped, faces_m, timings["mirror"] = self.mirror.process(frame, time_s)
+            mirrored = (self._bgr(flipped), faces_m)
         if face is not None and self.gaze is not None:
-            gaze = self._gaze(frame, face, last, timings, "gaze", view)
+            gaze = self._gaze(frame, face, last, timings, "gaze", mirrored)
         if self.all_faces and self.gaze is not None:
-            others_gaze = tuple(self._gaze(frame, f, last, timings, "gaze_others", view) for f in others)
+            others_gaze = tuple(self._gaze(frame, f, last, timings, "gaze_others", mirrored) for f in others)
         camera = self.frontend.camera_for(frame.shape[1], frame.shape[0])
         result = FrameResult(index, float(time_s), tuple(frame.shape[:2]), face, others, gaze, None, {},
                              others_gaze, camera)
@@ -180,28 +184,25 @@ class Pipeline:
         return dataclasses.replace(result, screen=screen, timings_ms=MappingProxyType(timings))
 
     def _gaze(self, frame: np.ndarray, face: Face, last: dict[int, GazeResult], timings: dict, key: str,
-              view: "_MirrorView") -> GazeResult | None:
+              mirrored: tuple[np.ndarray, tuple[Face, ...]] | None) -> GazeResult | None:
         """Predict, or during a blink of a face tracked since the last frame hold its last good gaze (``held=True``;
         ``last``: track id → last good gaze). Only a stream holds: stills (``mode="image"``) are unrelated, and their
         track ids restart with every frame. Prediction time adds up in ``timings[key]``. With mirror averaging the
-        reading is averaged with the same face's in the mirror image (``view``; a mirror reading that cannot be had
-        is left out). A face whose eyes cannot be read (:class:`~gazezoom.errors.UnreadableEyesError`: sunglasses,
-        a hand over the eyes, a failed landmark fit) has no gaze (None): nothing is made up, nothing held."""
+        reading is averaged with the same face's in the mirror image (``mirrored``: the flipped BGR frame and its
+        faces; :func:`~gazezoom.face.mirror.with_mirror`). A face whose eyes cannot be read
+        (:class:`~gazezoom.errors.UnreadableEyesError`: sunglasses, a hand over the eyes, a failed landmark fit) has
+        no gaze (None): nothing is made up, nothing held."""
         held = last.get(face.track_id)
         if face.blink and self.mode == "video" and held is not None:
             self._last_gaze[face.track_id] = held
             return dataclasses.replace(held, held=True)
-        face_m = view.match(face)
         t1 = time.perf_counter()
         try:
             gaze = self.gaze.predict(self._bgr(frame), face)
-            if face_m is not None:
-                from .face.mirror import average_with_mirror
-
-                try:
-                    gaze = average_with_mirror(gaze, self.gaze.predict(self._bgr(view.frame), face_m), face)
-                except UnreadableEyesError:
-                    pass  # the mirror image's eyes could not be read: the frame's own reading stands
+            if mirrored is not None:
+                flipped, faces_m = mirrored
+                gaze = with_mirror(gaze, face, match_mirrored(face, faces_m, frame.shape[1]),
+                                   lambda f: self.gaze.predict(flipped, f))
         except UnreadableEyesError:
             return None
         finally:
@@ -232,25 +233,6 @@ class Pipeline:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-class _MirrorView:
-    """One frame's mirror pass, run at once on every frame when mirror averaging is on (so the mirror's tracking sees
-    the same frames as the front-end's, and a mirror landmarker running ahead, ``io.overlap``, gets every frame it
-    was given): ``match(face)`` → the same face in the mirror image, or None (mirror averaging off, or the mirror
-    pass missed it)."""
-
-    def __init__(self, mirror, frame: np.ndarray, time_s: float, timings: dict):
-        self.width, self.frame, self.faces = frame.shape[1], None, ()
-        if mirror is not None:
-            self.frame, self.faces, timings["mirror"] = mirror.process(frame, time_s)
-
-    def match(self, face: Face) -> Face | None:
-        if self.frame is None:
-            return None
-        from .face.mirror import match_mirrored
-
-        return match_mirrored(face, self.faces, self.width)
 
 
 def _left_to_right(face: Face | None, others: tuple[Face, ...]) -> tuple[Face | None, tuple[Face, ...]]:

@@ -544,18 +544,12 @@ def _read(stages: list[Stage], frame: np.ndarray, face, mirror=None, time_s: flo
         return {}
     if mirror is None:
         return out
-    from .face.mirror import average_with_mirror, match_mirrored
+    from .face.mirror import match_mirrored, with_mirror
 
     mirrored, faces_m, _ = mirror.process(frame, time_s)
     face_m = match_mirrored(face, faces_m, frame.shape[1])
-    if face_m is None:
-        return out
-    for s in stages:
-        try:
-            out[s.label] = average_with_mirror(out[s.label], s.stage.predict(mirrored, face_m, display=False), face)
-        except UnreadableEyesError:
-            pass
-    return out
+    return {s.label: with_mirror(out[s.label], face, face_m, lambda f, s=s: s.stage.predict(mirrored, f, display=False))
+            for s in stages}
 
 
 def _predict_all(run: _FileRun, stages: list[Stage], frame: np.ndarray, face, mirror=None,
@@ -644,7 +638,9 @@ def _run_still(path: Path, ref: ReferenceTrack | None, stages: list[Stage], fe, 
     # the still's own fused gaze as a vector (its pitch/yaw came from one)
     own = {s.label: pitchyaw_to_vector(np.radians(run.traces[s.label].fused[0])) for s in stages}
     if mirror is None:
-        for label, g in _predict_on(fe, np.ascontiguousarray(frame[:, ::-1]), stages).items():
+        from .face.mirror import mirror_frame
+
+        for label, g in _predict_on(fe, mirror_frame(frame), stages).items():
             run.traces[label].mirrored = np.degrees(np.asarray(g.pitchyaw))
     # roll: the frame turned about the principal point of the camera the front-end assumes for this frame size
     K = fe.camera_for(frame.shape[1], frame.shape[0]).K

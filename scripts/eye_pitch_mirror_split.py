@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from gazezoom.errors import GazezoomError
 from gazezoom.face.frontend import FrontEnd
+from gazezoom.face.mirror import MirrorPass
 from gazezoom.fileio import REPO_ROOT
 from gazezoom.geometry import vector_to_pitchyaw
 from gazezoom.io.readers import VideoReader, media_kind, read_image
@@ -57,11 +58,11 @@ def split(path: Path, stages: dict, every: int) -> dict:
     """Per stage: ``(K, 2)`` array of ``(d, d_m)`` over the frames where both front-ends see an open-eyed face."""
     mode = "video" if media_kind(path) == "video" else "image"
     out = {name: [] for name in stages}
-    with FrontEnd(mode=mode) as fe, FrontEnd(mode=mode) as fe_m:
+    with FrontEnd(mode=mode) as fe, MirrorPass(mode=mode) as mp:
         for frame, t in tqdm(frames_of(path, every), desc=path.name, leave=False, file=sys.stderr,
                              disable=mode == "image"):
-            mirror = np.ascontiguousarray(frame[:, ::-1])
-            face, face_m = fe.process(frame, t)[0], fe_m.process(mirror, t)[0]
+            mirror, faces_m, _ = mp.process(frame, t)  # primary first
+            face, face_m = fe.process(frame, t)[0], (faces_m[0] if faces_m else None)
             if face is None or face_m is None or face.blink or face_m.blink:
                 continue
             for name, stage in stages.items():

@@ -27,14 +27,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..errors import InputValueError
+from ..errors import InputValueError, UnreadableEyesError
 from ..geometry import vector_to_pitchyaw
 from ..results import Face, GazeResult
 from .camera import Camera
 from .tracking import iou
 
 __all__ = ["MIRROR", "MIN_MATCH_IOU", "mirror_box", "mirror_camera", "mirror_frame", "match_mirrored",
-           "average_with_mirror", "MirrorPass"]
+           "average_with_mirror", "with_mirror", "MirrorPass"]
 
 #: Camera-space reflection of the frame's left–right flip (for the mirrored camera, :func:`mirror_camera`).
 MIRROR = np.diag([-1.0, 1.0, 1.0])
@@ -111,6 +111,19 @@ def average_with_mirror(gaze: GazeResult, mirrored: GazeResult, face: Face) -> G
     origin = 0.5 * (np.asarray(gaze.origin_mm, float) + MIRROR @ np.asarray(mirrored.origin_mm, float))
     return dataclasses.replace(gaze, eyes=tuple(eyes), vector_cam=fused,
                                pitchyaw=np.asarray(vector_to_pitchyaw(fused), float), origin_mm=origin)
+
+
+def with_mirror(gaze: GazeResult, face: Face, face_m: Face | None, predict) -> GazeResult:
+    """``gaze`` of ``face`` averaged (:func:`average_with_mirror`) with ``predict(face_m)``, the gaze of the same face
+    in the mirror image (``face_m``, :func:`match_mirrored`); the frame's own reading where the mirror image has no
+    such face (None) or its eyes cannot be read there (``UnreadableEyesError``). The one rule of
+    ``Pipeline(mirror=True)`` and the scoreboard's ``--mirror``."""
+    if face_m is None:
+        return gaze
+    try:
+        return average_with_mirror(gaze, predict(face_m), face)
+    except UnreadableEyesError:
+        return gaze
 
 
 class MirrorPass:

@@ -604,12 +604,11 @@ def process_job(job: Job, table: Path, settings: Settings, progress: Callable[[i
         out.status, out.message, out.exit_code = status, message, exit_code
         written = 0 if writer is None else writer.rows
         if table_sink is not None:
-            faces, blinks, out.unread = table_sink.faces, table_sink.blinks, table_sink.unread
+            faces, blinks, unread = table_sink.faces, table_sink.blinks, table_sink.unread
         else:  # a skipped job reports its complete table's summary
-            faces, blinks = state.summary.get("faces", 0), state.summary.get("blinks", 0)
-            out.unread = state.summary.get("faces_without_gaze", 0)
-        out.rows, out.new_rows, out.new_frames, out.faces, out.blinks = (state.old_rows + written, written,
-                                                                         state.new_frames, faces, blinks)
+            faces, blinks, unread = (state.summary.get(k, 0) for k in ("faces", "blinks", "faces_without_gaze"))
+        out.rows, out.new_rows, out.new_frames = state.old_rows + written, written, state.new_frames
+        out.faces, out.blinks, out.unread = faces, blinks, unread
         if writer is not None:
             state.finish(out, written)
     return out
